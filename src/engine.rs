@@ -1,0 +1,144 @@
+//! Runs the rules over one file: findings, fixes applied to a fixed point, and a final re-parse.
+
+use crate::analysis::Analysis;
+use crate::config::Settings;
+use crate::edit::{apply_fixes, Finding, Safety};
+use crate::passes::{Context, Registry};
+use crate::syntax::{Dockerfile, ParseError};
+use std::fmt;
+use std::path::Path;
+
+/// More rounds than any real file needs: each round applies every non-overlapping fix.
+const MAX_ROUNDS: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileError {
+    /// The input is not a Dockerfile BuildKit would accept.
+    Parse(ParseError),
+    /// A fix produced text that no longer parses, or fixes did not settle: a bug in dfopt. The file
+    /// is never written.
+    Internal {
+        line: usize,
+        col: usize,
+        message: String,
+    },
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::Parse(e) => write!(f, "{}:{}: error: {}", e.line, e.col, e.message),
+            FileError::Internal { line, col, message } => {
+                write!(f, "{line}:{col}: error: internal: {message}")
+            }
+        }
+    }
+}
+
+/// The result of fixing one file.
+#[derive(Debug, Clone)]
+pub struct FileOutcome {
+    pub original: String,
+    /// The fixed text (equal to `original` when nothing applied).
+    pub fixed: String,
+    /// Rule ids of the fixes applied, one entry per fix.
+    pub applied: Vec<&'static str>,
+    /// Findings left in the fixed text (no fix, or an unsafe fix not enabled), with the parsed fixed
+    /// file for their positions.
+    pub remaining: Vec<Finding>,
+    pub fixed_doc: Dockerfile,
+}
+
+impl FileOutcome {
+    pub fn changed(&self) -> bool {
+        self.original != self.fixed
+    }
+}
+
+/// All findings of the enabled rules, suppressions applied, in source order.
+pub fn findings(
+    doc: &Dockerfile,
+    registry: &Registry,
+    settings: &Settings,
+    path: Option<&Path>,
+) -> Vec<Finding> {
+    let analysis = Analysis::new(doc);
+    let ctx = Context {
+        doc,
+        analysis: &analysis,
+        settings,
+        path,
+    };
+    let mut out = Vec::new();
+    for rule in registry.enabled(settings) {
+        rule.check(&ctx, &mut out);
+    }
+    crate::suppress::filter(doc, registry, &mut out);
+    out.sort_by_key(|f| (f.span.start, f.rule));
+    out
+}
+
+/// Parses and reports, without fixing.
+pub fn check_source(
+    source: &str,
+    registry: &Registry,
+    settings: &Settings,
+    path: Option<&Path>,
+) -> Result<(Dockerfile, Vec<Finding>), FileError> {
+    let doc = Dockerfile::parse(source).map_err(FileError::Parse)?;
+    let f = findings(&doc, registry, settings, path);
+    Ok((doc, f))
+}
+
+/// Applies every allowed fix, re-parsing after each round, until nothing changes.
+pub fn fix_source(
+    source: &str,
+    registry: &Registry,
+    settings: &Settings,
+    path: Option<&Path>,
+) -> Result<FileOutcome, FileError> {
+    let mut doc = Dockerfile::parse(source).map_err(FileError::Parse)?;
+    let mut applied = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        let found = findings(&doc, registry, settings, path);
+        let fixes: Vec<_> = found
+            .iter()
+            .filter_map(|f| f.fix.as_ref().map(|fix| (f.rule, fix)))
+            .filter(|(_, fix)| fix.safety == Safety::Safe || settings.unsafe_fixes)
+            .collect();
+        if fixes.is_empty() {
+            return Ok(FileOutcome {
+                original: source.to_string(),
+                fixed: doc.source.clone(),
+                applied,
+                remaining: found,
+                fixed_doc: doc,
+            });
+        }
+        let (text, rules) = apply_fixes(&doc.source, fixes);
+        if text == doc.source {
+            return Ok(FileOutcome {
+                original: source.to_string(),
+                fixed: doc.source.clone(),
+                applied,
+                remaining: found,
+                fixed_doc: doc,
+            });
+        }
+        doc = Dockerfile::parse(&text).map_err(|e| FileError::Internal {
+            line: e.line,
+            col: e.col,
+            message: format!(
+                "the fix of {} produced text that does not parse: {}",
+                rules.join(", "),
+                e.message
+            ),
+        })?;
+        applied.extend(rules);
+    }
+    Err(FileError::Internal {
+        line: 1,
+        col: 1,
+        message: format!("fixes did not settle after {MAX_ROUNDS} rounds"),
+    })
+}

@@ -1,0 +1,288 @@
+//! ## chain-runs
+//!
+//! **What it does**: merges consecutive shell-form `RUN` instructions of one stage that carry the
+//! same flags into a single `RUN`, joined with `&&`.
+//!
+//! **Why is this bad**: every `RUN` makes a layer. Files that one `RUN` creates and a later one
+//! deletes (package lists, caches, archives) still ship in the earlier layer, and each layer costs
+//! metadata, pull time and cache lookups.
+//!
+//! **Example**
+//! ```dockerfile
+//! RUN apt-get update
+//! # the tools the build needs
+//! RUN apt-get install -y curl
+//! ```
+//! becomes
+//! ```dockerfile
+//! RUN apt-get update \
+//!     # the tools the build needs
+//!     && apt-get install -y curl
+//! ```
+//!
+//! **Fix safety**: safe. Docker runs each `RUN` in a fresh `/bin/sh -c`, so shell state one `RUN`
+//! leaves behind (working directory, variables, `set` options, umask, traps, functions) never reaches
+//! the next. A command that changes such state is wrapped in a subshell `( … )` before `&&` follows
+//! it; one that uses `;` or `||` is grouped so that `&&` binds as the separate `RUN`s did. Commands
+//! are left alone when joining cannot keep their behaviour: a trailing shell comment, a background
+//! job (`&`), `set -e` followed by more commands (errexit is ignored inside a tested group), exec
+//! form, heredocs, a non-POSIX `SHELL` (PowerShell, cmd) or Windows base, different `--mount` or
+//! other flags, or a pragma comment (`# hadolint ignore=…`) that belongs to one `RUN`. Comments
+//! between the instructions are kept inside the continuation; blank lines between them are dropped.
+
+use super::{rule_data, str_list, Context, Rule};
+use crate::config::{OperatorPosition, Settings};
+use crate::edit::{Edit, Finding, Fix, Safety};
+use crate::shell::{self, ShellFacts};
+use crate::syntax::{Dockerfile, Form, Instruction, Keyword, LineKind, Span};
+
+const DATA: &str = include_str!("../../transforms/chain-runs.toml");
+
+pub struct ChainRuns {
+    state_builtins: Vec<String>,
+    pragma_prefixes: Vec<String>,
+    default_indent: String,
+}
+
+impl ChainRuns {
+    pub fn new(settings: &Settings) -> Result<Self, String> {
+        let data = rule_data(DATA, "chain-runs", settings)?;
+        Ok(ChainRuns {
+            state_builtins: str_list(&data, "state_builtins")?,
+            pragma_prefixes: str_list(&data, "pragma_prefixes")?,
+            default_indent: data
+                .get("default_indent")
+                .and_then(|v| v.as_str())
+                .unwrap_or("    ")
+                .to_string(),
+        })
+    }
+
+    fn facts(&self, cmd: &str) -> ShellFacts {
+        shell::analyse_with(cmd, |w| self.state_builtins.iter().any(|b| b == w))
+    }
+
+    /// A RUN that may take part in a chain, with what we know of its command.
+    fn candidate(&self, doc: &Dockerfile, ins: &Instruction) -> Option<ShellFacts> {
+        let c = &ins.command;
+        if c.kind != Keyword::Run
+            || ins.trigger.is_some()
+            || !ins.heredocs.is_empty()
+            || c.form != Form::Shell
+        {
+            return None;
+        }
+        // The last physical line must end the instruction (no dangling continuation at EOF).
+        match ins.lines.last() {
+            Some(l)
+                if matches!(
+                    l.kind,
+                    LineKind::Code {
+                        continued: false,
+                        ..
+                    }
+                ) => {}
+            _ => return None,
+        }
+        // A heredoc-looking `<<` that BuildKit did not take as one is still shell we cannot see into.
+        let facts = self.facts(&c.args);
+        let _ = doc;
+        if !facts.parsed || facts.has_comment || facts.has_background || c.args.trim().is_empty() {
+            return None;
+        }
+        Some(facts)
+    }
+
+    /// Whether comment lines between two instructions include a pragma that belongs to the second.
+    fn gap_has_pragma(&self, gap: &str) -> bool {
+        gap.lines().any(|l| {
+            let t = l.trim_start();
+            t.strip_prefix('#')
+                .map(|c| {
+                    let c = c.trim_start().to_ascii_lowercase();
+                    self.pragma_prefixes
+                        .iter()
+                        .any(|p| c.starts_with(p.as_str()))
+                })
+                .unwrap_or(false)
+        })
+    }
+}
+
+struct Member<'a> {
+    ins: &'a Instruction,
+    facts: ShellFacts,
+}
+
+impl Rule for ChainRuns {
+    fn id(&self) -> &'static str {
+        "chain-runs"
+    }
+    fn summary(&self) -> &'static str {
+        "Consecutive RUN instructions can be one layer"
+    }
+    fn fix_safety(&self) -> Option<Safety> {
+        Some(Safety::Safe)
+    }
+    fn hadolint_codes(&self) -> &'static [&'static str] {
+        &["DL3059"]
+    }
+
+    fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        let doc = ctx.doc;
+        for stage in &ctx.analysis.stages {
+            if !stage.shell.is_posix() || stage.windows {
+                continue;
+            }
+            let mut chain: Vec<Member<'_>> = Vec::new();
+            for idx in stage.from + 1..stage.end {
+                let Some(ins) = doc.instructions.get(idx) else {
+                    break;
+                };
+                let facts = self.candidate(doc, ins);
+                let joins = match (&facts, chain.last()) {
+                    (Some(_), Some(prev)) => {
+                        let gap = doc
+                            .source
+                            .get(prev.ins.full_end..ins.line_start)
+                            .unwrap_or("");
+                        let same_flags = prev.ins.command.flags.iter().map(|f| &f.text).eq(ins
+                            .command
+                            .flags
+                            .iter()
+                            .map(|f| &f.text));
+                        same_flags && !prev.facts.enables_errexit && !self.gap_has_pragma(gap)
+                    }
+                    _ => false,
+                };
+                if !joins {
+                    self.emit(ctx, &chain, out);
+                    chain.clear();
+                }
+                if let Some(facts) = facts {
+                    chain.push(Member { ins, facts });
+                }
+            }
+            self.emit(ctx, &chain, out);
+        }
+    }
+}
+
+impl ChainRuns {
+    fn emit(&self, ctx: &Context<'_>, chain: &[Member<'_>], out: &mut Vec<Finding>) {
+        if chain.len() < 2 {
+            return;
+        }
+        let doc = ctx.doc;
+        let (Some(first), Some(last)) = (chain.first(), chain.last()) else {
+            return;
+        };
+        let nl = doc.newline();
+        let esc = doc.escape;
+        let indent = ctx
+            .settings
+            .indent
+            .clone()
+            .unwrap_or_else(|| self.indent_of(doc, first.ins));
+        let trailing = match ctx.settings.operator_position {
+            OperatorPosition::Leading => false,
+            OperatorPosition::Trailing => true,
+            OperatorPosition::Auto => file_prefers_trailing_operator(doc),
+        };
+        let mut text = String::new();
+        text.push_str(doc.text(Span::new(
+            first.ins.span.start,
+            first.ins.command.args_span.start,
+        )));
+        let n = chain.len();
+        for (i, m) in chain.iter().enumerate() {
+            let f = &m.facts;
+            let group = (i + 1 < n && (f.changes_state || f.trailing_separator))
+                || (i > 0 && f.has_list_operators);
+            let body = doc.text(m.ins.command.args_span);
+            let body = if group {
+                format!("( {body} )")
+            } else {
+                body.to_string()
+            };
+            if i > 0 {
+                let prev = &chain[i - 1];
+                let gap = doc
+                    .source
+                    .get(prev.ins.full_end..m.ins.line_start)
+                    .unwrap_or("");
+                if trailing {
+                    text.push_str(" && ");
+                    text.push(esc);
+                } else {
+                    text.push(' ');
+                    text.push(esc);
+                }
+                text.push_str(nl);
+                for line in gap.lines() {
+                    let line = line.trim_end_matches('\r');
+                    if !line.trim().is_empty() {
+                        text.push_str(line);
+                        text.push_str(nl);
+                    }
+                }
+                text.push_str(&indent);
+                if !trailing {
+                    text.push_str("&& ");
+                }
+            }
+            text.push_str(&body);
+        }
+        let span = Span::new(first.ins.span.start, last.ins.span.end);
+        let lines = format!("{}-{}", first.ins.start_line, last.ins.end_line);
+        out.push(
+            Finding::new(
+                "chain-runs",
+                span,
+                format!("{n} consecutive RUN instructions (lines {lines}) can be one layer"),
+            )
+            .with_fix(Fix::safe(vec![Edit::replace(span, text)])),
+        );
+    }
+
+    /// The indentation of the RUN's own continuation lines, else of any RUN's in the file.
+    fn indent_of(&self, doc: &Dockerfile, first: &Instruction) -> String {
+        let from_ins = |ins: &Instruction| {
+            ins.lines.iter().skip(1).find_map(|l| match l.kind {
+                LineKind::Code { .. } => {
+                    let t = doc.text(l.span);
+                    let ws = &t[..t.len() - t.trim_start().len()];
+                    (!ws.is_empty()).then(|| ws.to_string())
+                }
+                _ => None,
+            })
+        };
+        from_ins(first)
+            .or_else(|| {
+                doc.instructions
+                    .iter()
+                    .filter(|i| i.kind() == Keyword::Run)
+                    .find_map(from_ins)
+            })
+            .unwrap_or_else(|| self.default_indent.clone())
+    }
+}
+
+/// True when the file's multi-line RUNs put `&&` at the end of lines rather than the start.
+fn file_prefers_trailing_operator(doc: &Dockerfile) -> bool {
+    let (mut leading, mut trailing) = (0, 0);
+    for ins in doc.instructions.iter().filter(|i| i.kind() == Keyword::Run) {
+        for l in &ins.lines {
+            if let LineKind::Code { content, continued } = l.kind {
+                let t = doc.text(content).trim();
+                if t.starts_with("&&") {
+                    leading += 1;
+                }
+                if continued && t.ends_with("&&") {
+                    trailing += 1;
+                }
+            }
+        }
+    }
+    trailing > leading
+}

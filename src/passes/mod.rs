@@ -1,0 +1,104 @@
+//! Transform passes: one rule per file, each with its tunable data in `transforms/<rule>.toml`.
+//!
+//! A rule looks at a parsed file and returns findings; a finding may carry a fix (byte-range edits
+//! with a safety level). Rules never edit text themselves: the engine applies the edits, re-parses
+//! and runs the rules again until nothing changes.
+
+pub mod chain_runs;
+
+use crate::analysis::Analysis;
+use crate::config::Settings;
+use crate::edit::{Finding, Safety};
+use crate::syntax::Dockerfile;
+use std::path::Path;
+
+/// Everything a rule may look at for one file.
+pub struct Context<'a> {
+    pub doc: &'a Dockerfile,
+    pub analysis: &'a Analysis,
+    pub settings: &'a Settings,
+    /// The file's path when it has one (a rule may read the build context beside it).
+    pub path: Option<&'a Path>,
+}
+
+/// A rule: one kind of problem, one kind of fix.
+pub trait Rule: Send + Sync {
+    /// The rule's id, e.g. `chain-runs`.
+    fn id(&self) -> &'static str;
+    /// A one-line summary.
+    fn summary(&self) -> &'static str;
+    /// The safety of the fixes it offers; `None` when it only reports.
+    fn fix_safety(&self) -> Option<Safety>;
+    /// Whether it runs when no `select` names it.
+    fn default_enabled(&self) -> bool {
+        true
+    }
+    /// hadolint codes this rule resolves (used to honour `# hadolint ignore=`).
+    fn hadolint_codes(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>);
+}
+
+/// The rule documentation, taken from each pass file's `//!` comment at build time.
+pub fn rule_doc(id: &str) -> Option<&'static str> {
+    include!(concat!(env!("OUT_DIR"), "/rule_docs.rs"))
+}
+
+/// A rule's data: its `transforms/<rule>.toml` merged with `[transforms.<rule>]` from the config.
+pub fn rule_data(default_toml: &str, id: &str, settings: &Settings) -> Result<toml::Table, String> {
+    let mut base: toml::Table =
+        toml::from_str(default_toml).map_err(|e| format!("transforms/{id}.toml: {e}"))?;
+    if let Some(over) = settings.transforms.get(id) {
+        for (k, v) in over {
+            if !base.contains_key(k) {
+                return Err(format!("[transforms.{id}]: unknown key `{k}`"));
+            }
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(base)
+}
+
+/// Reads a list of strings from rule data.
+pub fn str_list(data: &toml::Table, key: &str) -> Result<Vec<String>, String> {
+    match data.get(key) {
+        Some(toml::Value::Array(a)) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("`{key}` must be a list of strings"))
+            })
+            .collect(),
+        Some(_) => Err(format!("`{key}` must be a list of strings")),
+        None => Err(format!("missing key `{key}`")),
+    }
+}
+
+/// All rules, built once per run with their data.
+pub struct Registry {
+    pub rules: Vec<Box<dyn Rule>>,
+}
+
+impl Registry {
+    pub fn new(settings: &Settings) -> Result<Registry, String> {
+        let rules: Vec<Box<dyn Rule>> = vec![Box::new(chain_runs::ChainRuns::new(settings)?)];
+        Ok(Registry { rules })
+    }
+
+    /// The rules that run under `settings`.
+    pub fn enabled<'r>(
+        &'r self,
+        settings: &'r Settings,
+    ) -> impl Iterator<Item = &'r dyn Rule> + 'r {
+        self.rules
+            .iter()
+            .map(|r| r.as_ref())
+            .filter(move |r| settings.rule_enabled(r.id(), r.default_enabled()))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&dyn Rule> {
+        self.rules.iter().map(|r| r.as_ref()).find(|r| r.id() == id)
+    }
+}
