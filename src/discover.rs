@@ -73,12 +73,12 @@ fn build_globs(patterns: &[String], names: bool) -> Option<ignore::overrides::Ov
     }
     let mut b = ignore::overrides::OverrideBuilder::new("/");
     for pat in patterns {
-        let pat = if names && !pat.contains('/') {
-            format!("**/{pat}")
-        } else if !pat.starts_with('/') && !pat.starts_with("**") {
-            format!("**/{pat}")
-        } else {
+        let rooted = pat.starts_with('/') || pat.starts_with("**");
+        let _ = names;
+        let pat = if rooted {
             pat.clone()
+        } else {
+            format!("**/{pat}")
         };
         let _ = b.add(&pat);
     }

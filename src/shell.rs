@@ -91,9 +91,11 @@ pub fn analyse(cmd: &str) -> ShellFacts {
 
 /// Analyses `cmd`; `is_state_builtin` names the builtins whose effect outlives the command.
 pub fn analyse_with(cmd: &str, is_state_builtin: impl Fn(&str) -> bool) -> ShellFacts {
-    let mut facts = ShellFacts::default();
     // errexit may be switched on anywhere (inside `if`, a function…): look at the text, not the tree.
-    facts.enables_errexit = mentions_errexit(cmd);
+    let mut facts = ShellFacts {
+        enables_errexit: mentions_errexit(cmd),
+        ..Default::default()
+    };
     let Some(commands) = split_top_level(cmd, &mut facts) else {
         facts.parsed = false;
         return facts;

@@ -40,6 +40,8 @@ const DATA: &str = include_str!("../../transforms/chain-runs.toml");
 
 pub struct ChainRuns {
     state_builtins: Vec<String>,
+    /// (install, cleanup) regexes per package manager.
+    cleanup_barriers: Vec<(regex::Regex, regex::Regex)>,
     pragma_prefixes: Vec<String>,
     default_indent: String,
 }
@@ -47,7 +49,21 @@ pub struct ChainRuns {
 impl ChainRuns {
     pub fn new(settings: &Settings) -> Result<Self, String> {
         let data = rule_data(DATA, "chain-runs", settings)?;
+        let mut cleanup_barriers = Vec::new();
+        if let Some(toml::Value::Array(items)) = data.get("cleanup_barriers") {
+            for item in items {
+                let field = |k: &str| -> Result<regex::Regex, String> {
+                    let pat = item
+                        .get(k)
+                        .and_then(|v| v.as_str())
+                        .ok_or_else(|| format!("cleanup_barriers: missing `{k}`"))?;
+                    regex::Regex::new(pat).map_err(|e| format!("cleanup_barriers.{k}: {e}"))
+                };
+                cleanup_barriers.push((field("install")?, field("cleanup")?));
+            }
+        }
         Ok(ChainRuns {
+            cleanup_barriers,
             state_builtins: str_list(&data, "state_builtins")?,
             pragma_prefixes: str_list(&data, "pragma_prefixes")?,
             default_indent: data
@@ -85,12 +101,28 @@ impl ChainRuns {
             _ => return None,
         }
         // A heredoc-looking `<<` that BuildKit did not take as one is still shell we cannot see into.
-        let facts = self.facts(&c.args);
+        let mut facts = self.facts(&c.args);
         let _ = doc;
+        if facts.trailing_separator {
+            // `cmd;` behaves as `cmd`: judge (and later emit) it without the separator.
+            let stripped = c.args.trim_end().trim_end_matches(';');
+            facts = ShellFacts {
+                trailing_separator: true,
+                ..self.facts(stripped)
+            };
+        }
         if !facts.parsed || facts.has_comment || facts.has_background || c.args.trim().is_empty() {
             return None;
         }
         Some(facts)
+    }
+
+    /// Whether a RUN already in the chain cleans a package manager that `next` installs with.
+    fn cleanup_before_install(&self, chain: &[Member<'_>], next: &Instruction) -> bool {
+        self.cleanup_barriers.iter().any(|(install, cleanup)| {
+            install.is_match(&next.command.args)
+                && chain.iter().any(|m| cleanup.is_match(&m.ins.command.args))
+        })
     }
 
     /// Whether comment lines between two instructions include a pragma that belongs to the second.
@@ -151,7 +183,10 @@ impl Rule for ChainRuns {
                             .flags
                             .iter()
                             .map(|f| &f.text));
-                        same_flags && !prev.facts.enables_errexit && !self.gap_has_pragma(gap)
+                        same_flags
+                            && !prev.facts.enables_errexit
+                            && !self.gap_has_pragma(gap)
+                            && !self.cleanup_before_install(&chain, ins)
                     }
                     _ => false,
                 };
@@ -197,9 +232,13 @@ impl ChainRuns {
         let n = chain.len();
         for (i, m) in chain.iter().enumerate() {
             let f = &m.facts;
-            let group = (i + 1 < n && (f.changes_state || f.trailing_separator))
-                || (i > 0 && f.has_list_operators);
-            let body = doc.text(m.ins.command.args_span);
+            // State changes are isolated even in last place: shellcheck (and so hadolint) treats an
+            // assignment after `&&` as conditional and starts warning about its later uses.
+            let group = f.changes_state || (i > 0 && f.has_list_operators);
+            let mut body = doc.text(m.ins.command.args_span);
+            if f.trailing_separator && i + 1 < n {
+                body = body.strip_suffix(';').unwrap_or(body).trim_end();
+            }
             let body = if group {
                 format!("( {body} )")
             } else {
@@ -226,6 +265,13 @@ impl ChainRuns {
                         text.push_str(nl);
                     }
                 }
+                // Comment lines between this RUN's keyword and its command (`RUN \` + `# why`).
+                for l in &m.ins.lines {
+                    if l.kind == LineKind::Comment && l.span.start < m.ins.command.args_span.start {
+                        text.push_str(doc.text(l.span));
+                        text.push_str(nl);
+                    }
+                }
                 text.push_str(&indent);
                 if !trailing {
                     text.push_str("&& ");
@@ -245,25 +291,26 @@ impl ChainRuns {
         );
     }
 
-    /// The indentation of the RUN's own continuation lines, else of any RUN's in the file.
+    /// The indentation to give a joined command: that of `&&` lines in this RUN, else in the file,
+    /// else of this RUN's continuation lines, else of any RUN's.
     fn indent_of(&self, doc: &Dockerfile, first: &Instruction) -> String {
-        let from_ins = |ins: &Instruction| {
+        let indent = |ins: &Instruction, want_operator: bool| {
             ins.lines.iter().skip(1).find_map(|l| match l.kind {
                 LineKind::Code { .. } => {
                     let t = doc.text(l.span);
-                    let ws = &t[..t.len() - t.trim_start().len()];
-                    (!ws.is_empty()).then(|| ws.to_string())
+                    let rest = t.trim_start();
+                    let ws = &t[..t.len() - rest.len()];
+                    (!ws.is_empty() && (!want_operator || rest.starts_with("&&")))
+                        .then(|| ws.to_string())
                 }
                 _ => None,
             })
         };
-        from_ins(first)
-            .or_else(|| {
-                doc.instructions
-                    .iter()
-                    .filter(|i| i.kind() == Keyword::Run)
-                    .find_map(from_ins)
-            })
+        let runs = || doc.instructions.iter().filter(|i| i.kind() == Keyword::Run);
+        indent(first, true)
+            .or_else(|| runs().find_map(|i| indent(i, true)))
+            .or_else(|| indent(first, false))
+            .or_else(|| runs().find_map(|i| indent(i, false)))
             .unwrap_or_else(|| self.default_indent.clone())
     }
 }
