@@ -27,6 +27,10 @@ fn main() {
                     .unwrap_or(l.trim_start_matches("//!"))
             })
             .collect();
+        // Only rule modules start their documentation with `## rule-id`; helpers are not rules.
+        if !doc.first().is_some_and(|l| l.starts_with("## ")) {
+            continue;
+        }
         let id = stem.replace('_', "-");
         let _ = writeln!(arms, "    {:?} => Some({:?}),", id, doc.join("\n"));
     }

@@ -1,14 +1,17 @@
 //! The command line, kept thin: argument parsing and rendering over the library.
 
-use crate::config::{FinalImage, OperatorPosition, Settings};
+use crate::config::{find_config, resolve, FinalImage, Overrides, Resolved, Settings};
 use crate::discover::{discover, Input, WalkOptions};
-use crate::engine::{self, FileError};
+use crate::engine;
 use crate::passes::{rule_doc, Registry};
+use crate::report::{FileResult, Format, Renderer, Summary};
 use crate::syntax::{Dockerfile, Form};
 use clap::{Args, Parser, Subcommand};
 use rayon::prelude::*;
-use std::io::{Read, Write};
+use std::collections::HashMap;
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,12 +37,25 @@ pub enum Command {
         /// The rule id, e.g. chain-runs.
         rule: String,
     },
+    /// Write a commented default dfopt.toml.
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "dfopt.toml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
     /// Print dfopt's parse of each file as one JSON line (for the BuildKit agreement check).
     #[command(hide = true)]
     Parse { paths: Vec<PathBuf> },
 }
 
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug, Default, Clone)]
 pub struct CommonArgs {
     /// Files or folders (walked recursively, honouring .gitignore); `-` reads standard input.
     /// Default: the current folder.
@@ -56,6 +72,15 @@ pub struct CommonArgs {
     /// Final image family for multi-stage rewrites.
     #[arg(long = "final", value_enum)]
     pub final_image: Option<FinalArg>,
+    /// Output format (default: diff for `fix`, text for `check`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Process only shard K of N (1-based), e.g. `--shard 2/8`: a stable split by path.
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<(u64, u64)>,
+    /// Ignore dfopt.toml files.
+    #[arg(long)]
+    pub isolated: bool,
     /// Name shown for standard input.
     #[arg(long, default_value = "Dockerfile")]
     pub stdin_filename: String,
@@ -68,9 +93,12 @@ pub struct CommonArgs {
     /// Also take files whose name matches this glob (repeatable).
     #[arg(long)]
     pub include: Vec<String>,
-    /// Print nothing but errors and the diff.
+    /// Print no summary and no progress.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Colour output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
 }
 
 #[derive(Args, Debug, Default)]
@@ -90,6 +118,35 @@ pub enum FinalArg {
     Distroless,
     Alpine,
     Slim,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (k, n) = s.split_once('/').ok_or("expected K/N, e.g. 2/8")?;
+    let k: u64 = k.trim().parse().map_err(|_| "K must be a number")?;
+    let n: u64 = n.trim().parse().map_err(|_| "N must be a number")?;
+    if n == 0 || k == 0 || k > n {
+        return Err("need 1 <= K <= N".into());
+    }
+    Ok((k, n))
+}
+
+/// The shard (0-based) a path belongs to: FNV-1a of its displayed path, so every machine of a CI
+/// matrix splits a checkout the same way.
+pub fn shard_of(display: &str, n: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in display.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h % n
 }
 
 /// Exit codes.
@@ -116,22 +173,6 @@ pub fn main() -> i32 {
     code
 }
 
-fn settings_from(c: &CommonArgs) -> Settings {
-    Settings {
-        select: c.select.clone(),
-        ignore: c.ignore.clone(),
-        unsafe_fixes: c.unsafe_fixes,
-        final_image: match c.final_image {
-            Some(FinalArg::Alpine) => FinalImage::Alpine,
-            Some(FinalArg::Slim) => FinalImage::Slim,
-            _ => FinalImage::Distroless,
-        },
-        operator_position: OperatorPosition::Auto,
-        indent: None,
-        transforms: Default::default(),
-    }
-}
-
 /// Runs a parsed command line against the given streams.
 pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     match cli.command {
@@ -146,30 +187,28 @@ pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Wr
             process(&args.common, mode, stdin, out, err)
         }
         Command::Check(common) => process(&common, Mode::Report, stdin, out, err),
-        Command::Rules => {
-            let settings = Settings::default();
-            match Registry::new(&settings) {
-                Ok(reg) => {
-                    for r in &reg.rules {
-                        let safety = r.fix_safety().map(|s| s.as_str()).unwrap_or("no fix");
-                        let on = if r.default_enabled() { "on" } else { "off" };
-                        let _ = writeln!(
-                            out,
-                            "{:<22} {:<7} {:<4} {}",
-                            r.id(),
-                            safety,
-                            on,
-                            r.summary()
-                        );
-                    }
-                    EXIT_OK
+        Command::Rules => match Registry::new(&Settings::default()) {
+            Ok(reg) => {
+                let _ = writeln!(out, "{:<22} {:<7} {:<8} summary", "rule", "fix", "default");
+                for r in &reg.rules {
+                    let safety = r.fix_safety().map(|s| s.as_str()).unwrap_or("none");
+                    let on = if r.default_enabled() { "on" } else { "off" };
+                    let _ = writeln!(
+                        out,
+                        "{:<22} {:<7} {:<8} {}",
+                        r.id(),
+                        safety,
+                        on,
+                        r.summary()
+                    );
                 }
-                Err(e) => {
-                    let _ = writeln!(err, "error: {e}");
-                    EXIT_ERROR
-                }
+                EXIT_OK
             }
-        }
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}");
+                EXIT_ERROR
+            }
+        },
         Command::Explain { rule } => match rule_doc(&rule) {
             Some(doc) => {
                 let _ = writeln!(out, "{doc}");
@@ -180,6 +219,46 @@ pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Wr
                 EXIT_ERROR
             }
         },
+        Command::Init { path, force } => {
+            if path.exists() && !force {
+                let _ = writeln!(
+                    err,
+                    "{}:1:1: error: already exists (use --force to overwrite)",
+                    display_path(&path)
+                );
+                return EXIT_ERROR;
+            }
+            match std::fs::write(&path, crate::config::DEFAULT_CONFIG) {
+                Ok(()) => {
+                    let _ = writeln!(err, "wrote {}", display_path(&path));
+                    EXIT_OK
+                }
+                Err(e) => {
+                    let _ = writeln!(
+                        err,
+                        "{}:1:1: error: {}",
+                        display_path(&path),
+                        crate::discover::io_message(&e)
+                    );
+                    EXIT_ERROR
+                }
+            }
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "dfopt", out);
+            EXIT_OK
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(cmd).render(out) {
+                Ok(()) => EXIT_OK,
+                Err(e) => {
+                    let _ = writeln!(err, "error: {e}");
+                    EXIT_ERROR
+                }
+            }
+        }
         Command::Parse { paths } => {
             for p in paths {
                 let rec = parse_record(&p);
@@ -198,26 +277,25 @@ enum Mode {
     Report,
 }
 
-/// What processing one file produced, rendered in path order afterwards.
-#[derive(Default)]
-struct Report {
-    stdout: String,
-    stderr: String,
-    changed: bool,
-    error: bool,
-    findings: usize,
-}
-
 /// `path` relative to the current folder, with `/` separators, for headers and messages.
 pub fn display_path(path: &Path) -> String {
     let cwd = std::env::current_dir().ok();
-    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let rel = cwd
-        .as_deref()
-        .and_then(|c| relative(&abs, c))
-        .unwrap_or(abs);
+    display_path_from(path, cwd.as_deref())
+}
+
+fn display_path_from(path: &Path, cwd: Option<&Path>) -> String {
+    let rel = if path.is_absolute() {
+        cwd.and_then(|c| relative(path, c))
+            .unwrap_or_else(|| path.to_path_buf())
+    } else {
+        path.to_path_buf()
+    };
     let s = rel.to_string_lossy().replace('\\', "/");
-    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+    let mut s = s.as_str();
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest;
+    }
+    s.to_string()
 }
 
 fn relative(path: &Path, base: &Path) -> Option<PathBuf> {
@@ -241,6 +319,65 @@ fn relative(path: &Path, base: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
+/// One input with the rules that govern it (None for inputs that are errors already).
+type Job<'a> = (
+    &'a Input,
+    &'a String,
+    Option<Result<Arc<FolderRules>, String>>,
+);
+
+/// Config and rules for the files of one folder.
+struct FolderRules {
+    resolved: Resolved,
+    registry: Registry,
+}
+
+/// Resolves configs per folder, once each.
+struct ConfigCache {
+    overrides: Overrides,
+    by_config: HashMap<Option<PathBuf>, Result<Arc<FolderRules>, String>>,
+    by_dir: HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl ConfigCache {
+    fn get(&mut self, file: &Path) -> Result<Arc<FolderRules>, String> {
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let config = if self.overrides.isolated {
+            None
+        } else {
+            match self.by_dir.get(&dir) {
+                Some(c) => c.clone(),
+                None => {
+                    let abs = std::path::absolute(&dir).unwrap_or_else(|_| dir.clone());
+                    let c = find_config(&abs);
+                    self.by_dir.insert(dir, c.clone());
+                    c
+                }
+            }
+        };
+        let overrides = &self.overrides;
+        self.by_config
+            .entry(config.clone())
+            .or_insert_with(|| {
+                let resolved = resolve(config.as_deref(), overrides).map_err(|mut e| {
+                    e.path = PathBuf::from(display_path(&e.path));
+                    e.to_string()
+                })?;
+                let registry = Registry::new(&resolved.settings).map_err(|e| match &config {
+                    Some(p) => format!("{}:1:1: error: {e}", p.display()),
+                    None => format!("error: {e}"),
+                })?;
+                Ok(Arc::new(FolderRules { resolved, registry }))
+            })
+            .clone()
+    }
+}
+
 fn process(
     common: &CommonArgs,
     mode: Mode,
@@ -248,22 +385,40 @@ fn process(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    let settings = settings_from(common);
-    let registry = match Registry::new(&settings) {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
+    let overrides = Overrides {
+        select: common.select.clone(),
+        ignore: common.ignore.clone(),
+        unsafe_fixes: common.unsafe_fixes,
+        final_image: common.final_image.map(|f| match f {
+            FinalArg::Distroless => FinalImage::Distroless,
+            FinalArg::Alpine => FinalImage::Alpine,
+            FinalArg::Slim => FinalImage::Slim,
+        }),
+        isolated: common.isolated,
+    };
+    for id in overrides
+        .select
+        .iter()
+        .flatten()
+        .chain(overrides.ignore.iter())
+    {
+        if !crate::passes::is_rule_id(id) {
+            let _ = writeln!(err, "error: unknown rule `{id}` (see `dfopt rules`)");
             return EXIT_ERROR;
         }
-    };
-    if let Some(sel) = &settings.select {
-        for id in sel.iter().chain(settings.ignore.iter()) {
-            if !id.eq_ignore_ascii_case("all") && registry.get(id).is_none() {
-                let _ = writeln!(err, "error: unknown rule `{id}` (see `dfopt rules`)");
-                return EXIT_ERROR;
-            }
-        }
     }
+    let format = common.format.unwrap_or(if mode == Mode::Report {
+        Format::Text
+    } else {
+        Format::Diff
+    });
+    let color = match common.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+        }
+    };
     let paths = if common.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -274,97 +429,180 @@ fn process(
         include: common.include.clone(),
         exclude: common.exclude.clone(),
     };
-    let inputs = discover(&paths, &walk);
-    let (mut files, mut changed, mut errors, mut findings) = (0usize, 0usize, 0usize, 0usize);
-    for chunk in inputs.chunks(512) {
-        let reports: Vec<Report> = chunk
-            .par_iter()
-            .map(|input| match input {
-                Input::Stdin => Report::default(), // handled below, in order
-                Input::File(p) => process_file(p, None, mode, &registry, &settings),
-                Input::Error(p, msg) => Report {
-                    stderr: format!("{}:1:1: error: {msg}\n", display_path(p)),
-                    error: true,
-                    ..Default::default()
-                },
+    let cwd = std::env::current_dir().ok();
+    let mut inputs: Vec<(Input, String)> = discover(&paths, &walk)
+        .into_iter()
+        .map(|i| {
+            let shown = match &i {
+                Input::Stdin => common.stdin_filename.clone(),
+                Input::File(p) | Input::Error(p, _) => display_path_from(p, cwd.as_deref()),
+            };
+            (i, shown)
+        })
+        .collect();
+    if let Some((k, n)) = common.shard {
+        inputs.retain(|(_, shown)| shard_of(shown, n) == k - 1);
+    }
+    let mut cache = ConfigCache {
+        overrides,
+        by_config: HashMap::new(),
+        by_dir: HashMap::new(),
+    };
+    if mode == Mode::Write {
+        let mut dirs: Vec<&Path> = inputs
+            .iter()
+            .filter_map(|(i, _)| match i {
+                Input::File(p) => p.parent(),
+                _ => None,
             })
             .collect();
-        for (input, mut rep) in chunk.iter().zip(reports) {
-            if matches!(input, Input::Stdin) {
-                let mut buf = Vec::new();
-                rep = match stdin.read_to_end(&mut buf) {
-                    Ok(_) => process_bytes(
-                        &common.stdin_filename,
-                        None,
-                        buf,
-                        mode,
-                        &registry,
-                        &settings,
-                        true,
-                    ),
-                    Err(e) => Report {
-                        stderr: format!("-:1:1: error: cannot read standard input: {e}\n"),
-                        error: true,
-                        ..Default::default()
-                    },
-                };
-            }
-            files += 1;
-            changed += rep.changed as usize;
-            errors += rep.error as usize;
-            findings += rep.findings;
-            let _ = out.write_all(rep.stdout.as_bytes());
-            let _ = err.write_all(rep.stderr.as_bytes());
+        dirs.sort();
+        dirs.dedup();
+        for d in dirs {
+            crate::write::remove_stale_temp_files(if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            });
         }
     }
-    if !common.quiet && files > 1 {
+    let progress =
+        (!common.quiet && inputs.len() > 500 && std::io::stderr().is_terminal()).then(|| {
+            let pb = indicatif::ProgressBar::new(inputs.len() as u64);
+            pb.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} files {per_sec} {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            pb
+        });
+    let default_rules = match cache.get(Path::new("./Dockerfile")) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            return EXIT_ERROR;
+        }
+    };
+    let mut renderer = Renderer::new(format, color, out);
+    let _ = renderer.begin(&default_rules.registry);
+    let mut summary = Summary::default();
+    for chunk in inputs.chunks(1024) {
+        // Configs are resolved here, in order, so that the parallel part only reads.
+        let jobs: Vec<Job<'_>> = chunk
+            .iter()
+            .map(|(i, shown)| {
+                let rules = match i {
+                    Input::File(p) => Some(cache.get(p)),
+                    Input::Stdin => Some(cache.get(Path::new("./Dockerfile"))),
+                    Input::Error(..) => None,
+                };
+                (i, shown, rules)
+            })
+            .collect();
+        let results: Vec<Option<FileResult>> = jobs
+            .par_iter()
+            .map(|(input, shown, rules)| match (input, rules) {
+                (Input::Stdin, _) => None, // read below, in order
+                (Input::File(p), Some(Ok(rules))) => {
+                    if rules
+                        .resolved
+                        .excluded(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+                    {
+                        return Some(FileResult {
+                            path: (*shown).clone(),
+                            ..Default::default()
+                        });
+                    }
+                    Some(process_file(shown, p, mode, rules))
+                }
+                (_, Some(Err(e))) => Some(error_result(shown, e.clone())),
+                (Input::Error(_, msg), _) => {
+                    Some(error_result(shown, format!("{shown}:1:1: error: {msg}")))
+                }
+                (Input::File(_), None) => None,
+            })
+            .collect();
+        for ((input, shown, rules), res) in jobs.iter().zip(results) {
+            let res = match (input, res) {
+                (Input::Stdin, _) => {
+                    let mut buf = Vec::new();
+                    match (stdin.read_to_end(&mut buf), rules) {
+                        (Ok(_), Some(Ok(rules))) => process_bytes(shown, None, buf, mode, rules),
+                        (Err(e), _) => error_result(
+                            shown,
+                            format!("-:1:1: error: cannot read standard input: {e}"),
+                        ),
+                        (_, Some(Err(e))) => error_result(shown, e.clone()),
+                        _ => continue,
+                    }
+                }
+                (_, Some(r)) => r,
+                (_, None) => continue,
+            };
+            if let Some(e) = &res.error {
+                let _ = writeln!(err, "{e}");
+            }
+            if mode == Mode::Write && !res.notice.is_empty() && res.fixed_text.is_none() {
+                let _ = err.write_all(res.notice.as_bytes());
+            }
+            summary.add(&res);
+            let _ = renderer.file(&res, mode != Mode::Report);
+            if let Some(pb) = &progress {
+                pb.inc(1);
+            }
+        }
+    }
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+    let _ = renderer.end(&summary);
+    if !common.quiet {
         let verb = match mode {
             Mode::Write => "fixed",
-            Mode::Report => "with findings",
+            Mode::Report => "",
             _ => "would change",
         };
-        let n = if mode == Mode::Report {
-            findings
-        } else {
-            changed
-        };
-        let _ = writeln!(
-            err,
-            "dfopt: {files} files, {n} {verb}, {errors} with errors"
-        );
+        let _ = writeln!(err, "{}", summary.line(verb));
     }
-    if errors > 0 {
+    if summary.errors > 0 {
         EXIT_ERROR
-    } else if (mode == Mode::CheckFix && changed > 0) || (mode == Mode::Report && findings > 0) {
+    } else if (mode == Mode::CheckFix && summary.changed > 0)
+        || (mode == Mode::Report && summary.findings > 0)
+    {
         EXIT_FINDINGS
     } else {
         EXIT_OK
     }
 }
 
-fn process_file(
-    path: &Path,
-    _: Option<()>,
-    mode: Mode,
-    registry: &Registry,
-    settings: &Settings,
-) -> Report {
-    let shown = display_path(path);
+fn error_result(shown: &str, message: String) -> FileResult {
+    FileResult {
+        path: shown.to_string(),
+        error: Some(message),
+        ..Default::default()
+    }
+}
+
+fn process_file(shown: &str, path: &Path, mode: Mode, rules: &FolderRules) -> FileResult {
     match std::fs::read(path) {
-        Ok(bytes) => process_bytes(&shown, Some(path), bytes, mode, registry, settings, false),
+        Ok(bytes) => process_bytes(shown, Some(path), bytes, mode, rules),
         Err(e) => {
             let msg = if path.is_dir() {
                 "is a directory".to_string()
             } else {
                 crate::discover::io_message(&e)
             };
-            Report {
-                stderr: format!("{shown}:1:1: error: {msg}\n"),
-                error: true,
-                ..Default::default()
-            }
+            error_result(shown, format!("{shown}:1:1: error: {msg}"))
         }
     }
+}
+
+fn count_runs(doc: &Dockerfile) -> usize {
+    doc.instructions
+        .iter()
+        .filter(|i| i.kind() == crate::syntax::Keyword::Run)
+        .count()
 }
 
 fn process_bytes(
@@ -372,90 +610,94 @@ fn process_bytes(
     path: Option<&Path>,
     bytes: Vec<u8>,
     mode: Mode,
-    registry: &Registry,
-    settings: &Settings,
-    is_stdin: bool,
-) -> Report {
-    let mut rep = Report::default();
+    rules: &FolderRules,
+) -> FileResult {
+    let mut res = FileResult {
+        path: shown.to_string(),
+        ..Default::default()
+    };
     let text = match crate::write::decode(bytes) {
         Ok(t) => t,
         Err(e) => {
-            rep.stderr = format!("{shown}:{}:{}: error: {}\n", e.line, e.col, e.message);
-            rep.error = true;
-            return rep;
+            res.error = Some(format!(
+                "{shown}:{}:{}: error: {}",
+                e.line, e.col, e.message
+            ));
+            return res;
         }
     };
-    let file_error = |rep: &mut Report, e: FileError| {
-        rep.stderr.push_str(&format!("{shown}:{e}\n"));
-        rep.error = true;
+    let settings = match path {
+        Some(p) => rules
+            .resolved
+            .settings_for(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())),
+        None => std::borrow::Cow::Borrowed(&rules.resolved.settings),
     };
+    let settings = settings.as_ref();
     if mode == Mode::Report {
-        match engine::check_source(&text, registry, settings, path) {
+        match engine::check_source(&text, &rules.registry, settings, path) {
             Ok((doc, found)) => {
-                for f in &found {
-                    let (line, col) = doc.line_col(f.span.start);
-                    let hint = match &f.fix {
-                        Some(fx) if fx.safety == crate::Safety::Safe => " [fix]",
-                        Some(_) => " [unsafe fix]",
-                        None => "",
-                    };
-                    rep.stdout.push_str(&format!(
-                        "{shown}:{line}:{col}: {} {}{hint}\n",
-                        f.rule, f.message
-                    ));
-                }
-                rep.findings = found.len();
+                res.runs_before = count_runs(&doc);
+                res.runs_after = res.runs_before;
+                res.findings = found
+                    .iter()
+                    .map(|f| crate::report::locate(&doc, f, settings.unsafe_fixes))
+                    .collect();
             }
-            Err(e) => file_error(&mut rep, e),
+            Err(e) => res.error = Some(format!("{shown}:{e}")),
         }
-        return rep;
+        return res;
     }
-    let outcome = match engine::fix_source(&text, registry, settings, path) {
+    let outcome = match engine::fix_source(&text, &rules.registry, settings, path) {
         Ok(o) => o,
         Err(e) => {
-            file_error(&mut rep, e);
-            if is_stdin && mode == Mode::Write {
-                rep.stdout = text; // never lose the input
+            res.error = Some(format!("{shown}:{e}"));
+            if path.is_none() && mode == Mode::Write {
+                res.fixed_text = Some(text); // never lose the input
             }
-            return rep;
+            return res;
         }
     };
-    rep.changed = outcome.changed();
+    res.changed = outcome.changed();
+    res.applied = outcome.applied.clone();
+    res.runs_after = count_runs(&outcome.fixed_doc);
+    res.runs_before = if res.changed {
+        Dockerfile::parse(&text)
+            .map(|d| count_runs(&d))
+            .unwrap_or(res.runs_after)
+    } else {
+        res.runs_after
+    };
+    res.findings = outcome
+        .remaining
+        .iter()
+        .map(|f| crate::report::locate(&outcome.fixed_doc, f, settings.unsafe_fixes))
+        .collect();
+    res.diff = crate::diff::unified(shown, &outcome.original, &outcome.fixed);
     match mode {
-        Mode::Diff => rep.stdout = crate::diff::unified(shown, &outcome.original, &outcome.fixed),
-        Mode::CheckFix => {
-            if rep.changed {
-                rep.stdout = format!(
-                    "{shown}: would apply {} fix(es): {}\n",
-                    outcome.applied.len(),
-                    summarize(&outcome.applied)
-                );
-            }
+        Mode::CheckFix if res.changed => {
+            res.notice = format!(
+                "{shown}: would apply {} fix(es): {}\n",
+                outcome.applied.len(),
+                summarize(&outcome.applied)
+            );
         }
-        Mode::Write => {
-            if is_stdin {
-                rep.stdout = outcome.fixed.clone();
-            } else if rep.changed {
-                if let Some(p) = path {
-                    match crate::write::write_atomic(p, &outcome.fixed) {
-                        Ok(()) => {
-                            rep.stderr =
-                                format!("fixed {shown} ({})\n", summarize(&outcome.applied))
-                        }
-                        Err(e) => {
-                            rep.stderr = format!("{shown}:1:1: error: {e}\n");
-                            rep.error = true;
-                        }
-                    }
+        Mode::Write => match path {
+            None => res.fixed_text = Some(outcome.fixed),
+            Some(p) if res.changed => match crate::write::write_atomic(p, &outcome.fixed) {
+                Ok(()) => res.notice = format!("fixed {shown} ({})\n", summarize(&outcome.applied)),
+                Err(e) => {
+                    res.error = Some(format!("{shown}:1:1: error: {e}"));
+                    res.changed = false;
                 }
-            }
-        }
-        Mode::Report => {}
+            },
+            Some(_) => {}
+        },
+        _ => {}
     }
-    rep
+    res
 }
 
-/// `chain-runs ×2, apt-clean` style summary of applied fixes.
+/// `chain-runs x2, apt-clean` style summary of applied fixes.
 fn summarize(applied: &[&str]) -> String {
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for r in applied {

@@ -1,9 +1,14 @@
-//! Run settings: which rules run, whether unsafe fixes apply, style, and per-rule data overrides.
+//! Run settings and `dfopt.toml` configuration files.
+//!
+//! As with ruff, the nearest `dfopt.toml` (or `.dfopt.toml`) up the tree from a Dockerfile governs
+//! it; `extend = "../dfopt.toml"` inherits another file; command-line flags override both.
 
+use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// Where `&&` goes when dfopt breaks a command over lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OperatorPosition {
     /// Follow the file's own style; `&&` at the start of the line when it has none.
@@ -16,7 +21,7 @@ pub enum OperatorPosition {
 }
 
 /// The image family the final stage should use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FinalImage {
     #[default]
@@ -41,14 +46,401 @@ pub struct Settings {
 
 impl Settings {
     pub fn rule_enabled(&self, id: &str, default_enabled: bool) -> bool {
-        let named = |list: &[String]| {
-            list.iter()
-                .any(|r| r == id || r.eq_ignore_ascii_case("all"))
-        };
         let selected = match &self.select {
-            Some(list) => named(list),
+            Some(list) => list.iter().any(|r| {
+                r == id
+                    || r.eq_ignore_ascii_case("all")
+                    || (r.eq_ignore_ascii_case("default") && default_enabled)
+            }),
             None => default_enabled,
         };
         selected && !self.ignore.iter().any(|r| r == id)
+    }
+}
+
+/// What the command line sets; `None` leaves the config's value.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub select: Option<Vec<String>>,
+    pub ignore: Vec<String>,
+    pub unsafe_fixes: bool,
+    pub final_image: Option<FinalImage>,
+    /// Ignore configuration files.
+    pub isolated: bool,
+}
+
+/// A config file's problem, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: error: {}",
+            self.path.display(),
+            self.line,
+            self.col,
+            self.message
+        )
+    }
+}
+
+/// The keys of a `dfopt.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    pub extend: Option<String>,
+    pub select: Option<Vec<String>>,
+    pub ignore: Option<Vec<String>>,
+    pub extend_select: Option<Vec<String>>,
+    pub unsafe_fixes: Option<bool>,
+    #[serde(rename = "final")]
+    pub final_image: Option<FinalImage>,
+    pub indent: Option<String>,
+    pub operator_position: Option<OperatorPosition>,
+    /// Glob (relative to the config's folder) → rules to skip for matching files.
+    pub per_file_ignores: Option<BTreeMap<String, Vec<String>>>,
+    /// Globs (relative to the config's folder) of files to skip.
+    pub exclude: Option<Vec<String>>,
+    pub transforms: Option<BTreeMap<String, toml::Table>>,
+}
+
+/// A config resolved for one folder: settings plus the path-dependent parts.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    /// The config file that governs (None: defaults only).
+    pub source: Option<PathBuf>,
+    pub settings: Settings,
+    /// (matcher over paths relative to `base`, rules to ignore)
+    pub per_file_ignores: Vec<(globset::GlobMatcher, Vec<String>)>,
+    pub exclude: Vec<globset::GlobMatcher>,
+    /// The folder the globs are relative to.
+    pub base: PathBuf,
+}
+
+impl Resolved {
+    /// Settings for one file: adds its per-file ignores.
+    pub fn settings_for(&self, file: &Path) -> std::borrow::Cow<'_, Settings> {
+        if self.per_file_ignores.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.settings);
+        }
+        let rel = file.strip_prefix(&self.base).unwrap_or(file);
+        let extra: Vec<String> = self
+            .per_file_ignores
+            .iter()
+            .filter(|(m, _)| m.is_match(rel))
+            .flat_map(|(_, rules)| rules.iter().cloned())
+            .collect();
+        if extra.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.settings);
+        }
+        let mut s = self.settings.clone();
+        s.ignore.extend(extra);
+        std::borrow::Cow::Owned(s)
+    }
+
+    pub fn excluded(&self, file: &Path) -> bool {
+        let rel = file.strip_prefix(&self.base).unwrap_or(file);
+        self.exclude.iter().any(|m| m.is_match(rel))
+    }
+}
+
+pub const CONFIG_NAMES: [&str; 2] = ["dfopt.toml", ".dfopt.toml"];
+
+/// The nearest config file at or above `dir`.
+pub fn find_config(dir: &Path) -> Option<PathBuf> {
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        for name in CONFIG_NAMES {
+            let p = d.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+        cur = d.parent();
+    }
+    None
+}
+
+fn locate(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, col)
+}
+
+/// Reads and validates one config file (without following `extend`).
+pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let err = |line, col, message: String| ConfigError {
+        path: path.to_path_buf(),
+        line,
+        col,
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(1, 1, format!("cannot read: {e}")))?;
+    let cfg: ConfigFile = toml::from_str(&text).map_err(|e| {
+        let (line, col) = e.span().map(|s| locate(&text, s.start)).unwrap_or((1, 1));
+        err(line, col, e.message().trim().to_string())
+    })?;
+    if let Some(indent) = &cfg.indent {
+        if indent.is_empty() || !indent.chars().all(|c| c == ' ' || c == '\t') {
+            let (line, col) = key_position(&text, "indent");
+            return Err(err(
+                line,
+                col,
+                "`indent` must be spaces or tabs, e.g. \"    \"".into(),
+            ));
+        }
+    }
+    for (key, list) in [
+        ("select", &cfg.select),
+        ("ignore", &cfg.ignore),
+        ("extend-select", &cfg.extend_select),
+    ] {
+        if let Some(list) = list {
+            if let Some(bad) = list.iter().find(|r| !crate::passes::is_rule_id(r)) {
+                let (line, col) = key_position(&text, key);
+                return Err(err(
+                    line,
+                    col,
+                    format!("`{key}`: unknown rule `{bad}` (see `dfopt rules`)"),
+                ));
+            }
+        }
+    }
+    for (pattern, rules) in cfg.per_file_ignores.iter().flatten() {
+        if let Some(bad) = rules.iter().find(|r| !crate::passes::is_rule_id(r)) {
+            let (line, col) = key_position(&text, pattern);
+            return Err(err(
+                line,
+                col,
+                format!("`per-file-ignores`: unknown rule `{bad}`"),
+            ));
+        }
+        if let Err(e) = globset::Glob::new(pattern) {
+            let (line, col) = key_position(&text, pattern);
+            return Err(err(
+                line,
+                col,
+                format!("`per-file-ignores`: bad glob `{pattern}`: {e}"),
+            ));
+        }
+    }
+    Ok(cfg)
+}
+
+fn key_position(text: &str, key: &str) -> (usize, usize) {
+    match text.find(key) {
+        Some(i) => locate(text, i),
+        None => (1, 1),
+    }
+}
+
+/// Loads `path` and everything it extends (base first), refusing cycles.
+pub fn load_chain(path: &Path) -> Result<Vec<(PathBuf, ConfigFile)>, ConfigError> {
+    let mut chain = Vec::new();
+    let mut cur = path.to_path_buf();
+    loop {
+        let canon = cur.canonicalize().unwrap_or_else(|_| cur.clone());
+        if chain
+            .iter()
+            .any(|(p, _): &(PathBuf, ConfigFile)| p == &canon)
+        {
+            return Err(ConfigError {
+                path: cur,
+                line: 1,
+                col: 1,
+                message: "`extend` forms a cycle".into(),
+            });
+        }
+        let cfg = read_config_file(&cur)?;
+        let next = cfg.extend.clone();
+        chain.push((canon, cfg));
+        match next {
+            Some(rel) => {
+                let base = cur.parent().unwrap_or(Path::new("."));
+                let target = base.join(&rel);
+                if !target.is_file() {
+                    let text = std::fs::read_to_string(&cur).unwrap_or_default();
+                    let (line, col) = key_position(&text, "extend");
+                    return Err(ConfigError {
+                        path: cur,
+                        line,
+                        col,
+                        message: format!("`extend`: no such file `{rel}`"),
+                    });
+                }
+                cur = target;
+            }
+            None => break,
+        }
+    }
+    chain.reverse();
+    Ok(chain)
+}
+
+/// Settings for files governed by `config` (None: defaults), with command-line overrides on top.
+pub fn resolve(config: Option<&Path>, over: &Overrides) -> Result<Resolved, ConfigError> {
+    let mut r = Resolved::default();
+    if let Some(path) = config.filter(|_| !over.isolated) {
+        let chain = load_chain(path)?;
+        r.source = Some(path.to_path_buf());
+        r.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for (file, cfg) in chain {
+            let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+            let s = &mut r.settings;
+            if let Some(v) = cfg.select {
+                s.select = Some(v);
+            }
+            if let Some(v) = cfg.extend_select {
+                s.select
+                    .get_or_insert_with(|| vec!["default".to_string()])
+                    .extend(v);
+            }
+            if let Some(v) = cfg.ignore {
+                s.ignore = v;
+            }
+            if let Some(v) = cfg.unsafe_fixes {
+                s.unsafe_fixes = v;
+            }
+            if let Some(v) = cfg.final_image {
+                s.final_image = v;
+            }
+            if let Some(v) = cfg.indent {
+                s.indent = Some(v);
+            }
+            if let Some(v) = cfg.operator_position {
+                s.operator_position = v;
+            }
+            for (rule, table) in cfg.transforms.into_iter().flatten() {
+                s.transforms.entry(rule).or_default().extend(table);
+            }
+            for (pattern, rules) in cfg.per_file_ignores.into_iter().flatten() {
+                if let Ok(g) = globset::Glob::new(&absolute_glob(&dir, &r.base, &pattern)) {
+                    r.per_file_ignores.push((g.compile_matcher(), rules));
+                }
+            }
+            for pattern in cfg.exclude.into_iter().flatten() {
+                if let Ok(g) = globset::Glob::new(&absolute_glob(&dir, &r.base, &pattern)) {
+                    r.exclude.push(g.compile_matcher());
+                }
+            }
+        }
+    }
+    let s = &mut r.settings;
+    if let Some(sel) = &over.select {
+        s.select = Some(sel.clone());
+    }
+    s.ignore.extend(over.ignore.iter().cloned());
+    s.unsafe_fixes |= over.unsafe_fixes;
+    if let Some(f) = over.final_image {
+        s.final_image = f;
+    }
+    Ok(r)
+}
+
+/// A glob written in `dir`'s config, made relative to `base` (the governing config's folder).
+/// Patterns without a `/` match at any depth, as in .gitignore.
+fn absolute_glob(dir: &Path, base: &Path, pattern: &str) -> String {
+    let pattern = if pattern.contains('/') {
+        pattern.trim_start_matches("./").to_string()
+    } else {
+        format!("**/{pattern}")
+    };
+    match dir.strip_prefix(base) {
+        Ok(rel) if !rel.as_os_str().is_empty() => format!("{}/{}", rel.to_string_lossy(), pattern),
+        _ => pattern,
+    }
+}
+
+/// The commented default written by `dfopt init`.
+pub const DEFAULT_CONFIG: &str = r#"# dfopt configuration. The nearest dfopt.toml up the tree from a Dockerfile governs it;
+# command-line flags override it. `dfopt rules` lists the rules.
+
+# Inherit another config (paths are relative to this file).
+# extend = "../dfopt.toml"
+
+# Rules to run ("ALL" for every rule); the default is the rules that are on by default.
+# select = ["chain-runs"]
+# extend-select = []
+# Rules to skip.
+# ignore = []
+
+# Also apply fixes that may change behaviour (like --unsafe-fixes).
+unsafe-fixes = false
+
+# The final image family for multi-stage rewrites: "distroless", "alpine" or "slim".
+final = "distroless"
+
+# Style of joined RUN lines: indentation of continuation lines (default: follow the file) and
+# where `&&` goes: "auto" (follow the file), "leading" or "trailing".
+# indent = "    "
+operator-position = "auto"
+
+# Files to skip, and rules to skip for some files (globs relative to this file's folder).
+# exclude = ["vendor/**"]
+# [per-file-ignores]
+# "legacy/**" = ["chain-runs"]
+
+# Override the data of a rule (see transforms/<rule>.toml in dfopt's source), e.g. a registry
+# mirror for the image catalogue:
+# [transforms.images]
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_is_located() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("dfopt.toml");
+        std::fs::write(&p, "select = [\"chain-runs\"]\nbogus = 1\n").expect("write");
+        let e = read_config_file(&p).unwrap_err();
+        assert_eq!((e.line, e.col), (2, 1));
+        assert!(e.message.contains("bogus"), "{}", e.message);
+    }
+
+    #[test]
+    fn extend_and_overrides() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(
+            dir.path().join("dfopt.toml"),
+            "ignore = [\"chain-runs\"]\nfinal = \"alpine\"\n",
+        )
+        .expect("w");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        let sub = dir.path().join("sub/dfopt.toml");
+        std::fs::write(&sub, "extend = \"../dfopt.toml\"\nunsafe-fixes = true\n").expect("w");
+        let r = resolve(Some(&sub), &Overrides::default()).expect("resolve");
+        assert_eq!(r.settings.ignore, ["chain-runs"]);
+        assert!(r.settings.unsafe_fixes);
+        assert_eq!(r.settings.final_image, FinalImage::Alpine);
+        let r = resolve(
+            Some(&sub),
+            &Overrides {
+                final_image: Some(FinalImage::Slim),
+                ..Default::default()
+            },
+        )
+        .expect("r");
+        assert_eq!(r.settings.final_image, FinalImage::Slim);
+    }
+
+    #[test]
+    fn default_config_is_valid() {
+        let cfg: ConfigFile = toml::from_str(DEFAULT_CONFIG).expect("default config parses");
+        assert_eq!(cfg.final_image, Some(FinalImage::Distroless));
     }
 }

@@ -12,6 +12,7 @@ pub mod discover;
 pub mod edit;
 pub mod engine;
 pub mod passes;
+pub mod report;
 pub mod shell;
 pub mod suppress;
 pub mod syntax;
