@@ -660,13 +660,7 @@ fn process_bytes(
     res.changed = outcome.changed();
     res.applied = outcome.applied.clone();
     res.runs_after = count_runs(&outcome.fixed_doc);
-    res.runs_before = if res.changed {
-        Dockerfile::parse(&text)
-            .map(|d| count_runs(&d))
-            .unwrap_or(res.runs_after)
-    } else {
-        res.runs_after
-    };
+    res.runs_before = outcome.runs_before;
     res.findings = outcome
         .remaining
         .iter()

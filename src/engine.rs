@@ -47,6 +47,8 @@ pub struct FileOutcome {
     /// file for their positions.
     pub remaining: Vec<Finding>,
     pub fixed_doc: Dockerfile,
+    /// RUN instructions in the original (layers the image had).
+    pub runs_before: usize,
 }
 
 impl FileOutcome {
@@ -98,6 +100,11 @@ pub fn fix_source(
     path: Option<&Path>,
 ) -> Result<FileOutcome, FileError> {
     let mut doc = Dockerfile::parse(source).map_err(FileError::Parse)?;
+    let runs_before = doc
+        .instructions
+        .iter()
+        .filter(|i| i.kind() == crate::syntax::Keyword::Run)
+        .count();
     let mut applied = Vec::new();
     for _ in 0..MAX_ROUNDS {
         let found = findings(&doc, registry, settings, path);
