@@ -120,6 +120,7 @@ pub fn fix_source(
                 applied,
                 remaining: found,
                 fixed_doc: doc,
+                runs_before,
             });
         }
         let (text, rules) = apply_fixes(&doc.source, fixes);
@@ -130,6 +131,7 @@ pub fn fix_source(
                 applied,
                 remaining: found,
                 fixed_doc: doc,
+                runs_before,
             });
         }
         doc = Dockerfile::parse(&text).map_err(|e| FileError::Internal {
