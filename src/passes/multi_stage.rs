@@ -308,22 +308,13 @@ pub fn check_healthcheck(ins: &Instruction, choice: &Choice, data: &Data) -> Res
     if args.eq_ignore_ascii_case("none") {
         return Ok(());
     }
+    let shell_form = !matches!(ins.command.form, Form::Exec(_));
     let tools: Vec<String> = match &ins.command.form {
-        Form::Exec(a) => a
-            .first()
-            .map(|w| vec![basename(w).to_string()])
-            .unwrap_or_default(),
-        _ => {
-            if !choice.has_shell {
-                return Err(format!(
-                    "the HEALTHCHECK is in shell form and {} has no shell: write it in exec form with a program the image has (e.g. `HEALTHCHECK CMD [\"node\", \"healthcheck.js\"]`), or use `--final alpine`",
-                    choice.image
-                ));
-            }
-            args.split(|c: char| c.is_whitespace() || ";&|()".contains(c))
-                .map(|w| basename(w).to_string())
-                .collect()
-        }
+        Form::Exec(a) => a.first().map(|w| vec![basename(w).to_string()]).unwrap_or_default(),
+        _ => args
+            .split(|c: char| c.is_whitespace() || ";&|()".contains(c))
+            .map(|w| basename(w).to_string())
+            .collect(),
     };
     for t in tools {
         if !data.shell_tools.iter().any(|s| *s == t) {
@@ -337,7 +328,20 @@ pub fn check_healthcheck(ins: &Instruction, choice: &Choice, data: &Data) -> Res
             continue;
         }
         return Err(format!(
-            "the HEALTHCHECK runs `{t}`, which {} does not have: check health with the app's own runtime (e.g. a small node or python script) or install `{t}` in a final stage you write",
+            "the HEALTHCHECK runs `{t}`, which {} does not have: check health with the app's own runtime (e.g. a small script run by the interpreter) or install `{t}` in a final stage you write",
+            choice.image
+        ));
+    }
+    if shell_form && !choice.has_shell {
+        let example = if choice.image.contains("python") {
+            "[\"python3\", \"healthcheck.py\"]"
+        } else if choice.image.contains("node") {
+            "[\"/nodejs/bin/node\", \"healthcheck.js\"]"
+        } else {
+            "[\"/app/healthcheck\"]"
+        };
+        return Err(format!(
+            "the HEALTHCHECK is in shell form and {} has no shell: write it in exec form with a program the image has (e.g. `HEALTHCHECK CMD {example}`), or use `--final alpine`",
             choice.image
         ));
     }
@@ -562,30 +566,36 @@ impl MultiStage {
                     (
                         Some(format!("{name}:{name}")),
                         None,
-                        Some(self.create_user(choice, &name)),
+                        Some(self.create_user(choice, &name, None)),
                     )
                 }
+                // Numeric ids (hadolint DL3066): `node` is 1000:1000 in the node images.
                 None if rt == Some(Runtime::Node) => {
                     choice.nonroot = true;
-                    (Some("node:node".into()), Some(Some("node".into())), None)
+                    (Some("1000:1000".into()), Some(Some("1000:1000".into())), None)
                 }
                 None => {
                     choice.nonroot = true;
                     (
-                        Some("app:app".into()),
-                        Some(Some("app".into())),
-                        Some(self.create_user(choice, "app")),
+                        Some("10001:10001".into()),
+                        Some(Some("10001:10001".into())),
+                        Some(self.create_user(choice, "app", Some(10001))),
                     )
                 }
             },
         }
     }
 
-    fn create_user(&self, choice: &Choice, name: &str) -> String {
+    fn create_user(&self, choice: &Choice, name: &str, id: Option<u32>) -> String {
+        let (g, u) = match id {
+            Some(n) if choice.family == FinalImage::Alpine => (format!(" -g {n}"), format!(" -u {n}")),
+            Some(n) => (format!(" --gid {n}"), format!(" --uid {n}")),
+            None => (String::new(), String::new()),
+        };
         if choice.family == FinalImage::Alpine {
-            format!("RUN addgroup -S {name} && adduser -S -G {name} {name}")
+            format!("RUN addgroup -S{g} {name} && adduser -S{u} -G {name} {name}")
         } else {
-            format!("RUN groupadd --system {name} && useradd --system --gid {name} --no-create-home {name}")
+            format!("RUN groupadd --system{g} {name} && useradd --system --no-log-init{u} --gid {name} --no-create-home {name}")
         }
     }
 
@@ -1447,27 +1457,9 @@ impl MultiStage {
             body.push(format!("{} --from={alias}{chown} {c} {c}", k("COPY")));
         }
         let mut start_comments = String::new();
-        let mut user_done = false;
-        for (i, b) in &blocks {
-            let ins = &doc.instructions[*i];
-            match ins.kind() {
-                Keyword::Cmd | Keyword::Entrypoint if plan.start != StartOut::Verbatim => {
-                    let c = b
-                        .get(..b.len() - doc.text(Span::new(ins.line_start, ins.span.end)).len())
-                        .unwrap_or("");
-                    start_comments.push_str(c);
-                }
-                Keyword::User => {
-                    user_done = true;
-                    match &plan.user_line {
-                        Some(None) => {}
-                        Some(Some(u)) => body.push(format!("{} {u}", k("USER"))),
-                        None => body.push(b.clone()),
-                    }
-                }
-                _ => body.push(b.clone()),
-            }
-        }
+        let user_done = blocks
+            .iter()
+            .any(|(i, _)| doc.instructions.get(*i).map(|x| x.kind()) == Some(Keyword::User));
         if !user_done {
             if let Some(Some(u)) = &plan.user_line {
                 // The original USER stays in the build stage (a RUN follows it) or there was none.
@@ -1480,6 +1472,25 @@ impl MultiStage {
                         body.push(format!("{} {u}", k("USER")));
                     }
                 }
+            }
+        }
+        for (i, b) in &blocks {
+            let ins = &doc.instructions[*i];
+            match ins.kind() {
+                Keyword::Cmd | Keyword::Entrypoint if plan.start != StartOut::Verbatim => {
+                    let c = b
+                        .get(..b.len() - doc.text(Span::new(ins.line_start, ins.span.end)).len())
+                        .unwrap_or("");
+                    start_comments.push_str(c);
+                }
+                Keyword::User => {
+                    match &plan.user_line {
+                        Some(None) => {}
+                        Some(Some(u)) => body.push(format!("{} {u}", k("USER"))),
+                        None => body.push(b.clone()),
+                    }
+                }
+                _ => body.push(b.clone()),
             }
         }
         if let StartOut::Exec { entrypoint, cmd } = &plan.start {
