@@ -48,7 +48,12 @@ fn render(dir: &Path, family: FinalImage) -> String {
     let fixed = fix_source(&src, &reg, &s, Some(&path)).unwrap();
     // A fixed point: fixing again changes nothing.
     let again = fix_source(&fixed.fixed, &reg, &s, Some(&path)).unwrap();
-    assert_eq!(again.fixed, fixed.fixed, "{}: not a fixed point", dir.display());
+    assert_eq!(
+        again.fixed,
+        fixed.fixed,
+        "{}: not a fixed point",
+        dir.display()
+    );
     Dockerfile::parse(&fixed.fixed).unwrap();
     if fixed.changed() {
         out.push_str("---- fixed\n");
@@ -104,7 +109,14 @@ fn slim() {
     snap(
         FinalImage::Slim,
         "__slim",
-        Some(&["node-seed", "python-312", "python-gunicorn", "final-python", "go-install", "rust-cargo"]),
+        Some(&[
+            "node-seed",
+            "python-312",
+            "python-gunicorn",
+            "final-python",
+            "go-install",
+            "rust-cargo",
+        ]),
     );
 }
 

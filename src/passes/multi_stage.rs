@@ -310,7 +310,10 @@ pub fn check_healthcheck(ins: &Instruction, choice: &Choice, data: &Data) -> Res
     }
     let shell_form = !matches!(ins.command.form, Form::Exec(_));
     let tools: Vec<String> = match &ins.command.form {
-        Form::Exec(a) => a.first().map(|w| vec![basename(w).to_string()]).unwrap_or_default(),
+        Form::Exec(a) => a
+            .first()
+            .map(|w| vec![basename(w).to_string()])
+            .unwrap_or_default(),
         _ => args
             .split(|c: char| c.is_whitespace() || ";&|()".contains(c))
             .map(|w| basename(w).to_string())
@@ -422,7 +425,11 @@ impl Rule for MultiStage {
         let Some(img) = ImageRef::parse(&base) else {
             return;
         };
-        let rt = self.data.runtime_of(&img);
+        let mut rt = self.data.runtime_of(&img);
+        // A JRE image is already a runtime image: nothing to build there.
+        if rt == Some(Runtime::Java) && img.tag_lower().contains("jre") {
+            rt = None;
+        }
         let default_wd = if rt == Some(Runtime::Go) { "/go" } else { "/" };
         let facts = StageFacts::scan(doc, stage.from, stage.end, default_wd);
         let bctx = BuildContext::new(ctx.path);
@@ -572,7 +579,11 @@ impl MultiStage {
                 // Numeric ids (hadolint DL3066): `node` is 1000:1000 in the node images.
                 None if rt == Some(Runtime::Node) => {
                     choice.nonroot = true;
-                    (Some("1000:1000".into()), Some(Some("1000:1000".into())), None)
+                    (
+                        Some("1000:1000".into()),
+                        Some(Some("1000:1000".into())),
+                        None,
+                    )
                 }
                 None => {
                     choice.nonroot = true;
@@ -588,7 +599,9 @@ impl MultiStage {
 
     fn create_user(&self, choice: &Choice, name: &str, id: Option<u32>) -> String {
         let (g, u) = match id {
-            Some(n) if choice.family == FinalImage::Alpine => (format!(" -g {n}"), format!(" -u {n}")),
+            Some(n) if choice.family == FinalImage::Alpine => {
+                (format!(" -g {n}"), format!(" -u {n}"))
+            }
             Some(n) => (format!(" --gid {n}"), format!(" --uid {n}")),
             None => (String::new(), String::new()),
         };
@@ -1441,10 +1454,14 @@ impl MultiStage {
                 .iter()
                 .map(|e| e.replacen("ENV", &k("ENV"), 1)),
         );
-        if facts.has_workdir {
-            if let Some(wd) = &facts.final_workdir {
-                body.push(format!("{} {wd}", k("WORKDIR")));
-            }
+        // The build image's own working directory (golang's /go) counts too: relative paths in
+        // CMD depend on it.
+        if let Some(wd) = facts
+            .final_workdir
+            .as_ref()
+            .filter(|w| facts.has_workdir || *w != "/")
+        {
+            body.push(format!("{} {wd}", k("WORKDIR")));
         }
         if let Some(u) = &plan.user_setup {
             body.push(u.replacen("RUN", &k("RUN"), 1));
@@ -1483,13 +1500,11 @@ impl MultiStage {
                         .unwrap_or("");
                     start_comments.push_str(c);
                 }
-                Keyword::User => {
-                    match &plan.user_line {
-                        Some(None) => {}
-                        Some(Some(u)) => body.push(format!("{} {u}", k("USER"))),
-                        None => body.push(b.clone()),
-                    }
-                }
+                Keyword::User => match &plan.user_line {
+                    Some(None) => {}
+                    Some(Some(u)) => body.push(format!("{} {u}", k("USER"))),
+                    None => body.push(b.clone()),
+                },
                 _ => body.push(b.clone()),
             }
         }
