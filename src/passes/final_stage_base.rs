@@ -130,9 +130,7 @@ impl Rule for FinalStageBase {
                 }
             }
             Some(Runtime::Go | Runtime::Rust) => Kind::Binary,
-            None if self.distros.iter().any(|d| *d == img.name) && img.is_official() => {
-                Kind::Binary
-            }
+            None if self.distros.contains(&img.name) && img.is_official() => Kind::Binary,
             None => return,
         };
         let facts = StageFacts::scan(doc, stage.from, stage.end, "/");

@@ -105,7 +105,7 @@ impl Data {
     pub fn runtime_of(&self, img: &ImageRef) -> Option<Runtime> {
         self.images
             .iter()
-            .find(|(_, names)| names.iter().any(|n| *n == img.name))
+            .find(|(_, names)| names.contains(&img.name))
             .map(|(rt, _)| *rt)
     }
 
@@ -320,7 +320,7 @@ pub fn check_healthcheck(ins: &Instruction, choice: &Choice, data: &Data) -> Res
             .collect(),
     };
     for t in tools {
-        if !data.shell_tools.iter().any(|s| *s == t) {
+        if !data.shell_tools.contains(&t) {
             continue;
         }
         // busybox in alpine has wget, sh and nc.
@@ -665,7 +665,7 @@ impl MultiStage {
                 })?;
                 copies.push(app.clone());
                 if rt == Runtime::Node {
-                    if facts.runs.iter().any(|r| is_global_npm(r)) {
+                    if facts.runs.iter().any(is_global_npm) {
                         return Err("the build installs global npm packages, which live outside the app folder".into());
                     }
                     self.node_musl(bctx, &choice, build_alpine, &mut notes)?;
@@ -921,7 +921,7 @@ impl MultiStage {
                 for p in &pips {
                     let first = p.words.first().map(String::as_str).unwrap_or("");
                     let in_venv = first.starts_with(&format!("{v}/"));
-                    if !in_venv && !(on_path && !first.starts_with('/')) {
+                    if !in_venv && (!on_path || first.starts_with('/')) {
                         return Err(format!(
                             "`{}` installs outside the virtualenv {v}",
                             p.words.join(" ")
