@@ -5,6 +5,9 @@
 //! and runs the rules again until nothing changes.
 
 pub mod chain_runs;
+pub mod final_stage_base;
+pub mod multi_stage;
+pub mod runtime;
 
 use crate::analysis::Analysis;
 use crate::config::Settings;
@@ -88,7 +91,11 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(settings: &Settings) -> Result<Registry, String> {
-        let rules: Vec<Box<dyn Rule>> = vec![Box::new(chain_runs::ChainRuns::new(settings)?)];
+        let rules: Vec<Box<dyn Rule>> = vec![
+            Box::new(chain_runs::ChainRuns::new(settings)?),
+            Box::new(multi_stage::MultiStage::new(settings)?),
+            Box::new(final_stage_base::FinalStageBase::new(settings)?),
+        ];
         Ok(Registry { rules })
     }
 
