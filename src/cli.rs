@@ -34,6 +34,8 @@ pub enum Command {
         /// The rule id, e.g. chain-runs.
         rule: String,
     },
+    /// Build the original and the rewritten Dockerfile with the local Docker engine and compare.
+    Verify(crate::verify::VerifyArgs),
     /// Print dfopt's parse of each file as one JSON line (for the BuildKit agreement check).
     #[command(hide = true)]
     Parse { paths: Vec<PathBuf> },
@@ -180,6 +182,7 @@ pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Wr
                 EXIT_ERROR
             }
         },
+        Command::Verify(args) => crate::verify::run(&args, out, err),
         Command::Parse { paths } => {
             for p in paths {
                 let rec = parse_record(&p);

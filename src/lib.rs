@@ -15,6 +15,7 @@ pub mod passes;
 pub mod shell;
 pub mod suppress;
 pub mod syntax;
+pub mod verify;
 pub mod write;
 
 pub use edit::{Edit, Finding, Fix, Safety};
