@@ -245,6 +245,24 @@ pub fn split_words(s: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// Joins words back into a command line a POSIX shell would split the same way.
+pub fn shell_join(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            let plain = !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+            if plain {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn smoke_spec(args: &VerifyArgs) -> Result<Option<SmokeSpec>, String> {
     match (&args.probe, &args.run) {
         (Some(_), Some(_)) => Err("--probe and --run cannot be used together".into()),
@@ -402,26 +420,44 @@ impl Docker {
 
     /// `docker info`; the error explains why there is no engine.
     fn check_engine(&self) -> Result<String, String> {
-        let out = self
-            .run(["info", "--format", "{{.ServerVersion}}"])
-            .map_err(|e| {
-                format!(
-                    "no Docker engine: {e} (start one with tests/lab/start-docker.sh, or set DFOPT_DOCKER)"
-                )
-            })?;
-        let version = out.stdout_text();
-        if !out.ok() || version.is_empty() || version.contains("<no value>") {
-            let why = out.stderr_tail(3);
-            let why = if why.is_empty() {
-                "`docker info` failed".to_string()
-            } else {
-                why.replace('\n', " ")
-            };
-            return Err(format!(
-                "no Docker engine: {why} (start one with tests/lab/start-docker.sh)"
-            ));
+        let out = self.run(["info"]).map_err(|e| {
+            format!(
+                "no Docker engine: {e} (start one with tests/lab/start-docker.sh, or set DFOPT_DOCKER)"
+            )
+        })?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let version = stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Server Version:"))
+            .map(|v| v.trim().to_string());
+        match version {
+            Some(v) if out.ok() && !v.is_empty() => Ok(v),
+            _ => {
+                // the 20.10 client prints "ERROR: Cannot connect ..." on stdout, newer ones on
+                // stderr; either way keep the lines that say what is wrong
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let mut why: Vec<&str> = stdout
+                    .lines()
+                    .filter_map(|l| l.trim().strip_prefix("ERROR:"))
+                    .map(str::trim)
+                    .collect();
+                why.extend(
+                    stderr
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with("errors pretty printing info")),
+                );
+                why.dedup();
+                let why = if why.is_empty() {
+                    format!("`{} info` failed", self.bin.display())
+                } else {
+                    why.join(" ")
+                };
+                Err(format!(
+                    "no Docker engine: {why} (start one with tests/lab/start-docker.sh)"
+                ))
+            }
         }
-        Ok(version)
     }
 
     fn build(&self, tag: &str, dockerfile: &Path, context: &Path) -> Result<(), String> {
@@ -802,7 +838,7 @@ fn run_smoke(
     let same = answers_agree(&before, &after);
     let (kind, what) = match spec {
         SmokeSpec::Probe { port, path } => ("probe", format!("GET :{port}{path}")),
-        SmokeSpec::Run { args } => ("run", args.join(" ")),
+        SmokeSpec::Run { args } => ("run", shell_join(args)),
     };
     Smoke {
         kind,
@@ -1134,12 +1170,16 @@ pub fn render_table(r: &FileReport) -> String {
 
 /// The JSON document for all files.
 pub fn render_json(reports: &[FileReport]) -> String {
-    let code = exit_code(reports);
-    let v = serde_json::json!({
-        "files": reports,
-        "exit_code": code,
-    });
-    serde_json::to_string_pretty(&v).unwrap_or_else(|_| "{}".to_string())
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        files: &'a [FileReport],
+        exit_code: i32,
+    }
+    let doc = Doc {
+        files: reports,
+        exit_code: exit_code(reports),
+    };
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_string())
 }
 
 /// 2 when any file errored, else 1 when any differs, else 0.
@@ -1370,6 +1410,14 @@ mod tests {
         assert!(split_words("'open").is_err());
         assert!(split_words("\"open").is_err());
         assert!(split_words("end\\").is_err());
+        for line in ["python -c 'print(6 * 7)'", "a 'it'\\''s' '' b=c"] {
+            let w = split_words(line).unwrap();
+            assert_eq!(split_words(&shell_join(&w)).unwrap(), w);
+        }
+        assert_eq!(
+            shell_join(&split_words("python -c 'print(1)'").unwrap()),
+            "python -c 'print(1)'"
+        );
     }
 
     #[test]
@@ -1561,7 +1609,8 @@ mod tests {
         let same = sample(Verdict::Same, true);
         let differ = sample(Verdict::Differ, false);
         let err = error_report("X".into(), "boom".into());
-        let j: serde_json::Value = serde_json::from_str(&render_json(&[same.clone()])).unwrap();
+        let j: serde_json::Value =
+            serde_json::from_str(&render_json(std::slice::from_ref(&same))).unwrap();
         assert_eq!(j["exit_code"], 0);
         let f = &j["files"][0];
         assert_eq!(f["verdict"], "same");
@@ -1573,7 +1622,7 @@ mod tests {
         assert_eq!(f["smoke"]["before"]["code"], 200);
         assert_eq!(f["smoke"]["same"], true);
         assert!(f.get("error").is_none());
-        assert_eq!(exit_code(&[same.clone()]), 0);
+        assert_eq!(exit_code(std::slice::from_ref(&same)), 0);
         assert_eq!(exit_code(&[same.clone(), differ.clone()]), 1);
         assert_eq!(exit_code(&[differ, err.clone(), same]), 2);
         let j: serde_json::Value = serde_json::from_str(&render_json(&[err])).unwrap();
