@@ -1063,7 +1063,24 @@ pub fn render_table(r: &FileReport) -> String {
     let fixes = if r.applied.is_empty() {
         "no fixes apply".to_string()
     } else {
-        format!("fixes: {}", r.applied.join(", "))
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for a in &r.applied {
+            match counts.iter_mut().find(|(n, _)| n == a) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((a, 1)),
+            }
+        }
+        let list: Vec<String> = counts
+            .iter()
+            .map(|(n, c)| {
+                if *c > 1 {
+                    format!("{n} x{c}")
+                } else {
+                    n.to_string()
+                }
+            })
+            .collect();
+        format!("fixes: {}", list.join(", "))
     };
     s.push_str(&format!("{}  ({fixes})\n", r.path));
     let mut rows: Vec<(String, String, String, String)> = Vec::new();
