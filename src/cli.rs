@@ -50,6 +50,8 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
     Man,
+    /// Build the original and the rewritten Dockerfile with the local Docker engine and compare.
+    Verify(crate::verify::VerifyArgs),
     /// Print dfopt's parse of each file as one JSON line (for the BuildKit agreement check).
     #[command(hide = true)]
     Parse { paths: Vec<PathBuf> },
@@ -259,6 +261,7 @@ pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Wr
                 }
             }
         }
+        Command::Verify(args) => crate::verify::run(&args, out, err),
         Command::Parse { paths } => {
             for p in paths {
                 let rec = parse_record(&p);

@@ -16,6 +16,7 @@ pub mod report;
 pub mod shell;
 pub mod suppress;
 pub mod syntax;
+pub mod verify;
 pub mod write;
 
 pub use edit::{Edit, Finding, Fix, Safety};

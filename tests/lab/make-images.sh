@@ -1,0 +1,650 @@
+#!/usr/bin/env bash
+# make-images.sh - dfopt's offline build lab: stand-ins for the base images real Dockerfiles
+# use, built honestly from Debian bookworm packages (no registry is reachable here).
+# Adapted from ../shared/tools/lab/make-images.sh (see ../shared/tools/docker-lab.md).
+#
+#   debian:bookworm(-slim), debian:12(-slim)
+#                             debuerreotype (= debootstrap --variant=minbase + the official
+#                             image's minimizing/slimify steps) -> docker import
+#   node:18(-slim)            FROM debian + Debian nodejs 18 / npm
+#   python:3.11(-slim)        FROM debian + Debian python3.11 / pip / venv
+#   golang:1.19               FROM debian + Debian golang-go 1.19 + git + gcc
+#   eclipse-temurin:17-jdk, openjdk:17
+#                             FROM debian + Debian openjdk-17-jdk-headless      (group "java")
+#   rust:1.63                 FROM debian + Debian rustc 1.63 / cargo + gcc     (group "rust")
+#   gcr.io/distroless/{static,base,cc,nodejs18,python3,java17}-debian12
+#                             the distroless recipe: selected .debs, dpkg-deb -x, one layer
+#                             per package, no shell, no package manager;
+#                             tags :latest :nonroot (uid 65532) :debug :debug-nonroot
+#
+# Idempotent and cached: an image whose tags all exist is skipped; downloaded rootfs tars and
+# .debs are kept under $LAB.  FORCE=1 rebuilds; ONLY="debian node ..." restricts the groups
+# (debian node python golang java rust distroless); JOBS=N language images build in parallel
+# (default 2: these machines have 2 cores, and dpkg, not the download, is the bottleneck).
+# Every image made here carries the label org.dfopt.lab=1.
+# Timings: $LAB/logs/timings.tsv (one line per step, TOTAL last).
+# Needs: root, apt access to a Debian mirror; starts the engine with start-docker.sh.
+set -Eeuo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB=${LAB:-/var/tmp/dfopt-lab}
+WORK=${WORK:-$LAB/work}
+LOGS=${LOGS:-$LAB/logs}
+DOCKER=${DOCKER:-/usr/bin/docker}      # 20.10 client: legacy builder without buildx
+FORCE=${FORCE:-0}
+ONLY=${ONLY:-debian node python golang java rust distroless}
+JOBS=${JOBS:-2}
+LABEL=org.dfopt.lab=1
+SUITE=bookworm
+ARCH=amd64
+export DOCKER_BUILDKIT=0                # make-images uses the legacy builder throughout
+mkdir -p "$WORK" "$LOGS"
+TIMINGS=$LOGS/timings.tsv
+
+log()  { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die()  { log "ERROR: $*"; exit 1; }
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+have_image() { $DOCKER image inspect "$1" >/dev/null 2>&1; }
+have_all() { local t; for t in "$@"; do have_image "$t" || return 1; done; }
+
+# step NAME CMD... : run CMD (errexit on, in a subshell), log to $LOGS/NAME.log, record wall time
+step() {
+	local name=$1; shift
+	local t0 t1 dt rc
+	t0=$(date +%s%N)
+	log "step $name ..."
+	set +e
+	( set -e; "$@" ) >"$LOGS/$name.log" 2>&1
+	rc=$?
+	set -e
+	t1=$(date +%s%N)
+	dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)/1e9}')
+	printf '%s\t%s\t%s\n' "$name" "$dt" "$rc" >>"$TIMINGS"
+	log "step $name done in ${dt}s (rc=$rc)"
+	[ "$rc" = 0 ] || { tail -30 "$LOGS/$name.log" >&2; die "step $name failed, see $LOGS/$name.log"; }
+}
+
+# tag SRC DST... (only missing ones)
+tag_aliases() { local src=$1 t; shift; for t in "$@"; do have_image "$t" || $DOCKER tag "$src" "$t"; done; }
+
+# ---------------------------------------------------------------- prerequisites
+ensure_daemon() { DOCKER=$DOCKER bash "$HERE/start-docker.sh"; }
+
+ensure_host_tools() {
+	local need=()
+	command -v debootstrap >/dev/null || need+=(debootstrap)
+	command -v debuerreotype-init >/dev/null || need+=(debuerreotype)
+	[ ${#need[@]} = 0 ] && return
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+}
+
+# the Debian mirror this host's apt uses (deb822 .sources or one-line sources.list)
+detect_mirror() { # $1 = suite to look for
+	local suite=$1 m=
+	m=$(awk -v s="$suite" '/^URIs:/{u=$2} /^Suites:/{for(i=2;i<=NF;i++) if($i==s){print u; exit}}' \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null | head -1) || true
+	[ -n "$m" ] || m=$(awk -v s="$suite" '$1=="deb" && $3==s {print $2; exit}' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -1) || true
+	echo "$m"
+}
+MIRROR=${MIRROR:-$(detect_mirror $SUITE)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+SECURITY_MIRROR=${SECURITY_MIRROR:-$(detect_mirror $SUITE-security)}
+SECURITY_MIRROR=${SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+
+write_debian_sources() { # $1 = file
+	cat >"$1" <<EOF
+Types: deb
+URIs: $MIRROR
+Suites: $SUITE $SUITE-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: $SECURITY_MIRROR
+Suites: $SUITE-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+}
+
+# ---------------------------------------------------------------- 1. debian
+# Same recipe as the official images (debuerreotype examples/debian.sh), except that
+# snapshot.debian.org is unreachable here, so "--non-debian" + the plain mirror is used.
+debian_rootfs() {
+	local r=$WORK/rootfs/$SUITE
+	rm -rf "$r" "$r-slim"
+	mkdir -p "$WORK/rootfs"
+	debuerreotype-init --non-debian "$r" "$SUITE" "$MIRROR"   # debootstrap --variant=minbase --merged-usr
+	debuerreotype-minimizing-config "$r"                    # docker-clean, gzip-indexes, no-languages, ...
+	rm -f "$r/etc/apt/sources.list"
+	mkdir -p "$r/etc/apt/sources.list.d"
+	write_debian_sources "$r/etc/apt/sources.list.d/debian.sources"
+	debuerreotype-apt-get "$r" update -qq
+	debuerreotype-apt-get "$r" dist-upgrade -yqq              # pick up bookworm-security/updates
+	debuerreotype-apt-get "$r" autoremove -yqq --purge || true
+	debuerreotype-recalculate-epoch "$r"
+	cp -a "$r" "$r-slim"
+	debuerreotype-slimify "$r-slim"                          # dpkg path-excludes for doc/man/locale
+	mkdir -p "$WORK/tars"
+	debuerreotype-tar "$r" "$WORK/tars/$SUITE.tar"
+	debuerreotype-tar "$r-slim" "$WORK/tars/$SUITE-slim.tar"
+	ls -la "$WORK/tars"
+	[ "${KEEP_ROOTFS:-0}" = 1 ] || rm -rf "$r" "$r-slim"
+}
+
+debian_import() {
+	local variant
+	for variant in "" -slim; do
+		$DOCKER import \
+			--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+			--change 'CMD ["bash"]' \
+			--change "LABEL $LABEL" \
+			-m "local stand-in: debuerreotype $SUITE$variant from $MIRROR" \
+			"$WORK/tars/$SUITE$variant.tar" "debian:$SUITE$variant"
+	done
+	$DOCKER tag debian:$SUITE debian:12
+	$DOCKER tag debian:$SUITE-slim debian:12-slim
+}
+
+build_debian() {
+	if [ "$FORCE" != 1 ] && have_all debian:$SUITE debian:$SUITE-slim; then
+		log "skip debian (exists)"; tag_aliases debian:$SUITE debian:12; tag_aliases debian:$SUITE-slim debian:12-slim; return
+	fi
+	if [ "$FORCE" = 1 ] || [ ! -s "$WORK/tars/$SUITE.tar" ] || [ ! -s "$WORK/tars/$SUITE-slim.tar" ]; then
+		step debian-rootfs debian_rootfs
+	fi
+	step debian-import debian_import
+	# containers must reach the mirror for "RUN apt-get ..." in derived images
+	step debian-mirror-check $DOCKER run --rm debian:$SUITE-slim apt-get update
+}
+
+# ---------------------------------------------------------------- 2-4. language images
+# build_df NAME "TAG..." : Dockerfile on stdin, context $WORK/ctx/NAME (+ files put there)
+build_df() {
+	local name=$1 tags=($2) ctx=$WORK/ctx/$1 targs=() t
+	if [ "$FORCE" != 1 ] && have_all "${tags[@]}"; then log "skip $name (exists)"; cat >/dev/null; return; fi
+	mkdir -p "$ctx"
+	cat >"$ctx/Dockerfile"
+	for t in "${tags[@]}"; do targs+=(-t "$t"); done
+	step "build-$name" $DOCKER build --pull=false --label "$LABEL" "${targs[@]}" "$ctx"
+}
+
+NODE_ENTRYPOINT='#!/bin/sh
+set -e
+
+# Run command with node if the first argument contains a "-" or is not a system command. The last
+# part inside the "{}" is a workaround for the following bug in ash/dash:
+# https://bugs.debian.org/cgi-bin/bugreport.cgi?bug=874264
+if [ "${1#-}" != "${1}" ] || [ -z "$(command -v "${1}")" ] || { [ -f "${1}" ] && ! [ -x "${1}" ]; }; then
+  set -- node "$@"
+fi
+
+exec "$@"'
+
+build_node_ctx() {
+	local v
+	for v in "" -slim; do
+		mkdir -p "$WORK/ctx/node18$v"
+		printf '%s\n' "$NODE_ENTRYPOINT" >"$WORK/ctx/node18$v/docker-entrypoint.sh"
+		chmod 755 "$WORK/ctx/node18$v/docker-entrypoint.sh"
+	done
+}
+
+build_node() {
+	build_node_ctx
+	# full: toolchain for node-gyp, like the official image's buildpack-deps base
+	build_df node18 "node:18 node:18-bookworm" <<'EOF'
+FROM debian:bookworm
+RUN set -eux; apt-get update; \
+    apt-get install -y --no-install-recommends nodejs npm yarnpkg ca-certificates curl git \
+        python3 make g++ libc6-dev; \
+    ln -s /usr/bin/yarnpkg /usr/local/bin/yarn; \
+    rm -rf /var/lib/apt/lists/*; \
+    node --version; npm --version
+ENV NODE_VERSION=18.20.4
+COPY docker-entrypoint.sh /usr/local/bin/
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["node"]
+EOF
+}
+
+build_nodeslim() {
+	build_node_ctx
+	build_df node18-slim "node:18-slim node:18-bookworm-slim" <<'EOF'
+FROM debian:bookworm-slim
+RUN set -eux; apt-get update; \
+    apt-get install -y --no-install-recommends nodejs npm yarnpkg ca-certificates; \
+    ln -s /usr/bin/yarnpkg /usr/local/bin/yarn; \
+    rm -rf /var/lib/apt/lists/*; \
+    node --version; npm --version
+ENV NODE_VERSION=18.20.4
+COPY docker-entrypoint.sh /usr/local/bin/
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["node"]
+EOF
+}
+
+# EXTERNALLY-MANAGED is removed so that "pip install" behaves as in the official image
+PY_FIXUPS='rm -f /usr/lib/python3.11/EXTERNALLY-MANAGED; \
+    for f in python python3 pip pip3; do ln -sf /usr/bin/$f /usr/local/bin/$f; done; \
+    python --version; pip --version'
+build_python() {
+	build_df python311 "python:3.11 python:3.11-bookworm" <<EOF
+FROM debian:bookworm
+ENV LANG=C.UTF-8
+RUN set -eux; apt-get update; \\
+    apt-get install -y --no-install-recommends python3 python3-pip python3-venv python3-dev \\
+        python-is-python3 ca-certificates netbase tzdata build-essential git curl; \\
+    rm -rf /var/lib/apt/lists/*; \\
+    $PY_FIXUPS
+ENV PYTHON_VERSION=3.11.2
+CMD ["python3"]
+EOF
+	build_df python311-slim "python:3.11-slim python:3.11-slim-bookworm" <<EOF
+FROM debian:bookworm-slim
+ENV LANG=C.UTF-8
+RUN set -eux; apt-get update; \\
+    apt-get install -y --no-install-recommends python3 python3-pip python3-venv \\
+        python-is-python3 ca-certificates netbase tzdata; \\
+    rm -rf /var/lib/apt/lists/*; \\
+    $PY_FIXUPS
+ENV PYTHON_VERSION=3.11.2
+CMD ["python3"]
+EOF
+}
+
+build_golang() {
+	# gcc/libc6-dev/make/pkg-config as in the official image (CGO works by default)
+	build_df golang119 "golang:1.19 golang:1.19-bookworm" <<'EOF'
+FROM debian:bookworm
+RUN set -eux; apt-get update; \
+    apt-get install -y --no-install-recommends golang-go ca-certificates git openssh-client curl \
+        gcc libc6-dev make pkg-config; \
+    ln -s /usr/lib/go-1.19 /usr/local/go; \
+    rm -rf /var/lib/apt/lists/*; \
+    go version
+ENV GOLANG_VERSION=1.19.8
+ENV GOPATH=/go
+ENV PATH=/go/bin:/usr/local/go/bin:/usr/lib/go/bin:$PATH
+RUN mkdir -p "$GOPATH/src" "$GOPATH/bin" && chmod -R 1777 "$GOPATH"
+WORKDIR /go
+EOF
+}
+
+build_java() {
+	# the JDK as Debian ships it (17.0.x); /opt/java/openjdk as in the Temurin images
+	build_df jdk17 "eclipse-temurin:17-jdk eclipse-temurin:17 openjdk:17" <<'EOF'
+FROM debian:bookworm
+ENV LANG=C.UTF-8
+RUN set -eux; apt-get update; \
+    apt-get install -y --no-install-recommends openjdk-17-jdk-headless ca-certificates curl; \
+    mkdir -p /opt/java; ln -s /usr/lib/jvm/java-17-openjdk-amd64 /opt/java/openjdk; \
+    rm -rf /var/lib/apt/lists/*; \
+    java -version; javac -version
+ENV JAVA_HOME=/opt/java/openjdk
+ENV JAVA_VERSION=17
+CMD ["jshell"]
+EOF
+}
+
+build_rust() {
+	# Debian's rustc 1.63 / cargo; CARGO_HOME as in the official image
+	build_df rust163 "rust:1.63 rust:1.63-bookworm" <<'EOF'
+FROM debian:bookworm
+RUN set -eux; apt-get update; \
+    apt-get install -y --no-install-recommends rustc cargo gcc libc6-dev ca-certificates git curl; \
+    rm -rf /var/lib/apt/lists/*; \
+    rustc --version; cargo --version
+ENV CARGO_HOME=/usr/local/cargo
+ENV PATH=/usr/local/cargo/bin:$PATH
+ENV RUST_VERSION=1.63.0
+RUN mkdir -p /usr/local/cargo/bin && chmod -R a+w /usr/local/cargo
+EOF
+}
+
+# ---------------------------------------------------------------- 5. distroless
+# Package lists follow GoogleContainerTools/distroless (debian12): static/config.bzl,
+# base/config.bzl, cc/config.bzl, python3/config.bzl; layout from common/BUILD.bazel.
+STATIC_PKGS="base-files netbase tzdata media-types"
+BASE_PKGS="libc6 libssl3"
+CC_PKGS="libgomp1 libstdc++6 libgcc-s1 gcc-12-base"
+PY_PKGS="libbz2-1.0 libdb5.3 libexpat1 liblzma5 libsqlite3-0 libuuid1 libncursesw6 libtinfo6
+  python3-distutils zlib1g libcom-err2 libcrypt1 libgssapi-krb5-2 libk5crypto3 libkeyutils1
+  libkrb5-3 libkrb5support0 libnsl2 libreadline8 libtirpc3 libffi8 libpython3.11-minimal
+  libpython3.11-stdlib python3.11-minimal"
+DL=$WORK/distroless
+APTDIR=$WORK/apt
+
+# private apt state: resolves against Debian bookworm only, whatever the host has installed
+apt_private() { APT_CONFIG=$APTDIR/apt.conf "$@"; }
+setup_private_apt() {
+	mkdir -p "$APTDIR"/{etc/sources.list.d,etc/preferences.d,etc/apt.conf.d,lists/partial,cache/archives/partial}
+	: >"$APTDIR/status"
+	write_debian_sources "$APTDIR/etc/sources.list.d/debian.sources"
+	cat >"$APTDIR/apt.conf" <<EOF
+Dir::Etc "$APTDIR/etc/";
+Dir::Etc::SourceList "/dev/null";
+Dir::Etc::SourceParts "$APTDIR/etc/sources.list.d/";
+Dir::Etc::Preferences "/dev/null";
+Dir::Etc::PreferencesParts "$APTDIR/etc/preferences.d/";
+Dir::Etc::Parts "$APTDIR/etc/apt.conf.d/";
+Dir::State "$APTDIR/";
+Dir::State::Lists "$APTDIR/lists/";
+Dir::State::status "$APTDIR/status";
+Dir::Cache "$APTDIR/cache/";
+APT::Architecture "$ARCH";
+APT::Architectures { "$ARCH"; };
+APT::Sandbox::User "root";
+Acquire::Languages "none";
+Acquire::GzipIndexes "true";
+EOF
+	apt_private apt-get update -qq
+}
+
+deb_file() { # newest downloaded .deb of package $1 (empty if none)
+	local f=() ; shopt -s nullglob; f=("$DL/debs/$1"_*_"$ARCH".deb "$DL/debs/$1"_*_all.deb); shopt -u nullglob
+	[ ${#f[@]} = 0 ] || printf '%s\n' "${f[@]}" | sort -V | tail -1
+}
+download_debs() {
+	mkdir -p "$DL/debs"
+	local p missing=()
+	for p in "$@"; do [ -n "$(deb_file "$p")" ] || missing+=("$p"); done
+	[ ${#missing[@]} = 0 ] || (cd "$DL/debs" && apt_private apt-get download -q "${missing[@]}")
+}
+
+# one tar per package = one layer per package, as distroless does; plus the
+# /var/lib/dpkg/status.d/<pkg> record distroless writes for scanners
+deb_tar() {
+	local p=$1 deb root ctl
+	deb=$(deb_file "$p"); [ -n "$deb" ] || die "no .deb for $p"
+	root=$DL/pkgroot/$p; ctl=$DL/ctl/$p
+	rm -rf "$root" "$ctl"; mkdir -p "$root/var/lib/dpkg/status.d" "$ctl" "$DL/tars"
+	dpkg-deb -x "$deb" "$root"
+	dpkg-deb -e "$deb" "$ctl"
+	{ grep -v '^$' "$ctl/control"; } >"$root/var/lib/dpkg/status.d/$p"
+	[ ! -f "$ctl/md5sums" ] || cp "$ctl/md5sums" "$root/var/lib/dpkg/status.d/$p.md5sums"
+	tar --numeric-owner -C "$root" -cf "$DL/tars/$p.tar" .
+	rm -rf "$root" "$ctl"
+}
+
+pkg_tars() { local p; for p in "$@"; do deb_tar "$p"; done; ls -la "$DL/tars"; }
+
+# the non-deb layers of distroless "static" (common/BUILD.bazel)
+common_tars() {
+	local s=$DL/common t
+	rm -rf "$s"; mkdir -p "$s" "$DL/tars"
+	# (distroless' "rootfs" layer - only "/" 0755 - is skipped: the legacy builder cannot
+	#  ADD an empty diff onto scratch; base-files' tar already carries "./" 0755)
+	# passwd / group exactly as distroless
+	mkdir -p "$s/passwd/etc" "$s/group/etc"
+	printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' \
+		'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
+		'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >"$s/passwd/etc/passwd"
+	printf '%s\n' 'root:x:0:' 'nobody:x:65534:' 'tty:x:5:' 'staff:x:50:' 'nonroot:x:65532:' >"$s/group/etc/group"
+	chmod 644 "$s/passwd/etc/passwd" "$s/group/etc/group"
+	tar --numeric-owner -C "$s/passwd" -cf "$DL/tars/passwd.tar" ./etc/passwd
+	tar --numeric-owner -C "$s/group" -cf "$DL/tars/group.tar" ./etc/group
+	# home dirs
+	mkdir -p "$s/home/root" "$s/home/home/nonroot"
+	chmod 700 "$s/home/root" "$s/home/home/nonroot"; chmod 755 "$s/home/home"
+	chown 65532:65532 "$s/home/home/nonroot"
+	tar --numeric-owner --no-recursion -C "$s/home" -cf "$DL/tars/home.tar" ./root ./home ./home/nonroot
+	# /tmp 1777
+	mkdir -p "$s/tmp/tmp"; chmod 1777 "$s/tmp/tmp"
+	tar --numeric-owner --no-recursion -C "$s/tmp" -cf "$DL/tars/tmp.tar" ./tmp
+	# nsswitch.conf (static/nsswitch.conf)
+	mkdir -p "$s/nss/etc"
+	cat >"$s/nss/etc/nsswitch.conf" <<'EOF'
+# /etc/nsswitch.conf
+#
+# Example configuration of GNU Name Service Switch functionality.
+# If you have the `glibc-doc-reference' and `info' packages installed, try:
+# `info libc "Name Service Switch"' for information about this file.
+
+passwd:         compat
+group:          compat
+shadow:         compat
+gshadow:        files
+
+hosts:          files dns
+networks:       files
+
+protocols:      db files
+services:       db files
+ethers:         db files
+rpc:            db files
+
+netgroup:       nis
+EOF
+	tar --numeric-owner -C "$s/nss" -cf "$DL/tars/nsswitch.tar" ./etc/nsswitch.conf
+	# os-release (common/variables.bzl); /etc/os-release is base-files' symlink to it
+	mkdir -p "$s/osr/usr/lib"
+	cat >"$s/osr/usr/lib/os-release" <<'EOF'
+PRETTY_NAME="Distroless"
+NAME="Debian GNU/Linux"
+ID="debian"
+VERSION_ID="12"
+VERSION="Debian GNU/Linux 12 (bookworm)"
+HOME_URL="https://github.com/GoogleContainerTools/distroless"
+SUPPORT_URL="https://github.com/GoogleContainerTools/distroless/blob/master/README.md"
+BUG_REPORT_URL="https://github.com/GoogleContainerTools/distroless/issues/new"
+EOF
+	tar --numeric-owner -C "$s/osr" -cf "$DL/tars/os-release.tar" ./usr/lib/os-release
+	# cacerts: the bundle ca-certificates' postinst would generate, its copyright, status.d
+	local cr=$DL/pkgroot/ca-certificates c=$s/cacerts
+	rm -rf "$cr"; mkdir -p "$cr"; dpkg-deb -x "$(deb_file ca-certificates)" "$cr"
+	mkdir -p "$c/etc/ssl/certs" "$c/usr/share/doc/ca-certificates" "$c/var/lib/dpkg/status.d"
+	find "$cr/usr/share/ca-certificates" -name '*.crt' | LC_ALL=C sort | xargs cat >"$c/etc/ssl/certs/ca-certificates.crt"
+	cp "$cr/usr/share/doc/ca-certificates/copyright" "$c/usr/share/doc/ca-certificates/"
+	dpkg-deb -f "$(deb_file ca-certificates)" >"$c/var/lib/dpkg/status.d/ca-certificates"
+	tar --numeric-owner -C "$c" -cf "$DL/tars/cacerts.tar" .
+	# busybox for :debug (busybox-static .deb, applets under /busybox like distroless)
+	local b=$s/busybox bb=$DL/pkgroot/busybox-static
+	rm -rf "$bb"; mkdir -p "$bb" "$b/busybox"; dpkg-deb -x "$(deb_file busybox-static)" "$bb"
+	cp "$bb/bin/busybox" "$b/busybox/busybox"
+	for t in $("$b/busybox/busybox" --list); do [ "$t" = busybox ] || ln -s busybox "$b/busybox/$t"; done
+	tar --numeric-owner -C "$b" -cf "$DL/tars/busybox.tar" ./busybox
+	# language aliases
+	mkdir -p "$s/pyalias/usr/bin" "$s/nodealias/nodejs/bin"
+	ln -sf python3.11 "$s/pyalias/usr/bin/python"; ln -sf python3.11 "$s/pyalias/usr/bin/python3"
+	tar --numeric-owner -C "$s/pyalias" -cf "$DL/tars/python-aliases.tar" ./usr/bin/python ./usr/bin/python3
+	ln -sf /usr/bin/node "$s/nodealias/nodejs/bin/node"   # real image: /nodejs/bin/node
+	tar --numeric-owner -C "$s/nodealias" -cf "$DL/tars/nodejs-alias.tar" ./nodejs
+	mkdir -p "$s/javaalias/usr/bin"
+	ln -sf /usr/lib/jvm/java-17-openjdk-amd64/bin/java "$s/javaalias/usr/bin/java"   # made by update-alternatives in Debian
+	tar --numeric-owner -C "$s/javaalias" -cf "$DL/tars/java-alias.tar" ./usr/bin/java
+}
+
+# build_layers NAME FROM "PKG/TAR..." [extra Dockerfile lines on stdin]
+build_layers() {
+	local name=$1 from=$2 items=($3) ctx=$DL/ctx/$1 i
+	rm -rf "$ctx"; mkdir -p "$ctx"
+	{
+		echo "FROM $from"
+		for i in "${items[@]}"; do ln "$DL/tars/$i.tar" "$ctx/$i.tar"; echo "ADD $i.tar /"; done
+		cat
+	} >"$ctx/Dockerfile"
+	$DOCKER build --pull=false --label "$LABEL" -t "gcr.io/distroless/$name:latest" "$ctx"
+}
+
+variants() { # NAME DEBUG_ENTRYPOINT(yes/no) : nonroot, debug, debug-nonroot
+	local img=gcr.io/distroless/$1 ep=$2
+	printf 'FROM %s:latest\nUSER 65532\nWORKDIR /home/nonroot\n' "$img" | $DOCKER build --label "$LABEL" -t "$img:nonroot" -
+	mkdir -p "$DL/ctx/$1-debug"; ln -f "$DL/tars/busybox.tar" "$DL/ctx/$1-debug/busybox.tar"
+	{ printf 'FROM %s:latest\nADD busybox.tar /\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/busybox\n' "$img"
+	  [ "$ep" = no ] || echo 'ENTRYPOINT ["/busybox/sh"]'; } >"$DL/ctx/$1-debug/Dockerfile"
+	$DOCKER build --label "$LABEL" -t "$img:debug" "$DL/ctx/$1-debug"
+	printf 'FROM %s:debug\nUSER 65532\nWORKDIR /home/nonroot\n' "$img" | $DOCKER build --label "$LABEL" -t "$img:debug-nonroot" -
+}
+
+# nodejs: Debian's node + its unbundled JS deps + the packages owning every library
+# "ldd /usr/bin/node" resolves to (computed inside node:18), minus what cc already has
+node_pkg_list() {
+	local libs js todo p d
+	libs=$($DOCKER run --rm --entrypoint /bin/sh node:18 -c '
+		for l in $(ldd /usr/bin/node | awk "/=>/ {print \$3} !/=>/ && /^\t\// {print \$1}"); do
+			dpkg -S "*/$(basename "$(readlink -f "$l")")" 2>/dev/null | cut -d: -f1 | head -1
+		done' | sort -u)
+	js=""; todo="node-acorn node-cjs-module-lexer node-undici"
+	while [ -n "$todo" ]; do
+		set -- $todo; p=$1; shift; todo="$*"
+		case " $js " in *" $p "*) continue ;; esac
+		js="$js $p"
+		for d in $(apt_private apt-cache depends --no-recommends --no-suggests "$p" | awk '/Depends:/ {print $2}' | grep '^node-' || true); do
+			todo="$todo $d"
+		done
+	done
+	{ printf "%s\n" nodejs libnode108; echo $js | tr ' ' '\n'; echo "$libs"; } | grep -v '^$' |
+		grep -vxF -f <(echo $STATIC_PKGS $BASE_PKGS $CC_PKGS | tr ' ' '\n') | sort -u | tr '\n' ' '
+}
+
+# java17: Debian's openjdk-17-jre-headless + the packages owning every library "ldd" resolves
+# for its binaries and shared objects (computed inside the JDK image), minus what cc has
+java_pkg_list() {
+	local libs
+	libs=$($DOCKER run --rm --entrypoint /bin/sh eclipse-temurin:17-jdk -c '
+		for f in $(dpkg -L openjdk-17-jre-headless | grep -E "(\.so|/bin/java)$"); do
+			[ -f "$f" ] && ldd "$f" 2>/dev/null || true
+		done | awk "/=>/ && \$3 ~ /^\// {print \$3}" | sort -u | while read -r l; do
+			dpkg -S "*/$(basename "$(readlink -f "$l")")" 2>/dev/null | cut -d: -f1 | head -1
+		done' | sort -u)
+	{ echo openjdk-17-jre-headless; echo "$libs"; } | grep -v '^$' |
+		grep -vxF -f <(echo $STATIC_PKGS $BASE_PKGS $CC_PKGS | tr ' ' '\n') | sort -u | tr '\n' ' '
+}
+
+build_distroless_all() {
+	local N=gcr.io/distroless b t need=0
+	local flavours="static base cc nodejs18 python3"
+	want java && flavours="$flavours java17"
+	for b in $flavours; do for t in latest nonroot debug debug-nonroot; do
+		have_image $N/$b-debian12:$t || need=1; done; done
+	if [ "$FORCE" != 1 ] && [ $need = 0 ]; then
+		log "skip distroless (all exist)"
+		for b in static base cc python3; do for t in latest nonroot debug debug-nonroot; do
+			tag_aliases $N/$b-debian12:$t $N/$b:$t; done; done
+		return 0
+	fi
+	DISTROLESS_BUILT=1
+	step distroless-apt setup_private_apt
+	step distroless-download download_debs $STATIC_PKGS $BASE_PKGS $CC_PKGS $PY_PKGS ca-certificates busybox-static
+	step distroless-common common_tars
+	if [ "$FORCE" = 1 ] || ! have_all $N/static-debian12 $N/static-debian12:nonroot $N/static-debian12:debug $N/static-debian12:debug-nonroot; then
+		step distroless-static-tars pkg_tars $STATIC_PKGS
+		step distroless-static build_layers static-debian12 scratch "$STATIC_PKGS passwd home group tmp nsswitch os-release cacerts" <<'EOF'
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+USER 0
+WORKDIR /
+EOF
+		step distroless-static-variants variants static-debian12 yes
+	else log "skip static-debian12 (exists)"; fi
+	if [ "$FORCE" = 1 ] || ! have_all $N/base-debian12 $N/base-debian12:nonroot $N/base-debian12:debug $N/base-debian12:debug-nonroot; then
+		step distroless-base-tars pkg_tars $BASE_PKGS
+		step distroless-base build_layers base-debian12 $N/static-debian12:latest "$BASE_PKGS" </dev/null
+		step distroless-base-variants variants base-debian12 yes
+	else log "skip base-debian12 (exists)"; fi
+	if [ "$FORCE" = 1 ] || ! have_all $N/cc-debian12 $N/cc-debian12:nonroot $N/cc-debian12:debug $N/cc-debian12:debug-nonroot; then
+		step distroless-cc-tars pkg_tars $CC_PKGS
+		step distroless-cc build_layers cc-debian12 $N/base-debian12:latest "$CC_PKGS" </dev/null
+		step distroless-cc-variants variants cc-debian12 yes
+	else log "skip cc-debian12 (exists)"; fi
+	if [ "$FORCE" = 1 ] || ! have_all $N/nodejs18-debian12 $N/nodejs18-debian12:nonroot $N/nodejs18-debian12:debug $N/nodejs18-debian12:debug-nonroot; then
+		have_image node:18 || die "nodejs18-debian12 needs node:18 (for ldd)"
+		local NODE_PKGS; NODE_PKGS=$(node_pkg_list)
+		log "nodejs18 packages: $NODE_PKGS"
+		echo "$NODE_PKGS" >"$LOGS/nodejs18-packages.txt"
+		step distroless-node-download download_debs $NODE_PKGS
+		step distroless-node-tars pkg_tars $NODE_PKGS
+		step distroless-nodejs18 build_layers nodejs18-debian12 $N/cc-debian12:latest "$NODE_PKGS nodejs-alias" <<'EOF'
+ENTRYPOINT ["/nodejs/bin/node"]
+EOF
+		step distroless-nodejs18-variants variants nodejs18-debian12 no
+	else log "skip nodejs18-debian12 (exists)"; fi
+	if [ "$FORCE" = 1 ] || ! have_all $N/python3-debian12 $N/python3-debian12:nonroot $N/python3-debian12:debug $N/python3-debian12:debug-nonroot; then
+		step distroless-python3-tars pkg_tars $PY_PKGS
+		step distroless-python3 build_layers python3-debian12 $N/cc-debian12:latest "$PY_PKGS python-aliases" <<'EOF'
+ENV LANG=C.UTF-8
+ENTRYPOINT ["/usr/bin/python3.11"]
+EOF
+		step distroless-python3-variants variants python3-debian12 no
+	else log "skip python3-debian12 (exists)"; fi
+	if want java; then
+		if [ "$FORCE" = 1 ] || ! have_all $N/java17-debian12 $N/java17-debian12:nonroot $N/java17-debian12:debug $N/java17-debian12:debug-nonroot; then
+			have_image eclipse-temurin:17-jdk || die "java17-debian12 needs eclipse-temurin:17-jdk (for ldd)"
+			local JAVA_PKGS; JAVA_PKGS=$(java_pkg_list)
+			log "java17 packages: $JAVA_PKGS"
+			echo "$JAVA_PKGS" >"$LOGS/java17-packages.txt"
+			step distroless-java-download download_debs $JAVA_PKGS
+			step distroless-java-tars pkg_tars $JAVA_PKGS
+			step distroless-java17 build_layers java17-debian12 $N/cc-debian12:latest "$JAVA_PKGS java-alias" <<'EOF'
+ENV LANG=C.UTF-8
+ENV JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
+ENV JAVA_VERSION=17
+ENTRYPOINT ["/usr/bin/java", "-jar"]
+EOF
+			step distroless-java17-variants variants java17-debian12 no
+		else log "skip java17-debian12 (exists)"; fi
+	fi
+	# unsuffixed aliases that many Dockerfiles use (e.g. kubebuilder: distroless/static:nonroot)
+	for b in static base cc python3; do for t in latest nonroot debug debug-nonroot; do
+		tag_aliases $N/$b-debian12:$t $N/$b:$t; done; done
+	if want java; then for t in latest nonroot debug debug-nonroot; do
+		tag_aliases $N/java17-debian12:$t $N/java17:$t; done; fi
+}
+
+verify_distroless() {
+	local N=gcr.io/distroless img cid bad=0
+	local flavours="static base cc nodejs18 python3"
+	want java && flavours="$flavours java17"
+	for img in $flavours; do for t in latest nonroot; do
+		cid=$($DOCKER create $N/$img-debian12:$t /x)
+		if $DOCKER export "$cid" | tar -t | grep -qE '^(usr/)?s?bin/(sh|bash|dash|busybox|apt|apt-get|dpkg)$'; then
+			log "FAIL: shell/package manager found in $img:$t"; bad=1
+		else log "ok: no shell/apt/dpkg in $N/$img-debian12:$t"; fi
+		$DOCKER rm "$cid" >/dev/null
+	done; done
+	$DOCKER run --rm $N/nodejs18-debian12 -e 'const https=require("https"); console.log("node", process.version, typeof fetch)'
+	$DOCKER run --rm $N/nodejs18-debian12:nonroot -e 'console.log("uid", process.getuid(), process.cwd())'
+	$DOCKER run --rm $N/python3-debian12 -c 'import sys, ssl, sqlite3, http.server, ctypes, json; print("python", sys.version.split()[0], ssl.OPENSSL_VERSION)'
+	if want java; then $DOCKER run --rm --entrypoint /usr/bin/java $N/java17-debian12 -version; fi
+	$DOCKER run --rm $N/static-debian12:debug -c 'id; cat /etc/os-release | head -1; ls /etc/ssl/certs; ls /bin/sh 2>&1 || true'
+	if $DOCKER run --rm --entrypoint /bin/sh $N/base-debian12 -c true 2>/dev/null; then log "FAIL: /bin/sh ran"; bad=1; else log "ok: /bin/sh cannot run in base-debian12"; fi
+	return $bad
+}
+
+# ---------------------------------------------------------------- main
+# run the language groups in parallel (at most $JOBS at once); each one's own steps are sequential
+run_parallel() {
+	local g pids=() names=() i rc fail=0
+	for g in "$@"; do
+		want "${g%slim}" || continue
+		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 1; done
+		( set -e; "build_$g" ) &
+		pids+=($!); names+=("$g")
+	done
+	for i in "${!pids[@]}"; do
+		rc=0; wait "${pids[$i]}" || rc=$?
+		[ "$rc" = 0 ] || { log "group ${names[$i]} failed (rc=$rc)"; fail=1; }
+	done
+	return $fail
+}
+
+main() {
+	local T0; T0=$(date +%s)
+	: >>"$TIMINGS"; echo "# run $(date -Is) ONLY=$ONLY FORCE=$FORCE JOBS=$JOBS" >>"$TIMINGS"
+	step host-tools ensure_host_tools
+	ensure_daemon
+	log "mirror: $MIRROR  security: $SECURITY_MIRROR"
+	want debian && build_debian
+	run_parallel node nodeslim python golang java rust || die "some language images failed"
+	if want distroless; then
+		DISTROLESS_BUILT=0
+		build_distroless_all
+		if [ "$DISTROLESS_BUILT" = 1 ] || [ "${VERIFY:-0}" = 1 ]; then step distroless-verify verify_distroless; fi
+	fi
+	printf 'TOTAL\t%s\t0\n' "$(( $(date +%s) - T0 ))" >>"$TIMINGS"
+	log "all done in $(( $(date +%s) - T0 ))s; timings in $TIMINGS"
+	$DOCKER images --filter "label=$LABEL" --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | sort
+}
+main "$@"
