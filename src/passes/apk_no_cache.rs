@@ -65,7 +65,7 @@ impl Rule for ApkNoCache {
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
-        for run in runtext::runs(ctx) {
+        for run in runtext::runs_with(ctx, true) {
             let mounts = run.cache_mounts();
             if self
                 .cache_mounts

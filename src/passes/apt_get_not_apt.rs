@@ -18,7 +18,9 @@
 //! ```
 //!
 //! **Fix safety**: safe: each mapped command does what the `apt` one does (`apt upgrade` adds new
-//! dependencies, so it becomes `apt-get upgrade --with-new-pkgs`). Unlike `apt`, `apt-get` keeps
+//! dependencies, so it becomes `apt-get upgrade --with-new-pkgs`). An `apt install` is switched
+//! only when its packages are pinned (hadolint checks pins on `apt-get install` only, DL3008), and
+//! gets `--no-install-recommends` in the same fix when it lacks it, which makes that fix unsafe. Unlike `apt`, `apt-get` keeps
 //! downloaded `.deb` files in `/var/cache/apt/archives`; the Debian and Ubuntu images remove them
 //! anyway (`/etc/apt/apt.conf.d/docker-clean`). Subcommands with no equivalent (`apt list`) are
 //! only reported; heredoc, exec-form, `ONBUILD` and Windows RUNs are left alone.
@@ -27,6 +29,7 @@ use super::runtext;
 use super::{rule_data, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Edit, Finding, Fix, Safety};
+use regex::Regex;
 
 const DATA: &str = include_str!("../../transforms/apt-get-not-apt.toml");
 const ID: &str = "apt-get-not-apt";
@@ -34,6 +37,8 @@ const ID: &str = "apt-get-not-apt";
 pub struct AptGetNotApt {
     /// (apt subcommand, replacement program, replacement subcommand words)
     map: Vec<(String, String, String)>,
+    require_pins: bool,
+    recommends_decided: Vec<Regex>,
 }
 
 impl AptGetNotApt {
@@ -50,7 +55,17 @@ impl AptGetNotApt {
             let (prog, rest) = v.split_once(' ').unwrap_or((v, ""));
             map.push((k.clone(), prog.to_string(), rest.to_string()));
         }
-        Ok(AptGetNotApt { map })
+        let Some(toml::Value::Table(install)) = data.get("install") else {
+            return Err(format!("transforms/{ID}.toml: `install` must be a table"));
+        };
+        Ok(AptGetNotApt {
+            map,
+            require_pins: install
+                .get("require_pins")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(true),
+            recommends_decided: runtext::regex_list(install, "recommends_decided")?,
+        })
     }
 }
 
@@ -91,23 +106,46 @@ impl Rule for AptGetNotApt {
                     ));
                     continue;
                 };
-                let msg = format!("use `{new_prog} {new_sub}` instead of `apt {k}` in scripts");
+                let mut msg = format!("use `{new_prog} {new_sub}` instead of `apt {k}` in scripts");
+                let installs = new_prog == "apt-get" && new_sub.starts_with("install");
+                let after: Vec<&runtext::Word> = c
+                    .args()
+                    .iter()
+                    .filter(|w| w.start > sub.start && !w.text.starts_with('-'))
+                    .collect();
+                if installs && self.require_pins && after.iter().any(|w| !w.text.contains('=')) {
+                    msg.push_str(
+                        " (not fixed: `apt-get install` of unpinned packages makes hadolint ask \
+                         for version pins, DL3008; pin them, then dfopt can switch the command)",
+                    );
+                    out.push(Finding::new(ID, run.ins.span, msg));
+                    continue;
+                }
+                let add_norec = installs
+                    && !c.args().iter().any(|w| {
+                        self.recommends_decided.iter().any(|r| r.is_match(&w.text))
+                    });
                 let edits = (|| {
                     let mut v = vec![Edit::replace(
                         run.rt.src_span(prog.start, prog.end)?,
                         new_prog.clone(),
                     )];
-                    if *new_sub != sub.text {
-                        v.push(Edit::replace(
-                            run.rt.src_span(sub.start, sub.end)?,
-                            new_sub.clone(),
-                        ));
+                    let mut sub_text = new_sub.clone();
+                    if add_norec {
+                        sub_text.push_str(" --no-install-recommends");
+                    }
+                    if sub_text != sub.text {
+                        v.push(Edit::replace(run.rt.src_span(sub.start, sub.end)?, sub_text));
                     }
                     Some(v)
                 })();
                 let mut f = Finding::new(ID, run.ins.span, msg);
                 if let Some(e) = edits {
-                    f = f.with_fix(Fix::safe(e));
+                    f = f.with_fix(if add_norec {
+                        Fix::unsafe_(e)
+                    } else {
+                        Fix::safe(e)
+                    });
                 }
                 out.push(f);
             }

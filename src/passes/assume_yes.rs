@@ -79,7 +79,7 @@ impl Rule for AssumeYes {
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
-        for run in runtext::runs(ctx) {
+        for run in runtext::runs_with(ctx, true) {
             for m in &self.managers {
                 let is_prog = |c: &runtext::Cmd| m.programs.iter().any(|p| p == c.program());
                 for (c, sub) in runtext::missing_switch(&run, is_prog, &m.subcommands, &m.yes) {

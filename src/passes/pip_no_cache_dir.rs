@@ -115,7 +115,7 @@ impl Rule for PipNoCacheDir {
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
-        for run in runtext::runs(ctx) {
+        for run in runtext::runs_with(ctx, true) {
             let mounts = run.cache_mounts();
             if mounts
                 .iter()

@@ -21,9 +21,16 @@ impl RunText {
     /// The RUN's text when it is a plain shell-form RUN (no heredoc, no ONBUILD, one that ends on a
     /// code line) and the source maps exactly onto BuildKit's argument string.
     pub fn of(doc: &Dockerfile, ins: &Instruction) -> Option<RunText> {
-        let c = &ins.command;
+        if ins.trigger.is_some() {
+            return None;
+        }
+        Self::of_effective(doc, ins)
+    }
+
+    /// Like [`RunText::of`], and also the RUN of `ONBUILD RUN …`.
+    pub fn of_effective(doc: &Dockerfile, ins: &Instruction) -> Option<RunText> {
+        let c = ins.effective();
         if c.kind != Keyword::Run
-            || ins.trigger.is_some()
             || !ins.heredocs.is_empty()
             || c.form != Form::Shell
         {
@@ -559,19 +566,30 @@ pub fn mount_covers(targets: &[String], dir: &str) -> bool {
     })
 }
 
-/// Every editable RUN in the POSIX, non-Windows stages, in order.
+/// Every editable RUN in the POSIX, non-Windows stages, in order (`ONBUILD RUN` excluded).
 pub fn runs<'a>(ctx: &'a Context<'a>) -> Vec<Run<'a>> {
+    runs_with(ctx, false)
+}
+
+/// Like [`runs`], with `ONBUILD RUN` triggers included when `onbuild` (for edits that stay
+/// inside one command, such as adding a switch).
+pub fn runs_with<'a>(ctx: &'a Context<'a>, onbuild: bool) -> Vec<Run<'a>> {
     let doc = ctx.doc;
     let mut out = Vec::new();
     for stage in &ctx.analysis.stages {
-        if !stage.shell.is_posix() || stage.windows {
+        if stage.windows || !(stage.shell.is_posix() || posix_with_options(ctx, stage)) {
             continue;
         }
         for idx in stage.from + 1..stage.end {
             let Some(ins) = doc.instructions.get(idx) else {
                 break;
             };
-            let Some(rt) = RunText::of(doc, ins) else {
+            let rt = if onbuild {
+                RunText::of_effective(doc, ins)
+            } else {
+                RunText::of(doc, ins)
+            };
+            let Some(rt) = rt else {
                 continue;
             };
             let Some(script) = parse(&rt.text) else {
@@ -587,6 +605,45 @@ pub fn runs<'a>(ctx: &'a Context<'a>) -> Vec<Run<'a>> {
         }
     }
     out
+}
+
+/// A stage whose `SHELL` is a POSIX shell run with options such as `-e` or `-o pipefail`
+/// (`["/bin/ash", "-exo", "pipefail", "-c"]`): the analysis sets it apart because joining RUNs
+/// there is different, but words can be edited and commands appended as in `/bin/sh -c`.
+fn posix_with_options(ctx: &Context<'_>, stage: &Stage) -> bool {
+    let stages = &ctx.analysis.stages;
+    let mut seen_shell = false;
+    let mut cur = Some(stage);
+    while let Some(s) = cur {
+        for idx in s.from + 1..s.end {
+            let Some(ins) = ctx.doc.instructions.get(idx) else {
+                break;
+            };
+            if ins.kind() != Keyword::Shell {
+                continue;
+            }
+            seen_shell = true;
+            let Form::Exec(argv) = &ins.command.form else {
+                return false;
+            };
+            let name = argv
+                .first()
+                .map(|a| a.rsplit('/').next().unwrap_or(a))
+                .unwrap_or("");
+            let ends_c = argv
+                .last()
+                .map(|a| a.starts_with('-') && a.ends_with('c'))
+                .unwrap_or(false);
+            if !matches!(name, "sh" | "bash" | "dash" | "ash" | "ksh" | "mksh" | "zsh") || !ends_c {
+                return false;
+            }
+        }
+        if s.windows {
+            return false;
+        }
+        cur = s.parent.and_then(|p| stages.get(p));
+    }
+    seen_shell
 }
 
 /// Inserts ` text` right after the word (e.g. ` -y` after `install`).
