@@ -122,9 +122,10 @@ impl Rule for AptGetNotApt {
                     continue;
                 }
                 let add_norec = installs
-                    && !c.args().iter().any(|w| {
-                        self.recommends_decided.iter().any(|r| r.is_match(&w.text))
-                    });
+                    && !c
+                        .args()
+                        .iter()
+                        .any(|w| self.recommends_decided.iter().any(|r| r.is_match(&w.text)));
                 let edits = (|| {
                     let mut v = vec![Edit::replace(
                         run.rt.src_span(prog.start, prog.end)?,
@@ -135,7 +136,10 @@ impl Rule for AptGetNotApt {
                         sub_text.push_str(" --no-install-recommends");
                     }
                     if sub_text != sub.text {
-                        v.push(Edit::replace(run.rt.src_span(sub.start, sub.end)?, sub_text));
+                        v.push(Edit::replace(
+                            run.rt.src_span(sub.start, sub.end)?,
+                            sub_text,
+                        ));
                     }
                     Some(v)
                 })();

@@ -94,7 +94,9 @@ impl Registry {
             Box::new(chain_runs::ChainRuns::new(settings)?),
             Box::new(package_cache_cleanup::PackageCacheCleanup::new(settings)?),
             Box::new(assume_yes::AssumeYes::new(settings)?),
-            Box::new(apt_no_install_recommends::AptNoInstallRecommends::new(settings)?),
+            Box::new(apt_no_install_recommends::AptNoInstallRecommends::new(
+                settings,
+            )?),
             Box::new(apt_get_not_apt::AptGetNotApt::new(settings)?),
             Box::new(apk_no_cache::ApkNoCache::new(settings)?),
             Box::new(pip_no_cache_dir::PipNoCacheDir::new(settings)?),

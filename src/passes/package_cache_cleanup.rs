@@ -211,9 +211,12 @@ impl Rule for PackageCacheCleanup {
             let mut whats: Vec<&str> = Vec::new();
             for m in &self.managers {
                 let is_prog = |p: &str| m.programs.iter().any(|x| x == p);
-                let Some(fill) = run.script.cmds.iter().rposition(|c| {
-                    is_prog(c.program()) && c.find_arg(&m.fills).is_some()
-                }) else {
+                let Some(fill) = run
+                    .script
+                    .cmds
+                    .iter()
+                    .rposition(|c| is_prog(c.program()) && c.find_arg(&m.fills).is_some())
+                else {
                     continue;
                 };
                 if mounted(&mounts, &m.cache_mounts) {

@@ -30,10 +30,7 @@ impl RunText {
     /// Like [`RunText::of`], and also the RUN of `ONBUILD RUN …`.
     pub fn of_effective(doc: &Dockerfile, ins: &Instruction) -> Option<RunText> {
         let c = ins.effective();
-        if c.kind != Keyword::Run
-            || !ins.heredocs.is_empty()
-            || c.form != Form::Shell
-        {
+        if c.kind != Keyword::Run || !ins.heredocs.is_empty() || c.form != Form::Shell {
             return None;
         }
         match ins.lines.last() {
@@ -115,7 +112,11 @@ pub struct Cmd {
 impl Cmd {
     /// The program name without its directory (`/usr/bin/pip3` → `pip3`).
     pub fn program(&self) -> &str {
-        let w = self.words.get(self.prog).map(|w| w.text.as_str()).unwrap_or("");
+        let w = self
+            .words
+            .get(self.prog)
+            .map(|w| w.text.as_str())
+            .unwrap_or("");
         w.rsplit('/').next().unwrap_or(w)
     }
     /// The words after the program.
@@ -174,7 +175,9 @@ const CLOSERS: &[&str] = &["fi", "done", "}"];
 enum Tok {
     Word(Word),
     /// A redirection operator (`>`, `2>&1`, `>/dev/null`); `target` when its file is the next word.
-    Redirect { wants_target: bool },
+    Redirect {
+        wants_target: bool,
+    },
     Op(&'static str),
 }
 
@@ -265,9 +268,7 @@ fn make_cmd(words: Vec<Word>, depth: usize) -> Option<Cmd> {
     let mut prog = 0;
     let mut sudo = false;
     loop {
-        let Some(w) = words.get(prog) else {
-            return None;
-        };
+        let w = words.get(prog)?;
         match w.text.as_str() {
             "sudo" => {
                 sudo = true;
@@ -403,9 +404,7 @@ fn tokenize(text: &str) -> Option<Vec<Tok>> {
                         )
                     {
                         match b[i] {
-                            b'\'' => {
-                                i = b.get(i + 1..)?.iter().position(|&x| x == b'\'')? + i + 2
-                            }
+                            b'\'' => i = b.get(i + 1..)?.iter().position(|&x| x == b'\'')? + i + 2,
                             b'"' => i = skip_double_quoted(b, i + 1)?,
                             b'$' if matches!(b.get(i + 1), Some(b'(') | Some(b'{')) => {
                                 i = skip_dollar(b, i)?
@@ -634,7 +633,11 @@ fn posix_with_options(ctx: &Context<'_>, stage: &Stage) -> bool {
                 .last()
                 .map(|a| a.starts_with('-') && a.ends_with('c'))
                 .unwrap_or(false);
-            if !matches!(name, "sh" | "bash" | "dash" | "ash" | "ksh" | "mksh" | "zsh") || !ends_c {
+            if !matches!(
+                name,
+                "sh" | "bash" | "dash" | "ash" | "ksh" | "mksh" | "zsh"
+            ) || !ends_c
+            {
                 return false;
             }
         }
@@ -806,6 +809,33 @@ pub fn regex_list(data: &toml::Table, key: &str) -> Result<Vec<regex::Regex>, St
         .collect()
 }
 
+/// The commands of `run` whose program is one of `programs` and that have one of `subcommands`
+/// but no argument matching `decided`: each with the subcommand word (where a switch goes).
+pub fn missing_switch<'r>(
+    run: &'r Run<'_>,
+    is_program: impl Fn(&Cmd) -> bool,
+    subcommands: &[String],
+    decided: &[regex::Regex],
+) -> Vec<(&'r Cmd, &'r Word)> {
+    let mut out = Vec::new();
+    for c in &run.script.cmds {
+        if !is_program(c) {
+            continue;
+        }
+        let Some(sub) = c.find_arg(subcommands) else {
+            continue;
+        };
+        if c.args()
+            .iter()
+            .any(|w| decided.iter().any(|r| r.is_match(&w.text)))
+        {
+            continue;
+        }
+        out.push((c, sub));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -834,31 +864,27 @@ mod tests {
         assert!(parse("cat <<EOF").is_none());
         assert!(parse("echo hi # c").is_none());
     }
-}
 
-/// The commands of `run` whose program is one of `programs` and that have one of `subcommands`
-/// but no argument matching `decided`: each with the subcommand word (where a switch goes).
-pub fn missing_switch<'r>(
-    run: &'r Run<'_>,
-    is_program: impl Fn(&Cmd) -> bool,
-    subcommands: &[String],
-    decided: &[regex::Regex],
-) -> Vec<(&'r Cmd, &'r Word)> {
-    let mut out = Vec::new();
-    for c in &run.script.cmds {
-        if !is_program(c) {
-            continue;
-        }
-        let Some(sub) = c.find_arg(subcommands) else {
-            continue;
-        };
-        if c.args()
-            .iter()
-            .any(|w| decided.iter().any(|r| r.is_match(&w.text)))
-        {
-            continue;
-        }
-        out.push((c, sub));
+    #[test]
+    fn run_text_maps_continuations() {
+        let src = "FROM a\nRUN apt-get update \\\n    # note\n    && apt-get install -y x\n";
+        let doc = Dockerfile::parse(src).unwrap_or_else(|e| panic!("{}", e.message));
+        let ins = &doc.instructions[1];
+        let rt = RunText::of(&doc, ins).unwrap_or_else(|| panic!("no run text"));
+        assert_eq!(rt.text, ins.command.args);
+        let script = parse(&rt.text).unwrap_or_else(|| panic!("no script"));
+        let install = script.cmds[1].find_arg(&["install"]).cloned();
+        let install = install.unwrap_or_else(|| panic!("no install"));
+        let span = rt
+            .src_span(install.start, install.end)
+            .unwrap_or_else(|| panic!("span"));
+        assert_eq!(doc.text(span), "install");
     }
-    out
+
+    #[test]
+    fn mounts() {
+        let t = vec!["/var/lib/apt".to_string()];
+        assert!(mount_covers(&t, "/var/lib/apt/lists"));
+        assert!(!mount_covers(&t, "/var/cache/apk"));
+    }
 }
