@@ -4,8 +4,8 @@ use assert_cmd::Command;
 use std::fs;
 use std::path::Path;
 
-const NEEDS_FIX: &str = "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\n";
-const FIXED: &str = "FROM debian:bookworm\nRUN apt-get update \\\n    && apt-get install -y curl\n";
+const NEEDS_FIX: &str = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN touch /app/ready\n";
+const FIXED: &str = "FROM debian:bookworm\nRUN mkdir -p /app \\\n    && touch /app/ready\n";
 /// Nothing to fix, with every byte a careless rewriter would disturb.
 const CLEAN_TRICKY: &str = "\u{feff}# a comment   \r\nFROM debian:bookworm\r\n\tRUN echo a  \\\r\n\t\t# inner comment\r\n\t\t&& echo b   \r\n\r\nCMD [\"x\"]";
 
@@ -34,7 +34,7 @@ fn dry_run_prints_a_diff_git_apply_takes_and_write_matches_it() {
         write(
             d,
             "svc/web/Dockerfile.prod",
-            "FROM node:18\r\nRUN npm ci\r\nRUN npm run build\r\n",
+            "FROM node:18\r\nRUN make deps\r\nRUN make build\r\n",
         );
         write(d, "svc/clean/Dockerfile", CLEAN_TRICKY);
         write(
@@ -101,7 +101,7 @@ fn dry_run_prints_a_diff_git_apply_takes_and_write_matches_it() {
     );
     assert_eq!(
         read(b.path(), "svc/web/Dockerfile.prod"),
-        "FROM node:18\r\nRUN npm ci \\\r\n    && npm run build\r\n"
+        "FROM node:18\r\nRUN make deps \\\r\n    && make build\r\n"
     );
     // fixed point: nothing left to do
     dfopt(b.path()).args(["fix", "--check"]).assert().code(0);

@@ -4,9 +4,16 @@
 //! with a safety level). Rules never edit text themselves: the engine applies the edits, re-parses
 //! and runs the rules again until nothing changes.
 
+pub mod apk_no_cache;
+pub mod apt_get_not_apt;
+pub mod apt_no_install_recommends;
+pub mod assume_yes;
 pub mod chain_runs;
 pub mod final_stage_base;
 pub mod multi_stage;
+pub mod package_cache_cleanup;
+pub mod pip_no_cache_dir;
+pub mod runtext;
 pub mod runtime;
 
 use crate::analysis::Analysis;
@@ -95,6 +102,14 @@ impl Registry {
             Box::new(chain_runs::ChainRuns::new(settings)?),
             Box::new(multi_stage::MultiStage::new(settings)?),
             Box::new(final_stage_base::FinalStageBase::new(settings)?),
+            Box::new(package_cache_cleanup::PackageCacheCleanup::new(settings)?),
+            Box::new(assume_yes::AssumeYes::new(settings)?),
+            Box::new(apt_no_install_recommends::AptNoInstallRecommends::new(
+                settings,
+            )?),
+            Box::new(apt_get_not_apt::AptGetNotApt::new(settings)?),
+            Box::new(apk_no_cache::ApkNoCache::new(settings)?),
+            Box::new(pip_no_cache_dir::PipNoCacheDir::new(settings)?),
         ];
         Ok(Registry { rules })
     }

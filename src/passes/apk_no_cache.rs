@@ -1,0 +1,92 @@
+//! ## apk-no-cache
+//!
+//! **What it does**: adds `--no-cache` to `apk add`.
+//!
+//! **Why is this bad**: `apk update` and `apk add` without `--no-cache` store the package index in
+//! `/var/cache/apk`, which then ships in the layer. `apk add --no-cache` fetches a fresh index,
+//! uses it and keeps nothing, so neither `apk update` nor `rm -rf /var/cache/apk/*` is needed.
+//!
+//! **Example**
+//! ```dockerfile
+//! RUN apk update && apk add curl
+//! ```
+//! becomes
+//! ```dockerfile
+//! RUN apk update && apk add --no-cache curl
+//! ```
+//!
+//! **Fix safety**: safe: the packages come from a freshly fetched index, as after `apk update`.
+//! Nothing changes when the RUN mounts a cache over `/var/cache/apk` (or `/etc/apk/cache`): there
+//! the cache is meant to be kept, in the mount. Heredoc, exec-form, `ONBUILD` and Windows RUNs are
+//! left alone.
+
+use super::runtext;
+use super::{rule_data, str_list, Context, Rule};
+use crate::config::Settings;
+use crate::edit::{Finding, Fix, Safety};
+use regex::Regex;
+
+const DATA: &str = include_str!("../../transforms/apk-no-cache.toml");
+const ID: &str = "apk-no-cache";
+
+pub struct ApkNoCache {
+    programs: Vec<String>,
+    subcommands: Vec<String>,
+    decided: Vec<Regex>,
+    insert: String,
+    cache_mounts: Vec<String>,
+}
+
+impl ApkNoCache {
+    pub fn new(settings: &Settings) -> Result<Self, String> {
+        let data = rule_data(DATA, ID, settings)?;
+        Ok(ApkNoCache {
+            programs: str_list(&data, "programs")?,
+            subcommands: str_list(&data, "subcommands")?,
+            decided: runtext::regex_list(&data, "decided")?,
+            insert: runtext::str_key(&data, "insert")?,
+            cache_mounts: str_list(&data, "cache_mounts")?,
+        })
+    }
+}
+
+impl Rule for ApkNoCache {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn summary(&self) -> &'static str {
+        "`apk add` keeps no package index in the layer"
+    }
+    fn fix_safety(&self) -> Option<Safety> {
+        Some(Safety::Safe)
+    }
+    fn hadolint_codes(&self) -> &'static [&'static str] {
+        &["DL3019"]
+    }
+
+    fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        for run in runtext::runs_with(ctx, true) {
+            let mounts = run.cache_mounts();
+            if self
+                .cache_mounts
+                .iter()
+                .any(|d| runtext::mount_covers(&mounts, d))
+            {
+                continue;
+            }
+            let is_prog = |c: &runtext::Cmd| self.programs.iter().any(|p| p == c.program());
+            for (_, sub) in runtext::missing_switch(&run, is_prog, &self.subcommands, &self.decided)
+            {
+                let msg = format!(
+                    "`apk {}` leaves the package index in /var/cache/apk: use `apk {} {}`",
+                    sub.text, sub.text, self.insert
+                );
+                let mut f = Finding::new(ID, run.ins.span, msg);
+                if let Some(e) = runtext::insert_after(&run.rt, sub, &self.insert) {
+                    f = f.with_fix(Fix::safe(vec![e]));
+                }
+                out.push(f);
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! ## apt-get-not-apt
+//!
+//! **What it does**: replaces `apt` in RUN scripts with the scriptable tool that does the same:
+//! `apt install` → `apt-get install`, `apt search` → `apt-cache search`, `apt upgrade` →
+//! `apt-get upgrade --with-new-pkgs` (the table is `transforms/apt-get-not-apt.toml`).
+//!
+//! **Why is this bad**: `apt` is the interactive front end. Its output and options may change
+//! between releases ("apt does not have a stable CLI interface. Use with caution in scripts"), so
+//! a build that depends on it may break on a new base image.
+//!
+//! **Example**
+//! ```dockerfile
+//! RUN apt update && apt install -y curl
+//! ```
+//! becomes
+//! ```dockerfile
+//! RUN apt-get update && apt-get install -y curl
+//! ```
+//!
+//! **Fix safety**: safe: each mapped command does what the `apt` one does (`apt upgrade` adds new
+//! dependencies, so it becomes `apt-get upgrade --with-new-pkgs`). An `apt install` is switched
+//! only when its packages are pinned (hadolint checks pins on `apt-get install` only, DL3008), and
+//! gets `--no-install-recommends` in the same fix when it lacks it, which makes that fix unsafe. Unlike `apt`, `apt-get` keeps
+//! downloaded `.deb` files in `/var/cache/apt/archives`; the Debian and Ubuntu images remove them
+//! anyway (`/etc/apt/apt.conf.d/docker-clean`). Subcommands with no equivalent (`apt list`) are
+//! only reported; heredoc, exec-form, `ONBUILD` and Windows RUNs are left alone.
+
+use super::runtext;
+use super::{rule_data, Context, Rule};
+use crate::config::Settings;
+use crate::edit::{Edit, Finding, Fix, Safety};
+use regex::Regex;
+
+const DATA: &str = include_str!("../../transforms/apt-get-not-apt.toml");
+const ID: &str = "apt-get-not-apt";
+
+pub struct AptGetNotApt {
+    /// (apt subcommand, replacement program, replacement subcommand words)
+    map: Vec<(String, String, String)>,
+    require_pins: bool,
+    recommends_decided: Vec<Regex>,
+}
+
+impl AptGetNotApt {
+    pub fn new(settings: &Settings) -> Result<Self, String> {
+        let data = rule_data(DATA, ID, settings)?;
+        let Some(toml::Value::Table(t)) = data.get("map") else {
+            return Err(format!("transforms/{ID}.toml: `map` must be a table"));
+        };
+        let mut map = Vec::new();
+        for (k, v) in t {
+            let v = v
+                .as_str()
+                .ok_or_else(|| format!("transforms/{ID}.toml: map.{k} must be a string"))?;
+            let (prog, rest) = v.split_once(' ').unwrap_or((v, ""));
+            map.push((k.clone(), prog.to_string(), rest.to_string()));
+        }
+        let Some(toml::Value::Table(install)) = data.get("install") else {
+            return Err(format!("transforms/{ID}.toml: `install` must be a table"));
+        };
+        Ok(AptGetNotApt {
+            map,
+            require_pins: install
+                .get("require_pins")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(true),
+            recommends_decided: runtext::regex_list(install, "recommends_decided")?,
+        })
+    }
+}
+
+impl Rule for AptGetNotApt {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn summary(&self) -> &'static str {
+        "Scripts use `apt-get`/`apt-cache`, not the interactive `apt`"
+    }
+    fn fix_safety(&self) -> Option<Safety> {
+        Some(Safety::Safe)
+    }
+    fn hadolint_codes(&self) -> &'static [&'static str] {
+        &["DL3027"]
+    }
+
+    fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        for run in runtext::runs(ctx) {
+            for c in &run.script.cmds {
+                let Some(prog) = c.words.get(c.prog) else {
+                    continue;
+                };
+                if prog.text != "apt" {
+                    continue;
+                }
+                let sub = c.args().iter().find(|w| !w.text.starts_with('-'));
+                let entry = sub.and_then(|s| self.map.iter().find(|(k, _, _)| *k == s.text));
+                let (Some(sub), Some((k, new_prog, new_sub))) = (sub, entry) else {
+                    out.push(Finding::new(
+                        ID,
+                        run.ins.span,
+                        format!(
+                            "`apt {}` is meant for people, not scripts, and has no `apt-get` \
+                             equivalent dfopt knows",
+                            sub.map(|s| s.text.as_str()).unwrap_or("")
+                        ),
+                    ));
+                    continue;
+                };
+                let mut msg = format!("use `{new_prog} {new_sub}` instead of `apt {k}` in scripts");
+                let installs = new_prog == "apt-get" && new_sub.starts_with("install");
+                let after: Vec<&runtext::Word> = c
+                    .args()
+                    .iter()
+                    .filter(|w| w.start > sub.start && !w.text.starts_with('-'))
+                    .collect();
+                if installs && self.require_pins && after.iter().any(|w| !w.text.contains('=')) {
+                    msg.push_str(
+                        " (not fixed: `apt-get install` of unpinned packages makes hadolint ask \
+                         for version pins, DL3008; pin them, then dfopt can switch the command)",
+                    );
+                    out.push(Finding::new(ID, run.ins.span, msg));
+                    continue;
+                }
+                let add_norec = installs
+                    && !c
+                        .args()
+                        .iter()
+                        .any(|w| self.recommends_decided.iter().any(|r| r.is_match(&w.text)));
+                let edits = (|| {
+                    let mut v = vec![Edit::replace(
+                        run.rt.src_span(prog.start, prog.end)?,
+                        new_prog.clone(),
+                    )];
+                    let mut sub_text = new_sub.clone();
+                    if add_norec {
+                        sub_text.push_str(" --no-install-recommends");
+                    }
+                    if sub_text != sub.text {
+                        v.push(Edit::replace(
+                            run.rt.src_span(sub.start, sub.end)?,
+                            sub_text,
+                        ));
+                    }
+                    Some(v)
+                })();
+                let mut f = Finding::new(ID, run.ins.span, msg);
+                if let Some(e) = edits {
+                    f = f.with_fix(if add_norec {
+                        Fix::unsafe_(e)
+                    } else {
+                        Fix::safe(e)
+                    });
+                }
+                out.push(f);
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! ## apt-no-install-recommends
+//!
+//! **What it does**: adds `--no-install-recommends` to `apt-get install` (and `apt install`).
+//!
+//! **Why is this bad**: by default apt also installs every package the requested ones merely
+//! *recommend*: documentation, optional tools, often hundreds of megabytes the image never uses.
+//!
+//! **Example**
+//! ```dockerfile
+//! RUN apt-get update && apt-get install -y python3
+//! ```
+//! becomes
+//! ```dockerfile
+//! RUN apt-get update && apt-get install -y --no-install-recommends python3
+//! ```
+//!
+//! **Fix safety**: unsafe: it changes the set of installed packages, and the application may use
+//! one that was only recommended (for example `ca-certificates` after `curl`). Add what it needs
+//! by name. Commands that already decide (`--no-install-recommends`, `--install-recommends`,
+//! `-o APT::Install-Recommends=…`) are left alone, as are heredoc, exec-form, `ONBUILD` and Windows
+//! RUNs.
+
+use super::runtext;
+use super::{rule_data, str_list, Context, Rule};
+use crate::config::Settings;
+use crate::edit::{Finding, Fix, Safety};
+use regex::Regex;
+
+const DATA: &str = include_str!("../../transforms/apt-no-install-recommends.toml");
+const ID: &str = "apt-no-install-recommends";
+
+pub struct AptNoInstallRecommends {
+    programs: Vec<String>,
+    subcommands: Vec<String>,
+    decided: Vec<Regex>,
+    insert: String,
+}
+
+impl AptNoInstallRecommends {
+    pub fn new(settings: &Settings) -> Result<Self, String> {
+        let data = rule_data(DATA, ID, settings)?;
+        Ok(AptNoInstallRecommends {
+            programs: str_list(&data, "programs")?,
+            subcommands: str_list(&data, "subcommands")?,
+            decided: runtext::regex_list(&data, "decided")?,
+            insert: runtext::str_key(&data, "insert")?,
+        })
+    }
+}
+
+impl Rule for AptNoInstallRecommends {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn summary(&self) -> &'static str {
+        "`apt-get install` installs only what it is asked for"
+    }
+    fn fix_safety(&self) -> Option<Safety> {
+        Some(Safety::Unsafe)
+    }
+    fn hadolint_codes(&self) -> &'static [&'static str] {
+        &["DL3015"]
+    }
+
+    fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        for run in runtext::runs_with(ctx, true) {
+            let is_prog = |c: &runtext::Cmd| self.programs.iter().any(|p| p == c.program());
+            for (c, sub) in runtext::missing_switch(&run, is_prog, &self.subcommands, &self.decided)
+            {
+                let msg = format!(
+                    "`{}` also installs recommended packages: add `{}` and name what is needed",
+                    c.up_to(sub),
+                    self.insert
+                );
+                let mut f = Finding::new(ID, run.ins.span, msg);
+                if let Some(e) = runtext::insert_after(&run.rt, sub, &self.insert) {
+                    f = f.with_fix(Fix::unsafe_(vec![e]));
+                }
+                out.push(f);
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! ## assume-yes
+//!
+//! **What it does**: adds `-y` to package-manager commands that may stop and ask a question:
+//! `apt-get install`, `yum install`, `dnf install`, `zypper install` and the other subcommands
+//! listed in `transforms/assume-yes.toml`.
+//!
+//! **Why is this bad**: a build has no one to answer `Do you want to continue? [Y/n]`. Without
+//! `-y` the command reads end-of-file and aborts as soon as it needs to confirm anything (an extra
+//! dependency, a removal), so the build works or fails depending on the package set of the day.
+//!
+//! **Example**
+//! ```dockerfile
+//! RUN apt-get update && apt-get install curl
+//! ```
+//! becomes
+//! ```dockerfile
+//! RUN apt-get update && apt-get install -y curl
+//! ```
+//!
+//! **Fix safety**: safe: `-y` only answers the confirmation that a build cannot answer. Commands
+//! that already answer it (`-y`, `--yes`, `--assume-yes`, `-qq`, `-o APT::Get::Assume-Yes=true`,
+//! `zypper -n`) are left alone, as are heredoc, exec-form, `ONBUILD` and Windows RUNs. microdnf is
+//! not changed: it never prompts, and old releases reject `-y`.
+
+use super::runtext;
+use super::{rule_data, str_list, Context, Rule};
+use crate::config::Settings;
+use crate::edit::{Finding, Fix, Safety};
+use regex::Regex;
+
+const DATA: &str = include_str!("../../transforms/assume-yes.toml");
+const ID: &str = "assume-yes";
+
+struct Manager {
+    programs: Vec<String>,
+    subcommands: Vec<String>,
+    yes: Vec<Regex>,
+    insert: String,
+}
+
+pub struct AssumeYes {
+    managers: Vec<Manager>,
+}
+
+impl AssumeYes {
+    pub fn new(settings: &Settings) -> Result<Self, String> {
+        let data = rule_data(DATA, ID, settings)?;
+        let Some(toml::Value::Array(list)) = data.get("managers") else {
+            return Err(format!("transforms/{ID}.toml: `managers` must be a list"));
+        };
+        let mut managers = Vec::new();
+        for m in list {
+            let t = m
+                .as_table()
+                .ok_or_else(|| format!("transforms/{ID}.toml: a manager must be a table"))?;
+            managers.push(Manager {
+                programs: str_list(t, "programs")?,
+                subcommands: str_list(t, "subcommands")?,
+                yes: runtext::regex_list(t, "yes")?,
+                insert: runtext::str_key(t, "insert")?,
+            });
+        }
+        Ok(AssumeYes { managers })
+    }
+}
+
+impl Rule for AssumeYes {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn summary(&self) -> &'static str {
+        "Package-manager commands that may prompt get `-y`"
+    }
+    fn fix_safety(&self) -> Option<Safety> {
+        Some(Safety::Safe)
+    }
+    fn hadolint_codes(&self) -> &'static [&'static str] {
+        &["DL3014", "DL3030", "DL3034", "DL3038"]
+    }
+
+    fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        for run in runtext::runs_with(ctx, true) {
+            for m in &self.managers {
+                let is_prog = |c: &runtext::Cmd| m.programs.iter().any(|p| p == c.program());
+                for (c, sub) in runtext::missing_switch(&run, is_prog, &m.subcommands, &m.yes) {
+                    let msg = format!(
+                        "`{}` may stop at a question no one answers in a build: add `{}`",
+                        c.up_to(sub),
+                        m.insert
+                    );
+                    let mut f = Finding::new(ID, run.ins.span, msg);
+                    if let Some(e) = runtext::insert_after(&run.rt, sub, &m.insert) {
+                        f = f.with_fix(Fix::safe(vec![e]));
+                    }
+                    out.push(f);
+                }
+            }
+        }
+    }
+}

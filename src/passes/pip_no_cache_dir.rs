@@ -1,0 +1,148 @@
+//! ## pip-no-cache-dir
+//!
+//! **What it does**: adds `--no-cache-dir` to `pip install` (`pip3 install`,
+//! `python3 -m pip install`, `/venv/bin/pip install`, …).
+//!
+//! **Why is this bad**: pip keeps every wheel it downloads or builds in `~/.cache/pip`. In an
+//! image that cache is never used again, yet it ships in the layer, often tens of megabytes.
+//!
+//! **Example**
+//! ```dockerfile
+//! RUN pip install -r requirements.txt
+//! ```
+//! becomes
+//! ```dockerfile
+//! RUN pip install --no-cache-dir -r requirements.txt
+//! ```
+//!
+//! **Fix safety**: safe: the same packages are installed; only the cache is not written. Nothing
+//! changes when the stage (or a stage it is built on) sets `PIP_NO_CACHE_DIR` with `ENV` or `ARG`,
+//! when the RUN sets it itself, when the command picks a cache with `--cache-dir`, when the RUN
+//! mounts a cache over pip's cache directory (`--mount=type=cache,target=/root/.cache/pip`: the cache
+//! is meant to be kept, in the mount), for `pipx` and `pipenv`, and in heredoc, exec-form, `ONBUILD`
+//! and Windows RUNs.
+
+use super::runtext::{self, Cmd, Run};
+use super::{rule_data, str_list, Context, Rule};
+use crate::config::Settings;
+use crate::edit::{Finding, Fix, Safety};
+use crate::syntax::Keyword;
+use regex::Regex;
+
+const DATA: &str = include_str!("../../transforms/pip-no-cache-dir.toml");
+const ID: &str = "pip-no-cache-dir";
+
+pub struct PipNoCacheDir {
+    pip_program: Regex,
+    python_program: Regex,
+    subcommands: Vec<String>,
+    decided: Vec<Regex>,
+    insert: String,
+    cache_mounts: Vec<String>,
+    env_var: String,
+    env_set: Regex,
+}
+
+impl PipNoCacheDir {
+    pub fn new(settings: &Settings) -> Result<Self, String> {
+        let data = rule_data(DATA, ID, settings)?;
+        let re = |k: &str| -> Result<Regex, String> {
+            Regex::new(&runtext::str_key(&data, k)?).map_err(|e| format!("`{k}`: {e}"))
+        };
+        let env_var = runtext::str_key(&data, "env_var")?;
+        let env_set = Regex::new(&format!(r"(^|\s){}(=|\s|$)", regex::escape(&env_var)))
+            .map_err(|e| e.to_string())?;
+        Ok(PipNoCacheDir {
+            pip_program: re("pip_program")?,
+            python_program: re("python_program")?,
+            subcommands: str_list(&data, "subcommands")?,
+            decided: runtext::regex_list(&data, "decided")?,
+            insert: runtext::str_key(&data, "insert")?,
+            cache_mounts: str_list(&data, "cache_mounts")?,
+            env_var,
+            env_set,
+        })
+    }
+
+    fn is_pip(&self, c: &Cmd) -> bool {
+        let p = c.program();
+        if self.pip_program.is_match(p) {
+            return true;
+        }
+        if self.python_program.is_match(p) {
+            let a = c.args();
+            return a
+                .windows(2)
+                .any(|w| w[0].text == "-m" && w[1].text == "pip");
+        }
+        false
+    }
+
+    /// `ENV`/`ARG` of the variable in the RUN's stage (or the stages it is built on) before it.
+    fn stage_sets_env(&self, ctx: &Context<'_>, run: &Run<'_>) -> bool {
+        let stages = &ctx.analysis.stages;
+        let mut stage = Some(run.stage);
+        let mut upto = run.index;
+        while let Some(s) = stage {
+            for idx in s.from + 1..upto.min(s.end) {
+                if let Some(ins) = ctx.doc.instructions.get(idx) {
+                    if matches!(ins.kind(), Keyword::Env | Keyword::Arg)
+                        && self.env_set.is_match(&ins.command.args)
+                    {
+                        return true;
+                    }
+                }
+            }
+            stage = s.parent.and_then(|p| stages.get(p));
+            upto = stage.map(|p| p.end).unwrap_or(0);
+        }
+        false
+    }
+}
+
+impl Rule for PipNoCacheDir {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn summary(&self) -> &'static str {
+        "`pip install` keeps no download cache in the layer"
+    }
+    fn fix_safety(&self) -> Option<Safety> {
+        Some(Safety::Safe)
+    }
+    fn hadolint_codes(&self) -> &'static [&'static str] {
+        &["DL3042"]
+    }
+
+    fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        for run in runtext::runs_with(ctx, true) {
+            let mounts = run.cache_mounts();
+            if mounts
+                .iter()
+                .any(|t| self.cache_mounts.iter().any(|m| t.contains(m.as_str())))
+            {
+                continue;
+            }
+            if run.rt.text.contains(&format!("{}=", self.env_var)) {
+                continue;
+            }
+            let hits =
+                runtext::missing_switch(&run, |c| self.is_pip(c), &self.subcommands, &self.decided);
+            if hits.is_empty() || self.stage_sets_env(ctx, &run) {
+                continue;
+            }
+            for (c, sub) in hits {
+                let msg = format!(
+                    "`{}` keeps its download cache in the layer: add `{}`",
+                    c.up_to(sub),
+                    self.insert
+                );
+                let mut f = Finding::new(ID, run.ins.span, msg);
+                if let Some(e) = runtext::insert_after(&run.rt, sub, &self.insert) {
+                    f = f.with_fix(Fix::safe(vec![e]));
+                }
+                out.push(f);
+            }
+        }
+    }
+}

@@ -1,0 +1,890 @@
+//! Shared helper for the layer-hygiene passes (not a rule): the text a shell-form `RUN` hands to
+//! `/bin/sh -c`, mapped byte for byte back to the source, split into words and simple commands, and
+//! the edits that insert a word after another one or append commands at the end of the script.
+
+use super::Context;
+use crate::analysis::Stage;
+use crate::config::OperatorPosition;
+use crate::edit::Edit;
+use crate::shell;
+use crate::syntax::{Dockerfile, Form, Instruction, Keyword, LineKind, Span};
+
+/// The command text of a shell-form RUN and where each of its bytes sits in the source.
+#[derive(Debug, Clone)]
+pub struct RunText {
+    /// Equal to `command.args`: continuations joined, comment lines dropped.
+    pub text: String,
+    offsets: Vec<usize>,
+}
+
+impl RunText {
+    /// The RUN's text when it is a plain shell-form RUN (no heredoc, no ONBUILD, one that ends on a
+    /// code line) and the source maps exactly onto BuildKit's argument string.
+    pub fn of(doc: &Dockerfile, ins: &Instruction) -> Option<RunText> {
+        if ins.trigger.is_some() {
+            return None;
+        }
+        Self::of_effective(doc, ins)
+    }
+
+    /// Like [`RunText::of`], and also the RUN of `ONBUILD RUN …`.
+    pub fn of_effective(doc: &Dockerfile, ins: &Instruction) -> Option<RunText> {
+        let c = ins.effective();
+        if c.kind != Keyword::Run || !ins.heredocs.is_empty() || c.form != Form::Shell {
+            return None;
+        }
+        match ins.lines.last() {
+            Some(l)
+                if matches!(
+                    l.kind,
+                    LineKind::Code {
+                        continued: false,
+                        ..
+                    }
+                ) => {}
+            _ => return None,
+        }
+        let mut text = String::new();
+        let mut offsets = Vec::new();
+        for l in &ins.lines {
+            if let LineKind::Code { content, .. } = l.kind {
+                let start = content.start.max(c.args_span.start);
+                let end = content.end.min(c.args_span.end);
+                if start >= end {
+                    continue;
+                }
+                let s = doc.source.get(start..end)?;
+                text.push_str(s);
+                offsets.extend(start..end);
+            }
+        }
+        // Trim as BuildKit does and check that we rebuilt its string exactly.
+        let lead = text.len() - text.trim_start().len();
+        let trail = text.len() - text.trim_end().len();
+        let text_t = text.get(lead..text.len() - trail)?.to_string();
+        if text_t != c.args || text_t.is_empty() {
+            return None;
+        }
+        let offsets = offsets.get(lead..offsets.len() - trail)?.to_vec();
+        Some(RunText {
+            text: text_t,
+            offsets,
+        })
+    }
+
+    /// Source offset just after text byte `end - 1` (the place to insert after a word).
+    pub fn src_after(&self, end: usize) -> Option<usize> {
+        end.checked_sub(1)
+            .and_then(|i| self.offsets.get(i))
+            .map(|o| o + 1)
+    }
+
+    /// Source span of text bytes `start..end` when they are contiguous in the source.
+    pub fn src_span(&self, start: usize, end: usize) -> Option<Span> {
+        let s = *self.offsets.get(start)?;
+        let e = self.src_after(end)?;
+        (e >= s && e - s == end - start).then(|| Span::new(s, e))
+    }
+}
+
+/// A word of the script, with its byte range in [`RunText::text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One simple command found anywhere in the script (inside `if`, subshells and groups too, but
+/// not inside `$( )`, backticks or quoted strings).
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    /// The words after assignments and reserved words, redirections removed.
+    pub words: Vec<Word>,
+    /// Nesting depth: 0 at the top level.
+    pub depth: usize,
+    /// Index of the program word in `words` after wrappers such as `sudo` and `env`.
+    pub prog: usize,
+    /// The program runs under `sudo`.
+    pub sudo: bool,
+}
+
+impl Cmd {
+    /// The program name without its directory (`/usr/bin/pip3` → `pip3`).
+    pub fn program(&self) -> &str {
+        let w = self
+            .words
+            .get(self.prog)
+            .map(|w| w.text.as_str())
+            .unwrap_or("");
+        w.rsplit('/').next().unwrap_or(w)
+    }
+    /// The words after the program.
+    pub fn args(&self) -> &[Word] {
+        self.words.get(self.prog + 1..).unwrap_or(&[])
+    }
+    /// The first argument that is not an option (the subcommand of `apt-get install`).
+    pub fn subcommand(&self) -> Option<&Word> {
+        self.args().iter().find(|w| !w.text.starts_with('-'))
+    }
+    /// The first argument equal to one of `names` (`install` in `apt-get -o X=1 install`).
+    pub fn find_arg<S: AsRef<str>>(&self, names: &[S]) -> Option<&Word> {
+        self.args()
+            .iter()
+            .find(|w| names.iter().any(|n| n.as_ref() == w.text))
+    }
+    /// Whether any argument equals `arg`.
+    pub fn has_arg(&self, arg: &str) -> bool {
+        self.args().iter().any(|w| w.text == arg)
+    }
+    /// The program and its words up to `last` (`python3 -m pip install`).
+    pub fn up_to(&self, last: &Word) -> String {
+        let mut s = self.program().to_string();
+        for w in self.args().iter().take_while(|w| w.start <= last.start) {
+            s.push(' ');
+            s.push_str(&w.text);
+        }
+        s
+    }
+    /// The program and its arguments, joined by single spaces (for the data's regexes).
+    pub fn line(&self) -> String {
+        let mut s = self.program().to_string();
+        for w in self.args() {
+            s.push(' ');
+            s.push_str(&w.text);
+        }
+        s
+    }
+}
+
+/// What the hygiene passes know of a RUN script.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub cmds: Vec<Cmd>,
+    /// Top-level separators, in order (`&&`, `||`, `;`, `|`, `&`, newline as `\n`).
+    pub top_ops: Vec<&'static str>,
+}
+
+const RESERVED: &[&str] = &[
+    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "time",
+];
+const OPENERS: &[&str] = &["if", "while", "until", "{"];
+const CLOSERS: &[&str] = &["fi", "done", "}"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Word(Word),
+    /// A redirection operator (`>`, `2>&1`, `>/dev/null`); `target` when its file is the next word.
+    Redirect {
+        wants_target: bool,
+    },
+    Op(&'static str),
+}
+
+/// Splits the script into words and commands. `None` for anything we do not model: unbalanced
+/// quotes, `case`, here-documents inside the text, a comment (it would swallow appended text).
+pub fn parse(text: &str) -> Option<Script> {
+    let toks = tokenize(text)?;
+    let mut cmds = Vec::new();
+    let mut top_ops = Vec::new();
+    let mut depth: usize = 0;
+    let mut cur: Vec<Word> = Vec::new();
+    let mut cur_depth = 0usize;
+    let mut skip_target = false;
+    let flush = |cur: &mut Vec<Word>, d: usize, cmds: &mut Vec<Cmd>| {
+        if cur.is_empty() {
+            return;
+        }
+        let words = std::mem::take(cur);
+        if let Some(c) = make_cmd(words, d) {
+            cmds.push(c);
+        }
+    };
+    for t in toks {
+        match t {
+            Tok::Word(w) => {
+                if skip_target {
+                    skip_target = false;
+                    continue;
+                }
+                if cur.is_empty() || cur.iter().all(|x| RESERVED.contains(&x.text.as_str())) {
+                    let t = w.text.as_str();
+                    if t == "case" || t == "select" || t == "function" || t.ends_with("()") {
+                        return None;
+                    }
+                    if t == "for" {
+                        // `for x in a b; do`: the header is not a command; its body is nested.
+                        cur_depth = depth;
+                        depth += 1;
+                        cur.push(w);
+                        continue;
+                    }
+                    if OPENERS.contains(&t) {
+                        depth += 1;
+                    } else if CLOSERS.contains(&t) {
+                        depth = depth.checked_sub(1)?;
+                    }
+                    if cur.is_empty() {
+                        cur_depth = depth;
+                    }
+                }
+                cur.push(w);
+            }
+            Tok::Redirect { wants_target } => skip_target = wants_target,
+            Tok::Op(op) => {
+                skip_target = false;
+                flush(&mut cur, cur_depth, &mut cmds);
+                match op {
+                    "(" => depth += 1,
+                    ")" => depth = depth.checked_sub(1)?,
+                    _ if depth == 0 => top_ops.push(op),
+                    _ => {}
+                }
+                cur_depth = depth;
+            }
+        }
+    }
+    flush(&mut cur, cur_depth, &mut cmds);
+    if depth != 0 {
+        return None;
+    }
+    Some(Script { cmds, top_ops })
+}
+
+fn make_cmd(words: Vec<Word>, depth: usize) -> Option<Cmd> {
+    let mut i = 0;
+    while let Some(w) = words.get(i) {
+        if RESERVED.contains(&w.text.as_str()) || is_assignment(&w.text) {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let first = words.get(i)?;
+    if first.text == "for" {
+        return None;
+    }
+    let words: Vec<Word> = words.into_iter().skip(i).collect();
+    let mut prog = 0;
+    let mut sudo = false;
+    loop {
+        let w = words.get(prog)?;
+        match w.text.as_str() {
+            "sudo" => {
+                sudo = true;
+                prog += 1;
+                while let Some(o) = words.get(prog) {
+                    if !o.text.starts_with('-') {
+                        break;
+                    }
+                    let takes_value = matches!(o.text.as_str(), "-u" | "-g" | "-h" | "-p" | "-C");
+                    prog += if takes_value { 2 } else { 1 };
+                }
+            }
+            "env" | "nohup" | "command" | "nice" => {
+                prog += 1;
+                while let Some(o) = words.get(prog) {
+                    if o.text.starts_with('-') || is_assignment(&o.text) {
+                        prog += 1;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            _ => break,
+        }
+    }
+    Some(Cmd {
+        words,
+        depth,
+        prog,
+        sudo,
+    })
+}
+
+fn is_assignment(w: &str) -> bool {
+    match w.find('=') {
+        Some(0) | None => false,
+        Some(i) => {
+            let name = w[..i].trim_end_matches('+');
+            let mut chars = name.chars();
+            matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+                && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+        }
+    }
+}
+
+fn tokenize(text: &str) -> Option<Vec<Tok>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    let mut word_start: Option<usize> = None;
+    let end_word = |out: &mut Vec<Tok>, ws: &mut Option<usize>, end: usize| {
+        if let Some(s) = ws.take() {
+            if let Some(t) = text.get(s..end) {
+                out.push(Tok::Word(Word {
+                    text: t.to_string(),
+                    start: s,
+                    end,
+                }));
+            }
+        }
+    };
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b' ' | b'\t' => {
+                end_word(&mut out, &mut word_start, i);
+                i += 1;
+            }
+            b'\n' | b'\r' => {
+                end_word(&mut out, &mut word_start, i);
+                out.push(Tok::Op("\n"));
+                i += 1;
+            }
+            b'#' if word_start.is_none() => return None,
+            b'\\' => {
+                word_start.get_or_insert(i);
+                i = (i + 2).min(b.len());
+            }
+            b'\'' => {
+                word_start.get_or_insert(i);
+                i = b.get(i + 1..)?.iter().position(|&x| x == b'\'')? + i + 2;
+            }
+            b'"' => {
+                word_start.get_or_insert(i);
+                i = skip_double_quoted(b, i + 1)?;
+            }
+            b'`' => {
+                word_start.get_or_insert(i);
+                i = skip_backticks(b, i + 1)?;
+            }
+            b'$' if matches!(b.get(i + 1), Some(b'(') | Some(b'{')) => {
+                word_start.get_or_insert(i);
+                i = skip_dollar(b, i)?;
+            }
+            b'(' if word_start.is_none() => {
+                out.push(Tok::Op("("));
+                i += 1;
+            }
+            b'(' => {
+                // `a=(x y)` array, or `name()` function definition: not modelled.
+                return None;
+            }
+            b')' => {
+                end_word(&mut out, &mut word_start, i);
+                out.push(Tok::Op(")"));
+                i += 1;
+            }
+            b'<' | b'>' => {
+                if b.get(i + 1) == Some(&b'<') && c == b'<' {
+                    return None; // here-document or here-string
+                }
+                // A file-descriptor number right before the operator belongs to it.
+                let fd_only = word_start
+                    .and_then(|s| text.get(s..i))
+                    .map(|w| !w.is_empty() && w.bytes().all(|x| x.is_ascii_digit()))
+                    .unwrap_or(false);
+                if fd_only || word_start.is_none() {
+                    word_start = None;
+                } else {
+                    end_word(&mut out, &mut word_start, i);
+                }
+                i += 1;
+                while matches!(b.get(i), Some(b'>') | Some(b'<') | Some(b'&') | Some(b'|')) {
+                    i += 1;
+                }
+                // `2>&1`, `>/dev/null`: the target is glued to the operator.
+                let glued = i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'\r');
+                if glued {
+                    while i < b.len()
+                        && !matches!(
+                            b[i],
+                            b' ' | b'\t' | b'\n' | b'\r' | b';' | b'&' | b'|' | b')' | b'('
+                        )
+                    {
+                        match b[i] {
+                            b'\'' => i = b.get(i + 1..)?.iter().position(|&x| x == b'\'')? + i + 2,
+                            b'"' => i = skip_double_quoted(b, i + 1)?,
+                            b'$' if matches!(b.get(i + 1), Some(b'(') | Some(b'{')) => {
+                                i = skip_dollar(b, i)?
+                            }
+                            b'\\' => i += 2,
+                            _ => i += 1,
+                        }
+                    }
+                }
+                out.push(Tok::Redirect {
+                    wants_target: !glued,
+                });
+            }
+            b'&' if b.get(i + 1) == Some(&b'>') => {
+                end_word(&mut out, &mut word_start, i);
+                i += 2;
+                let glued = i < b.len() && !matches!(b[i], b' ' | b'\t');
+                while i < b.len() && !matches!(b[i], b' ' | b'\t' | b';' | b'&' | b'|' | b')') {
+                    i += 1;
+                }
+                out.push(Tok::Redirect {
+                    wants_target: !glued,
+                });
+            }
+            b'&' | b'|' | b';' => {
+                end_word(&mut out, &mut word_start, i);
+                let two = b.get(i + 1).copied();
+                let (len, op) = match (c, two) {
+                    (b'&', Some(b'&')) => (2, "&&"),
+                    (b'|', Some(b'|')) => (2, "||"),
+                    (b';', Some(b';')) => return None,
+                    (b'|', Some(b'&')) => (2, "|"),
+                    (b'&', _) => (1, "&"),
+                    (b'|', _) => (1, "|"),
+                    _ => (1, ";"),
+                };
+                out.push(Tok::Op(op));
+                i += len;
+            }
+            _ => {
+                word_start.get_or_insert(i);
+                i += 1;
+                while i < b.len() && !text.is_char_boundary(i) {
+                    i += 1;
+                }
+            }
+        }
+    }
+    end_word(&mut out, &mut word_start, b.len().min(i));
+    Some(out)
+}
+
+fn skip_double_quoted(b: &[u8], mut i: usize) -> Option<usize> {
+    while i < b.len() {
+        match b[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            b'`' => i = skip_backticks(b, i + 1)?,
+            b'$' if matches!(b.get(i + 1), Some(b'(') | Some(b'{')) => i = skip_dollar(b, i)?,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+fn skip_backticks(b: &[u8], mut i: usize) -> Option<usize> {
+    while i < b.len() {
+        match b[i] {
+            b'`' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// `i` points at `$`; returns the index after the matching `)` or `}`.
+fn skip_dollar(b: &[u8], i: usize) -> Option<usize> {
+    let (open, close) = match b.get(i + 1) {
+        Some(b'(') => (b'(', b')'),
+        Some(b'{') => (b'{', b'}'),
+        _ => return Some(i + 1),
+    };
+    let mut j = i + 2;
+    let mut depth = 1;
+    while j < b.len() {
+        match b[j] {
+            x if x == open => depth += 1,
+            x if x == close => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j + 1);
+                }
+            }
+            b'\\' => j += 1,
+            b'\'' => j = b.get(j + 1..)?.iter().position(|&x| x == b'\'')? + j + 1,
+            b'"' => j = skip_double_quoted(b, j + 1)? - 1,
+            b'`' => j = skip_backticks(b, j + 1)? - 1,
+            _ => {}
+        }
+        j += 1;
+    }
+    None
+}
+
+/// A RUN the hygiene passes may edit, with its text and words.
+pub struct Run<'a> {
+    pub index: usize,
+    pub ins: &'a Instruction,
+    pub stage: &'a Stage,
+    pub rt: RunText,
+    pub script: Script,
+}
+
+impl Run<'_> {
+    /// `target=` paths of the RUN's `--mount=type=cache` and `type=tmpfs` flags.
+    pub fn cache_mounts(&self) -> Vec<String> {
+        cache_mount_targets(self.ins)
+    }
+}
+
+/// `target=` paths of an instruction's cache and tmpfs mounts.
+pub fn cache_mount_targets(ins: &Instruction) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in &ins.command.flags {
+        if !f.name().eq_ignore_ascii_case("mount") {
+            continue;
+        }
+        let Some(v) = f.value() else { continue };
+        let mut kind = "bind";
+        let mut target = None;
+        for part in v.split(',') {
+            let (k, val) = part.split_once('=').unwrap_or((part, ""));
+            match k.trim().to_ascii_lowercase().as_str() {
+                "type" => kind = val.trim(),
+                "target" | "dst" | "destination" => {
+                    target = Some(val.trim().trim_matches('"').to_string())
+                }
+                _ => {}
+            }
+        }
+        if matches!(kind, "cache" | "tmpfs") {
+            if let Some(t) = target {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a mount target covers `dir` (the mount is `dir` itself or one of its parents or
+/// children: either way the cache never reaches the layer in full).
+pub fn mount_covers(targets: &[String], dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    targets.iter().any(|t| {
+        let t = t.trim_end_matches('/');
+        !t.is_empty() && (dir.starts_with(t) || t.starts_with(dir))
+    })
+}
+
+/// Every editable RUN in the POSIX, non-Windows stages, in order (`ONBUILD RUN` excluded).
+pub fn runs<'a>(ctx: &'a Context<'a>) -> Vec<Run<'a>> {
+    runs_with(ctx, false)
+}
+
+/// Like [`runs`], with `ONBUILD RUN` triggers included when `onbuild` (for edits that stay
+/// inside one command, such as adding a switch).
+pub fn runs_with<'a>(ctx: &'a Context<'a>, onbuild: bool) -> Vec<Run<'a>> {
+    let doc = ctx.doc;
+    let mut out = Vec::new();
+    for stage in &ctx.analysis.stages {
+        if stage.windows || !(stage.shell.is_posix() || posix_with_options(ctx, stage)) {
+            continue;
+        }
+        for idx in stage.from + 1..stage.end {
+            let Some(ins) = doc.instructions.get(idx) else {
+                break;
+            };
+            let rt = if onbuild {
+                RunText::of_effective(doc, ins)
+            } else {
+                RunText::of(doc, ins)
+            };
+            let Some(rt) = rt else {
+                continue;
+            };
+            let Some(script) = parse(&rt.text) else {
+                continue;
+            };
+            out.push(Run {
+                index: idx,
+                ins,
+                stage,
+                rt,
+                script,
+            });
+        }
+    }
+    out
+}
+
+/// A stage whose `SHELL` is a POSIX shell run with options such as `-e` or `-o pipefail`
+/// (`["/bin/ash", "-exo", "pipefail", "-c"]`): the analysis sets it apart because joining RUNs
+/// there is different, but words can be edited and commands appended as in `/bin/sh -c`.
+fn posix_with_options(ctx: &Context<'_>, stage: &Stage) -> bool {
+    let stages = &ctx.analysis.stages;
+    let mut seen_shell = false;
+    let mut cur = Some(stage);
+    while let Some(s) = cur {
+        for idx in s.from + 1..s.end {
+            let Some(ins) = ctx.doc.instructions.get(idx) else {
+                break;
+            };
+            if ins.kind() != Keyword::Shell {
+                continue;
+            }
+            seen_shell = true;
+            let Form::Exec(argv) = &ins.command.form else {
+                return false;
+            };
+            let name = argv
+                .first()
+                .map(|a| a.rsplit('/').next().unwrap_or(a))
+                .unwrap_or("");
+            let ends_c = argv
+                .last()
+                .map(|a| a.starts_with('-') && a.ends_with('c'))
+                .unwrap_or(false);
+            if !matches!(
+                name,
+                "sh" | "bash" | "dash" | "ash" | "ksh" | "mksh" | "zsh"
+            ) || !ends_c
+            {
+                return false;
+            }
+        }
+        if s.windows {
+            return false;
+        }
+        cur = s.parent.and_then(|p| stages.get(p));
+    }
+    seen_shell
+}
+
+/// Inserts ` text` right after the word (e.g. ` -y` after `install`).
+pub fn insert_after(rt: &RunText, w: &Word, text: &str) -> Option<Edit> {
+    insert_at_end_of(rt, w.end, &format!(" {text}"))
+}
+
+/// An edit that puts `text` right after text byte `end - 1`. It is written as a replacement of the
+/// character before, not as a bare insertion, so that it conflicts with (and waits for) any other
+/// fix that rewrites the RUN: an insertion at the very end of a replaced range would otherwise be
+/// applied alongside it.
+fn insert_at_end_of(rt: &RunText, end: usize, text: &str) -> Option<Edit> {
+    let mut start = end.checked_sub(1)?;
+    while !rt.text.is_char_boundary(start) {
+        start = start.checked_sub(1)?;
+    }
+    let span = rt.src_span(start, end)?;
+    let last = rt.text.get(start..end)?;
+    Some(Edit::replace(span, format!("{last}{text}")))
+}
+
+/// Appends `commands` at the end of the RUN's script so that they run once everything before has
+/// succeeded, following the file's style (`&&` leading or trailing, `set -e; …; \` lists, one
+/// line or continuation lines). `None` when the end of the script is not a place where an added
+/// command is sure to run last: a trailing `;` or `&`, a background job, a comment, `exec`/`exit`
+/// as the last command.
+pub fn append_commands(ctx: &Context<'_>, run: &Run<'_>, commands: &[String]) -> Option<Edit> {
+    if commands.is_empty() {
+        return None;
+    }
+    let doc = ctx.doc;
+    let facts = shell::analyse(&run.rt.text);
+    if !facts.parsed || facts.has_comment || facts.has_background || facts.trailing_separator {
+        return None;
+    }
+    let mut f2 = shell::ShellFacts::default();
+    let top = shell::split_top_level(&run.rt.text, &mut f2)?;
+    let last = top.last()?;
+    let first_word = last
+        .words
+        .iter()
+        .find(|w| !is_assignment(w))
+        .map(String::as_str)
+        .unwrap_or("");
+    if matches!(first_word, "exec" | "exit" | "return") || run.script.top_ops.last() == Some(&"&") {
+        return None;
+    }
+    let end = run.rt.text.len();
+    // `set -eux; a; b` lists keep their `;` style (errexit makes `;` stop on failure).
+    let semis = run.script.top_ops.iter().filter(|o| **o == ";").count();
+    let ands = run.script.top_ops.iter().filter(|o| **o == "&&").count();
+    let errexit_first = top
+        .first()
+        .map(|c| {
+            c.words.first().map(String::as_str) == Some("set")
+                && c.words.iter().skip(1).any(|w| {
+                    (w.starts_with('-') && !w.starts_with("--") && w.contains('e'))
+                        || w == "errexit"
+                })
+        })
+        .unwrap_or(false);
+    let semicolon = errexit_first && semis > ands;
+    let code_lines: Vec<_> = run
+        .ins
+        .lines
+        .iter()
+        .filter_map(|l| match l.kind {
+            LineKind::Code { content, .. } => Some((l.span, content)),
+            _ => None,
+        })
+        .collect();
+    let multiline = code_lines.len() > 1;
+    let mut text = String::new();
+    if !multiline {
+        let sep = if semicolon { "; " } else { " && " };
+        for c in commands {
+            text.push_str(sep);
+            text.push_str(c);
+        }
+        return insert_at_end_of(&run.rt, end, &text);
+    }
+    let nl = doc.newline();
+    let esc = doc.escape;
+    let indent = ctx
+        .settings
+        .indent
+        .clone()
+        .or_else(|| {
+            code_lines.iter().skip(1).rev().find_map(|(span, _)| {
+                let t = doc.text(*span);
+                let ws = &t[..t.len() - t.trim_start().len()];
+                (!ws.is_empty()).then(|| ws.to_string())
+            })
+        })
+        .unwrap_or_else(|| "    ".to_string());
+    let trailing = match ctx.settings.operator_position {
+        OperatorPosition::Leading => false,
+        OperatorPosition::Trailing => true,
+        OperatorPosition::Auto => file_prefers_trailing_operator(doc),
+    };
+    for c in commands {
+        if semicolon {
+            text.push_str(&format!("; {esc}{nl}{indent}{c}"));
+        } else if trailing {
+            text.push_str(&format!(" && {esc}{nl}{indent}{c}"));
+        } else {
+            text.push_str(&format!(" {esc}{nl}{indent}&& {c}"));
+        }
+    }
+    insert_at_end_of(&run.rt, end, &text)
+}
+
+/// True when the file's multi-line RUNs put `&&` at the end of lines rather than the start.
+pub fn file_prefers_trailing_operator(doc: &Dockerfile) -> bool {
+    let (mut leading, mut trailing) = (0, 0);
+    for ins in doc.instructions.iter().filter(|i| i.kind() == Keyword::Run) {
+        for l in &ins.lines {
+            if let LineKind::Code { content, continued } = l.kind {
+                let t = doc.text(content).trim();
+                if t.starts_with("&&") {
+                    leading += 1;
+                }
+                if continued && t.ends_with("&&") {
+                    trailing += 1;
+                }
+            }
+        }
+    }
+    trailing > leading
+}
+
+/// `stage` and the later stages built on it (`FROM <its alias>`, transitively).
+pub fn stage_family<'a>(ctx: &'a Context<'a>, stage: &Stage) -> Vec<&'a Stage> {
+    let stages = &ctx.analysis.stages;
+    let Some(me) = stages.iter().position(|s| s.from == stage.from) else {
+        return Vec::new();
+    };
+    let mut fam = vec![me];
+    for (i, s) in stages.iter().enumerate().skip(me + 1) {
+        if s.parent.map(|p| fam.contains(&p)).unwrap_or(false) {
+            fam.push(i);
+        }
+    }
+    fam.into_iter().filter_map(|i| stages.get(i)).collect()
+}
+
+/// Reads a string from rule data.
+pub fn str_key(data: &toml::Table, key: &str) -> Result<String, String> {
+    data.get(key)
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| format!("missing string key `{key}`"))
+}
+
+/// Compiles a list of regexes from rule data (once, when the rule is built).
+pub fn regex_list(data: &toml::Table, key: &str) -> Result<Vec<regex::Regex>, String> {
+    super::str_list(data, key)?
+        .iter()
+        .map(|s| regex::Regex::new(s).map_err(|e| format!("`{key}`: {e}")))
+        .collect()
+}
+
+/// The commands of `run` whose program is one of `programs` and that have one of `subcommands`
+/// but no argument matching `decided`: each with the subcommand word (where a switch goes).
+pub fn missing_switch<'r>(
+    run: &'r Run<'_>,
+    is_program: impl Fn(&Cmd) -> bool,
+    subcommands: &[String],
+    decided: &[regex::Regex],
+) -> Vec<(&'r Cmd, &'r Word)> {
+    let mut out = Vec::new();
+    for c in &run.script.cmds {
+        if !is_program(c) {
+            continue;
+        }
+        let Some(sub) = c.find_arg(subcommands) else {
+            continue;
+        };
+        if c.args()
+            .iter()
+            .any(|w| decided.iter().any(|r| r.is_match(&w.text)))
+        {
+            continue;
+        }
+        out.push((c, sub));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progs(s: &str) -> Vec<String> {
+        parse(s)
+            .map(|p| p.cmds.iter().map(|c| c.line()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn commands_at_any_depth() {
+        assert_eq!(
+            progs("set -eux; if [ -x a ]; then sudo -E apt-get install x > /dev/null 2>&1; fi"),
+            ["set -eux", "[ -x a ]", "apt-get install x"]
+        );
+        assert_eq!(
+            progs("A=1 env B=2 pip install -r r.txt && (cd x && make) | tee log"),
+            ["pip install -r r.txt", "cd x", "make", "tee log"]
+        );
+        assert_eq!(
+            progs("for d in a b; do rm -rf \"$d\"; done"),
+            ["rm -rf \"$d\""]
+        );
+        assert!(parse("case x in a) b;; esac").is_none());
+        assert!(parse("cat <<EOF").is_none());
+        assert!(parse("echo hi # c").is_none());
+    }
+
+    #[test]
+    fn run_text_maps_continuations() {
+        let src = "FROM a\nRUN apt-get update \\\n    # note\n    && apt-get install -y x\n";
+        let doc = Dockerfile::parse(src).unwrap_or_else(|e| panic!("{}", e.message));
+        let ins = &doc.instructions[1];
+        let rt = RunText::of(&doc, ins).unwrap_or_else(|| panic!("no run text"));
+        assert_eq!(rt.text, ins.command.args);
+        let script = parse(&rt.text).unwrap_or_else(|| panic!("no script"));
+        let install = script.cmds[1].find_arg(&["install"]).cloned();
+        let install = install.unwrap_or_else(|| panic!("no install"));
+        let span = rt
+            .src_span(install.start, install.end)
+            .unwrap_or_else(|| panic!("span"));
+        assert_eq!(doc.text(span), "install");
+    }
+
+    #[test]
+    fn mounts() {
+        let t = vec!["/var/lib/apt".to_string()];
+        assert!(mount_covers(&t, "/var/lib/apt/lists"));
+        assert!(!mount_covers(&t, "/var/cache/apk"));
+    }
+}
