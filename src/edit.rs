@@ -72,15 +72,16 @@ impl Fix {
     fn overlaps(&self, other: &Fix) -> bool {
         self.edits.iter().any(|a| {
             other.edits.iter().any(|b| {
-                // Two insertions at one point, or an insertion inside a replaced range, conflict too.
+                // Two insertions at one point, or an insertion inside or at either end of a replaced
+                // range (it was computed against the old text there), conflict: one waits a round.
                 a.span.start < b.span.end && b.span.start < a.span.end
                     || a.span.start == b.span.start
                     || (a.span.is_empty()
-                        && b.span.start < a.span.start
-                        && a.span.start < b.span.end)
+                        && b.span.start <= a.span.start
+                        && a.span.start <= b.span.end)
                     || (b.span.is_empty()
-                        && a.span.start < b.span.start
-                        && b.span.start < a.span.end)
+                        && a.span.start <= b.span.start
+                        && b.span.start <= a.span.end)
             })
         })
     }
@@ -160,7 +161,8 @@ mod tests {
         let a = Fix::safe(vec![Edit::replace(Span::new(0, 3), "x")]);
         let b = Fix::safe(vec![Edit::replace(Span::new(2, 5), "y")]);
         let c = Fix::safe(vec![Edit::insert(6, "!")]);
-        let (out, rules) = apply_fixes("abcdefg", [("a", &a), ("b", &b), ("c", &c)]);
+        let d = Fix::safe(vec![Edit::insert(3, "?")]); // at the end of a's range: waits
+        let (out, rules) = apply_fixes("abcdefg", [("a", &a), ("b", &b), ("c", &c), ("d", &d)]);
         assert_eq!(out, "xdef!g");
         assert_eq!(rules, ["a", "c"]);
     }
