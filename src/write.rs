@@ -74,8 +74,9 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
     let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+        .prefix(&prefix)
         .tempfile_in(dir)
         .map_err(|e| {
             format!(
@@ -97,20 +98,51 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Removes temporary files a killed run left in `dir`.
+/// Removes temporary files a killed run left in `dir`. A temporary file is named after the
+/// process that made it; it is stale when that process is gone (or, where `/proc` is missing, when
+/// it is over an hour old), so concurrent dfopt runs never delete each other's files.
 pub fn remove_stale_temp_files(dir: &Path) {
-    if let Ok(entries) = fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
-                let _ = fs::remove_file(e.path());
-            }
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else { continue };
+        let pid: Option<u32> = rest.split('-').next().and_then(|p| p.parse().ok());
+        if is_stale(pid, &e) {
+            let _ = fs::remove_file(e.path());
         }
+    }
+}
+
+fn is_stale(pid: Option<u32>, entry: &fs::DirEntry) -> bool {
+    let proc_root = Path::new("/proc/self");
+    match pid {
+        Some(p) if p == std::process::id() => false,
+        Some(p) if proc_root.exists() => !Path::new(&format!("/proc/{p}")).exists(),
+        _ => entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .map(|age| age.as_secs() > 3600)
+            .unwrap_or(false),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_temp_files_of_dead_processes_are_removed() {
+        let d = tempfile::tempdir().expect("tmp");
+        let live = d.path().join(format!("{TEMP_PREFIX}{}-abc", std::process::id()));
+        let dead = d.path().join(format!("{TEMP_PREFIX}{}-abc", u32::MAX - 1));
+        fs::write(&live, "x").expect("w");
+        fs::write(&dead, "x").expect("w");
+        remove_stale_temp_files(d.path());
+        assert!(live.exists(), "a running process's temporary file is kept");
+        assert!(!dead.exists(), "a dead process's temporary file is removed");
+    }
 
     #[test]
     fn decode_errors_have_positions() {

@@ -216,7 +216,7 @@ fn write_is_atomic_keeps_mode_and_refuses_read_only_files_and_symlinks() {
     )
     .expect("symlink");
     // a temporary file left by a killed run is cleaned up
-    write(d.path(), "exec/.dfopt-tmp-stale", "partial");
+    write(d.path(), "exec/.dfopt-tmp-4294967294-stale", "partial");
     let out = dfopt(d.path())
         .args([
             "fix",
