@@ -4,7 +4,7 @@
 # Usage: scripts/bench.sh            # corpus + synthetic 10,000 and 100,000-file monorepos
 #        SIZES="10000" scripts/bench.sh
 # Env:   CORPUS (default ../shared/corpus), BENCH_DIR (default /tmp/dfopt-bench: generated trees are
-#        kept there and reused), RUNS (default 3), HADOLINT_SAMPLE (default 200), SKIP_BUILD=1,
+#        kept there and reused), RUNS (default 3), RUNS_WRITE (default RUNS), HADOLINT_SAMPLE (default 200), SKIP_BUILD=1,
 #        HADOLINT (default ~/.cache/dfopt-oracles/bin/hadolint; run ../shared/tools/setup-oracles.sh).
 #
 # Method: every command is run once untimed (warm page cache; for --write runs the fresh copy made
@@ -21,6 +21,7 @@ CORPUS=$(cd "${CORPUS:-$ROOT/../shared/corpus}" && pwd)
 WORK=${BENCH_DIR:-/tmp/dfopt-bench}
 SIZES=${SIZES:-"10000 100000"}
 RUNS=${RUNS:-3}
+RUNS_WRITE=${RUNS_WRITE:-$RUNS} # --write runs (each needs a fresh copy of the tree)
 SAMPLE=${HADOLINT_SAMPLE:-200}
 HADOLINT=${HADOLINT:-$HOME/.cache/dfopt-oracles/bin/hadolint}
 BIN=$ROOT/target/release/dfopt
@@ -41,7 +42,7 @@ RESULTS=$WORK/results.tsv
 
 # median_seconds CMD [PREPARE]: median wall time of RUNS runs after one warm-up.
 median_seconds() {
-  local cmd=$1 prepare=${2:-true}
+  local cmd=$1 prepare=${2:-true} RUNS=${3:-$RUNS}
   if command -v hyperfine >/dev/null; then
     local warm=1
     [ "$prepare" = true ] || warm=0 # the copy made by PREPARE already warms the cache
@@ -72,7 +73,9 @@ measure() {
   local label=$1 files=$2 cmd=$3 prepare=${4:-true} note=${5:-}
   echo "bench: $label ($files files): $cmd" >&2
   local med sd cpu rss
-  read -r med sd cpu < <(median_seconds "$cmd" "$prepare")
+  local runs=$RUNS
+  [ "$prepare" = true ] || runs=$RUNS_WRITE
+  read -r med sd cpu < <(median_seconds "$cmd" "$prepare" "$runs")
   rss=$(peak_rss_mb "$cmd" "$prepare")
   printf '%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\n' "$label" "$files" "$med" "$sd" "$cpu" "$rss" "$note" "$cmd" >> "$RESULTS"
 }
@@ -121,7 +124,7 @@ done
 CPU=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 REV=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 echo
-echo "dfopt $REV, $(nproc) cores ($CPU), $(date -u +%Y-%m-%d); median of $RUNS warm runs$(command -v hyperfine >/dev/null && echo ' (hyperfine)')"
+echo "dfopt $REV, $(nproc) cores ($CPU), $(date -u +%Y-%m-%d); median of $RUNS warm runs ($RUNS_WRITE for --write)$(command -v hyperfine >/dev/null && echo ' (hyperfine)')"
 echo
 echo "Load average when the run ended: $(cut -d' ' -f1-3 /proc/loadavg) (started: $LOAD0). On a shared"
 echo "machine wall time depends on the load; CPU s (user + sys) and files per CPU-second do much less."
