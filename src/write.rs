@@ -102,10 +102,14 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
 /// process that made it; it is stale when that process is gone (or, where `/proc` is missing, when
 /// it is over an hour old), so concurrent dfopt runs never delete each other's files.
 pub fn remove_stale_temp_files(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else { continue };
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else {
+            continue;
+        };
         let pid: Option<u32> = rest.split('-').next().and_then(|p| p.parse().ok());
         if is_stale(pid, &e) {
             let _ = fs::remove_file(e.path());
@@ -114,11 +118,12 @@ pub fn remove_stale_temp_files(dir: &Path) {
 }
 
 fn is_stale(pid: Option<u32>, entry: &fs::DirEntry) -> bool {
-    let proc_root = Path::new("/proc/self");
     match pid {
+        // Every temporary file dfopt makes is named after its process: one without a pid is debris.
+        None => true,
         Some(p) if p == std::process::id() => false,
-        Some(p) if proc_root.exists() => !Path::new(&format!("/proc/{p}")).exists(),
-        _ => entry
+        Some(p) if Path::new("/proc/self").exists() => !Path::new(&format!("/proc/{p}")).exists(),
+        Some(_) => entry
             .metadata()
             .and_then(|m| m.modified())
             .ok()
@@ -135,7 +140,9 @@ mod tests {
     #[test]
     fn only_temp_files_of_dead_processes_are_removed() {
         let d = tempfile::tempdir().expect("tmp");
-        let live = d.path().join(format!("{TEMP_PREFIX}{}-abc", std::process::id()));
+        let live = d
+            .path()
+            .join(format!("{TEMP_PREFIX}{}-abc", std::process::id()));
         let dead = d.path().join(format!("{TEMP_PREFIX}{}-abc", u32::MAX - 1));
         fs::write(&live, "x").expect("w");
         fs::write(&dead, "x").expect("w");
