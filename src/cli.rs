@@ -1,7 +1,7 @@
 //! The command line, kept thin: argument parsing and rendering over the library.
 
 use crate::config::{find_config, resolve, FinalImage, Overrides, Resolved, Settings};
-use crate::discover::{discover, Input, WalkOptions};
+use crate::discover::{Input, WalkOptions};
 use crate::engine;
 use crate::passes::{rule_doc, Registry};
 use crate::report::{FileResult, Format, Renderer, Summary};
@@ -322,6 +322,9 @@ fn relative(path: &Path, base: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
+/// Files processed in parallel at a time; results are printed in order after each chunk.
+const CHUNK: usize = 1024;
+
 /// One input with the rules that govern it (None for inputs that are errors already).
 type Job<'a> = (
     &'a Input,
@@ -433,53 +436,11 @@ fn process(
         exclude: common.exclude.clone(),
     };
     let cwd = std::env::current_dir().ok();
-    let mut inputs: Vec<(Input, String)> = discover(&paths, &walk)
-        .into_iter()
-        .map(|i| {
-            let shown = match &i {
-                Input::Stdin => common.stdin_filename.clone(),
-                Input::File(p) | Input::Error(p, _) => display_path_from(p, cwd.as_deref()),
-            };
-            (i, shown)
-        })
-        .collect();
-    if let Some((k, n)) = common.shard {
-        inputs.retain(|(_, shown)| shard_of(shown, n) == k - 1);
-    }
     let mut cache = ConfigCache {
         overrides,
         by_config: HashMap::new(),
         by_dir: HashMap::new(),
     };
-    if mode == Mode::Write {
-        let mut dirs: Vec<&Path> = inputs
-            .iter()
-            .filter_map(|(i, _)| match i {
-                Input::File(p) => p.parent(),
-                _ => None,
-            })
-            .collect();
-        dirs.sort();
-        dirs.dedup();
-        for d in dirs {
-            crate::write::remove_stale_temp_files(if d.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                d
-            });
-        }
-    }
-    let progress =
-        (!common.quiet && inputs.len() > 500 && std::io::stderr().is_terminal()).then(|| {
-            let pb = indicatif::ProgressBar::new(inputs.len() as u64);
-            pb.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} files {per_sec} {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            pb
-        });
     let default_rules = match cache.get(Path::new("./Dockerfile")) {
         Ok(r) => r,
         Err(e) => {
@@ -487,10 +448,55 @@ fn process(
             return EXIT_ERROR;
         }
     };
+    // The walk streams paths through a bounded channel while earlier chunks are processed, so
+    // memory stays flat however many files there are.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Input>(8192);
+    let walker = std::thread::spawn(move || {
+        crate::discover::discover_each(&paths, &walk, |i| tx.send(i).is_ok());
+    });
+    let progress = (!common.quiet && std::io::stderr().is_terminal()).then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} files {per_sec} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        pb
+    });
     let mut renderer = Renderer::new(format, color, out);
     let _ = renderer.begin(&default_rules.registry);
     let mut summary = Summary::default();
-    for chunk in inputs.chunks(1024) {
+    let mut swept_dirs: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    let mut chunk: Vec<(Input, String)> = Vec::with_capacity(CHUNK);
+    let mut walk_done = false;
+    while !walk_done {
+        chunk.clear();
+        while chunk.len() < CHUNK {
+            let Ok(input) = rx.recv() else {
+                walk_done = true;
+                break;
+            };
+            let shown = match &input {
+                Input::Stdin => common.stdin_filename.clone(),
+                Input::File(p) | Input::Error(p, _) => display_path_from(p, cwd.as_deref()),
+            };
+            if let Some((k, n)) = common.shard {
+                if shard_of(&shown, n) != k - 1 {
+                    continue;
+                }
+            }
+            if mode == Mode::Write {
+                if let Input::File(p) = &input {
+                    let dir = match p.parent() {
+                        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                        _ => PathBuf::from("."),
+                    };
+                    if swept_dirs.insert(dir.clone()) {
+                        crate::write::remove_stale_temp_files(&dir);
+                    }
+                }
+            }
+            chunk.push((input, shown));
+        }
         // Configs are resolved here, in order, so that the parallel part only reads.
         let jobs: Vec<Job<'_>> = chunk
             .iter()
@@ -508,16 +514,11 @@ fn process(
             .map(|(input, shown, rules)| match (input, rules) {
                 (Input::Stdin, _) => None, // read below, in order
                 (Input::File(p), Some(Ok(rules))) => {
-                    if rules
-                        .resolved
-                        .excluded(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
-                    {
-                        return Some(FileResult {
-                            path: (*shown).clone(),
-                            ..Default::default()
-                        });
-                    }
-                    Some(process_file(shown, p, mode, rules))
+                    let excluded = !rules.resolved.exclude.is_empty()
+                        && rules
+                            .resolved
+                            .excluded(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
+                    (!excluded).then(|| process_file(shown, p, mode, rules))
                 }
                 (_, Some(Err(e))) => Some(error_result(shown, e.clone())),
                 (Input::Error(_, msg), _) => {
@@ -556,6 +557,7 @@ fn process(
             }
         }
     }
+    let _ = walker.join();
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }

@@ -36,34 +36,37 @@ pub struct WalkOptions {
 }
 
 /// Expands PATH arguments: files as given, folders walked (honouring .gitignore and .ignore,
-/// skipping hidden entries), `-` as standard input. The result is sorted by path within each
-/// argument so output order is stable.
+/// skipping hidden entries), `-` as standard input. Collects [`discover_each`]'s stream.
 pub fn discover(paths: &[PathBuf], opts: &WalkOptions) -> Vec<Input> {
     let mut out = Vec::new();
-    let include = build_globs(&opts.include, true);
-    let exclude = build_globs(&opts.exclude, false);
-    for p in paths {
-        if p.as_os_str() == "-" {
-            out.push(Input::Stdin);
-            continue;
-        }
-        match std::fs::symlink_metadata(p) {
-            Err(e) => out.push(Input::Error(p.clone(), io_message(&e))),
-            Ok(m) if m.is_dir() || (m.file_type().is_symlink() && p.is_dir()) => {
-                let mut found = walk(p, opts, include.as_ref(), exclude.as_ref());
-                found.sort_by(|a, b| input_path(a).cmp(input_path(b)));
-                out.extend(found);
-            }
-            Ok(_) => out.push(Input::File(p.clone())),
-        }
-    }
+    discover_each(paths, opts, |i| {
+        out.push(i);
+        true
+    });
     out
 }
 
-fn input_path(i: &Input) -> &Path {
-    match i {
-        Input::Stdin => Path::new("-"),
-        Input::File(p) | Input::Error(p, _) => p,
+/// Streams the inputs of PATH arguments to `visit` (which returns false to stop) without holding
+/// them all: folders are walked depth-first with each folder's entries sorted by name, so the
+/// order is stable from run to run and memory stays flat however large the tree.
+pub fn discover_each(paths: &[PathBuf], opts: &WalkOptions, mut visit: impl FnMut(Input) -> bool) {
+    let include = build_globs(&opts.include, true);
+    let exclude = build_globs(&opts.exclude, false);
+    for p in paths {
+        let go_on = if p.as_os_str() == "-" {
+            visit(Input::Stdin)
+        } else {
+            match std::fs::symlink_metadata(p) {
+                Err(e) => visit(Input::Error(p.clone(), io_message(&e))),
+                Ok(m) if m.is_dir() || (m.file_type().is_symlink() && p.is_dir()) => {
+                    walk(p, opts, include.as_ref(), exclude.as_ref(), &mut visit)
+                }
+                Ok(_) => visit(Input::File(p.clone())),
+            }
+        };
+        if !go_on {
+            return;
+        }
     }
 }
 
@@ -90,8 +93,8 @@ fn walk(
     opts: &WalkOptions,
     include: Option<&ignore::overrides::Override>,
     exclude: Option<&ignore::overrides::Override>,
-) -> Vec<Input> {
-    let mut out = Vec::new();
+    visit: &mut impl FnMut(Input) -> bool,
+) -> bool {
     let walker = ignore::WalkBuilder::new(root)
         .hidden(true)
         .git_ignore(true)
@@ -101,6 +104,7 @@ fn walk(
         .parents(true)
         .require_git(false)
         .follow_links(opts.follow_symlinks)
+        .sort_by_file_name(|a, b| a.cmp(b))
         .build();
     for entry in walker {
         let entry = match entry {
@@ -110,48 +114,55 @@ fn walk(
                     ignore::Error::WithPath { path, .. } => path.clone(),
                     _ => root.to_path_buf(),
                 };
-                out.push(Input::Error(path, e.to_string()));
+                if !visit(Input::Error(path, e.to_string())) {
+                    return false;
+                }
                 continue;
             }
         };
-        let path = entry.path();
-        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        if let Some(ex) = exclude {
-            if ex
-                .matched(&abs, entry.file_type().map(|t| t.is_dir()).unwrap_or(false))
-                .is_whitelist()
-            {
-                continue;
-            }
-        }
         let Some(ft) = entry.file_type() else {
             continue;
         };
         let name = entry.file_name().to_string_lossy();
-        let wanted = is_dockerfile_name(&name)
-            || include
-                .map(|inc| inc.matched(&abs, false).is_whitelist())
-                .unwrap_or(false);
-        if !wanted {
+        let path = entry.path();
+        let matches_include = || {
+            include
+                .map(|inc| {
+                    inc.matched(
+                        std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+                        false,
+                    )
+                    .is_whitelist()
+                })
+                .unwrap_or(false)
+        };
+        if !(is_dockerfile_name(&name) || matches_include()) {
             continue;
         }
-        if ft.is_dir() {
-            if entry.depth() > 0 {
-                out.push(Input::Error(
-                    path.to_path_buf(),
-                    "is a directory, not a Dockerfile".into(),
-                ));
+        if let Some(ex) = exclude {
+            let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            if ex.matched(&abs, ft.is_dir()).is_whitelist() {
+                continue;
             }
-            continue;
         }
-        if ft.is_symlink() && !opts.follow_symlinks {
+        let input = if ft.is_dir() {
+            if entry.depth() == 0 {
+                continue;
+            }
+            Input::Error(
+                path.to_path_buf(),
+                "is a directory, not a Dockerfile".into(),
+            )
+        } else if ft.is_symlink() && !opts.follow_symlinks {
             continue;
-        }
-        if ft.is_file() || ft.is_symlink() {
-            out.push(Input::File(path.to_path_buf()));
+        } else {
+            Input::File(path.to_path_buf())
+        };
+        if !visit(input) {
+            return false;
         }
     }
-    out
+    true
 }
 
 pub fn io_message(e: &std::io::Error) -> String {

@@ -167,11 +167,21 @@ impl Rule for ChainRuns {
                 continue;
             }
             let mut chain: Vec<Member<'_>> = Vec::new();
+            let is_run = |i: usize| {
+                doc.instructions
+                    .get(i)
+                    .is_some_and(|x| x.kind() == Keyword::Run)
+            };
             for idx in stage.from + 1..stage.end {
                 let Some(ins) = doc.instructions.get(idx) else {
                     break;
                 };
-                let facts = self.candidate(doc, ins);
+                // Shell analysis is the costly part: only RUNs with a RUN neighbour need it.
+                let facts = if is_run(idx - 1) || is_run(idx + 1) {
+                    self.candidate(doc, ins)
+                } else {
+                    None
+                };
                 let joins = match (&facts, chain.last()) {
                     (Some(_), Some(prev)) => {
                         let gap = doc
