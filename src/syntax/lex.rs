@@ -95,7 +95,7 @@ pub fn extract_builder_flags(line: &str) -> (Vec<RawFlag>, usize) {
                 continue;
             }
             if ch != b'-' || pos + 1 == b.len() || b[pos + 1] != b'-' {
-                return (words, pos);
+                return (words, ceil_char_boundary(line, pos));
             }
             phase = Phase::Word;
             word_start = pos;
@@ -105,7 +105,7 @@ pub fn extract_builder_flags(line: &str) -> (Vec<RawFlag>, usize) {
                 words.push(RawFlag {
                     text: std::mem::take(&mut word),
                     start: word_start,
-                    end: pos,
+                    end: ceil_char_boundary(line, pos),
                 });
             }
             break;
@@ -114,13 +114,13 @@ pub fn extract_builder_flags(line: &str) -> (Vec<RawFlag>, usize) {
             if is_go_space(ch as char) {
                 phase = Phase::Spaces;
                 if word == "--" {
-                    return (words, pos);
+                    return (words, ceil_char_boundary(line, pos));
                 }
                 if blank_ok || !word.is_empty() {
                     words.push(RawFlag {
                         text: std::mem::take(&mut word),
                         start: word_start,
-                        end: pos,
+                        end: ceil_char_boundary(line, pos),
                     });
                 }
                 word.clear();
@@ -168,6 +168,17 @@ pub fn extract_builder_flags(line: &str) -> (Vec<RawFlag>, usize) {
         pos += 1;
     }
     (words, b.len())
+}
+
+/// The first char boundary of `s` at or after `i`. BuildKit's flag scanner looks at single bytes, and
+/// takes the bytes 0x85 and 0xA0 for blanks even inside a multi-byte character; we keep such a
+/// character whole in the flag it ends (BuildKit would hand the rest of it to the arguments as stray
+/// continuation bytes).
+pub fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i.min(s.len())
 }
 
 /// BuildKit's `parseWords` (used by ENV, LABEL and ARG): words split on whitespace, quotes and
@@ -741,6 +752,15 @@ mod tests {
             &"--mount=type=cache,target=\"/x y\" --link echo hi"[rest..],
             "echo hi"
         );
+    }
+
+    #[test]
+    fn flag_spans_stay_on_char_boundaries() {
+        // U+08E0 is E0 A3 A0: BuildKit sees the A0 byte as a blank.
+        let line = "--mount=x\u{8e0}echo";
+        let (flags, rest) = extract_builder_flags(line);
+        assert!(line.is_char_boundary(flags[0].end) && line.is_char_boundary(rest));
+        assert_eq!(&line[rest..], "echo");
     }
 
     #[test]
