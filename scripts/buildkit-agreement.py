@@ -2,6 +2,7 @@
 """Measures how far dfopt's parser agrees with BuildKit's on the shared corpus.
 
 Usage: scripts/buildkit-agreement.py [--corpus DIR] [--dfopt BIN] [--venv V] [--show N]
+                                    [--random N [--seed S]]
 
 For every file in the corpus MANIFEST.tsv (kind `parser-result` skipped: those are BuildKit's result
 dumps, not Dockerfiles) it gets
@@ -15,14 +16,20 @@ each one the lower-case command, ONBUILD trigger keyword, exec (JSON) form, firs
 flags and heredoc names. Files BuildKit rejects are not part of the agreement figure: those dfopt accepts
 are listed as warnings, and the `buildkit-testfiles-negative` ones must be rejected (a failure if not).
 
+With --random N it also generates N Dockerfile-like files from a fixed seed (awkward corners on
+purpose: heredoc words, flags, JSON, continuations, Unicode blanks, CR/LF) and requires the same
+verdict (accept/reject) and, where both accept, the same instructions.
+
 The last line is the summary to quote. Exit status: 0 when agreement is 100% and every negative case is
 rejected, 1 otherwise, 2 on a usage or setup error.
 """
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -70,6 +77,80 @@ for line in sys.stdin:
         sys.stdout.write(json.dumps(record(p), ensure_ascii=False) + "\n")
         sys.stdout.flush()
 '''
+
+# Pieces for --random: generated Dockerfile-like files that lean on the parser's awkward corners
+# (heredoc words, flags, JSON, continuations, Unicode blanks, directives, CR/LF mixes). The `check`
+# directive is left out on purpose: the oracle's BuildKit (v0.12) predates it, dfopt follows the
+# current BuildKit where it is a directive.
+KEYWORDS = ["FROM", "from", "Run", "RUN", "CMD", "COPY", "copy", "ADD", "ENV", "LABEL", "ARG", "ONBUILD",
+            "onbuild", "HEALTHCHECK", "SHELL", "ENTRYPOINT", "VOLUME", "WORKDIR", "USER", "EXPOSE",
+            "MAINTAINER", "STOPSIGNAL", "FOO"]
+BLANKS = [" ", "  ", "\t", " \t", "\u00a0", "\u2003", "\x0b", "\x0c", "\u0085", "\r"]
+NEWLINES = ["\n"] * 8 + ["\r\n", "\r\r\n", "\n\r"]
+FLAGS = ["--mount=type=cache,target=/x", "--link", "--from=build", "--chown=\"a b\"", "--x", "--",
+         "--a=b\\ c", "--q='x y'", "-x", "--from build", "--network=none", "--chmod=755", "--=x", "---",
+         "--m=\"unterminated"]
+WORDS = ["echo", "hi", "$HOME", "${A}", "${B:-x}", "\"q w\"", "'s q'", "a=b", "A=\"x y\"", "B=", "=x",
+         "<<EOF", "<<-EOF", "<<'EOF'", "<<\"EOF\"", "3<<EOF", "<<EOF2", "cat<<EOF", "<<E\"O\"F", "<<\\EOF",
+         "<<-'X'", "<<", "<<<x", "a<<b", "|", "&&", ";", "#notcomment", "[", "]", "\"", "'", "\\", "\\\\",
+         "`", "c:\\x", "[\"a\"]", "[\"a\", \"b\"]", "[1]", "[\"a\", 1]", "[]", "[\"unterminated", "{",
+         "${", "$", "\u00e9", "\u65e5\u672c", "NONE", "CMD", "RUN", "--interval=5s", "x=1", "y",
+         "[\"\\ud800\"]", "[\"\\ud83d\\ude00\"]", "[\"\\udc00x\"]", "[[[\"a\"]]]", "[" * 200 + "]" * 200,
+         "[null]", "[\"a\",]", "[\"a\"]x", "[1e999]", "[true]", "[\"a\\x\"]", "[\"a\", {}]", "[01]",
+         "${A B}", "${A:-x y}", "${A#x}", "\"${A}\"", "<<EOF}", "${A:- <<EOF}"]
+DIRECTIVES = ["# syntax=docker/dockerfile:1", "# escape=`", "#escape=\\", "# ESCAPE = `", "# escape=x",
+              "# foo=bar", "#", "# comment", "", "  # escape=`", "# syntax = a b "]
+
+
+def generate_one(r):
+    out, esc = [], "\\"
+    if r.random() < 0.1:
+        out.append("\ufeff")
+    if r.random() < 0.3:
+        for _ in range(r.randint(1, 3)):
+            out.append(r.choice(DIRECTIVES) + r.choice(NEWLINES))
+        if any("`" in o and "escape" in o.lower() for o in out):
+            esc = "`"
+    for _ in range(r.randint(0, 8)):
+        if r.random() < 0.1:
+            out.append(r.choice(["", "   ", "# c", "  # c", "\t"]) + r.choice(NEWLINES))
+            continue
+        k = r.choice(KEYWORDS)
+        parts = [k]
+        if r.random() < 0.3:
+            parts += [r.choice(FLAGS) for _ in range(r.randint(1, 2))]
+        if k.upper() == "ONBUILD" and r.random() < 0.8:
+            parts.append(r.choice(KEYWORDS))
+        parts += [r.choice(WORDS) for _ in range(r.randint(0, 5))]
+        line = parts[0]
+        for p in parts[1:]:
+            line += (r.choice(BLANKS) if r.random() < 0.3 else " ") + p
+        while r.random() < 0.3:
+            line += r.choice([esc, esc + " ", esc + "\t", esc + esc, esc + " \r", "\\", "`"]) + r.choice(NEWLINES)
+            if r.random() < 0.3:
+                line += r.choice(["# inner", "  # inner", "", "  ", "\t#x"]) + r.choice(NEWLINES)
+            line += r.choice(["", "  ", "\t"]) + " ".join(r.choice(WORDS) for _ in range(r.randint(0, 3)))
+        line += r.choice(NEWLINES)
+        if "<<" in line and r.random() < 0.8:
+            for name in ["EOF", "EOF2", "X", "E\"O\"F", "b"]:
+                if r.random() < 0.5:
+                    line += r.choice(["hello\n", "", "a\nb\n", "\tindent\n", "EOFx\n"])
+                    line += r.choice([name, "\t" + name, name + " ", "EOF", " EOF"]) + r.choice(NEWLINES)
+        out.append(line)
+    text = "".join(out)
+    return text.rstrip("\n") if r.random() < 0.2 else text
+
+
+def generate(directory, seed, count):
+    r = random.Random(seed)
+    paths = []
+    for i in range(count):
+        p = os.path.join(directory, f"gen-{seed}-{i}.Dockerfile")
+        with open(p, "w", encoding="utf-8", newline="") as f:
+            f.write(generate_one(r))
+        paths.append(p)
+    return paths
+
 
 FIELDS = ("cmd", "sub_cmd", "json", "start_line", "end_line", "flags", "heredocs")
 
@@ -209,6 +290,9 @@ def main():
     ap.add_argument("--venv", default=os.environ.get("DFOPT_ORACLES")
                     or os.path.join(os.path.expanduser("~"), ".cache", "dfopt-oracles"))
     ap.add_argument("--show", type=int, default=20, help="print the first N mismatches (default 20)")
+    ap.add_argument("--random", type=int, default=0, metavar="N",
+                    help="also compare N generated files (differential test)")
+    ap.add_argument("--seed", type=int, default=1, help="seed for --random (default 1)")
     args = ap.parse_args()
 
     binary = args.dfopt
@@ -274,6 +358,31 @@ def main():
     section("negative cases dfopt accepts (must be rejected)", negative_bad)
     section("warning: files BuildKit rejects that dfopt accepts", extra_accepts)
     section("no verdict: the oracle could not report its result", no_verdict)
+    gen_note, gen_ok = "", True
+    if args.random > 0:
+        with tempfile.TemporaryDirectory(prefix="dfopt-agreement-") as tmp:
+            gpaths = generate(tmp, args.seed, args.random)
+            gbk, gdf = buildkit_view(py, gpaths), dfopt_view(binary, gpaths)
+            gbad, gskip = [], 0
+            for p in gpaths:
+                b, d = gbk[p], gdf.get(p, {"ok": False, "instructions": []})
+                if not b["ok"] and unjudged(b):
+                    gskip += 1
+                    continue
+                if d.get("crash"):
+                    gbad.append(f"{os.path.basename(p)}: dfopt crashed: {d.get('error')}")
+                elif b["ok"] != bool(d.get("ok")):
+                    gbad.append(f"{os.path.basename(p)}: buildkit ok={b['ok']} ({b.get('error')}), "
+                                f"dfopt ok={d.get('ok')} ({d.get('error')})\n    {open(p, encoding='utf-8').read()!r}"[:600])
+                elif b["ok"]:
+                    diffs = compare(b, d)
+                    if diffs:
+                        gbad.append(f"{os.path.basename(p)}:\n    " + "\n    ".join(diffs)
+                                    + f"\n    {open(p, encoding='utf-8').read()!r}"[:600])
+            section(f"generated files that disagree (seed {args.seed})", gbad)
+            judged = len(gpaths) - gskip
+            gen_ok = not gbad
+            gen_note = f" | generated {judged - len(gbad)}/{judged} agree (seed {args.seed}, {gskip} without oracle verdict)"
     pct = 100.0 * agree / accepted if accepted else 0.0
     rejected = len(paths) - accepted - len(no_verdict)
     negatives = sum(1 for p in paths if os.path.relpath(p, corpus).startswith("buildkit-testfiles-negative/"))
@@ -282,8 +391,9 @@ def main():
         f"accepts | BuildKit rejects {rejected}, dfopt accepts {len(extra_accepts)} of them (warning) | "
         f"negative cases rejected {negatives - len(negative_bad)}/{negatives} | dfopt crashes {len(crashes)}"
         + (f" | no oracle verdict {len(no_verdict)}" if no_verdict else "")
+        + gen_note
     )
-    ok = accepted > 0 and agree == accepted and not negative_bad and not crashes
+    ok = accepted > 0 and agree == accepted and not negative_bad and not crashes and gen_ok
     return 0 if ok else 1
 
 
