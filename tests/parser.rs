@@ -144,6 +144,21 @@ fn crlf_bom_and_no_final_newline() {
 }
 
 #[test]
+fn lone_continuations_give_empty_spans() {
+    // Found by the property below: an instruction made only of continuation characters.
+    for src in [
+        "\\\n\\",
+        "FROM a\n\\\n\\",
+        "FROM a\n`\n",
+        "# escape=`\n`\n`",
+    ] {
+        if let Ok(doc) = Dockerfile::parse(src) {
+            assert_tiles(&doc);
+        }
+    }
+}
+
+#[test]
 fn error_positions() {
     let cases = [
         ("FROM a\nRUN <<EOF\nx\n", (2, 1)),
@@ -333,7 +348,10 @@ fn dockerfile_like() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    // 2,000 cases by default; PROPTEST_CASES=N overrides for a longer run.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2000)
+    ))]
 
     #[test]
     fn parse_never_panics_and_spans_tile_the_source(src in dockerfile_like()) {

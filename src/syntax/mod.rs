@@ -311,6 +311,15 @@ impl Segments {
         }
         self.parts.last().map(|&(_, s, n)| s + n).unwrap_or(0)
     }
+    /// The source span of the logical range `start..end`; empty ranges map to an empty span (a
+    /// range can straddle the lines it was joined from, and an empty one must not come out reversed).
+    fn span(&self, start: usize, end: usize) -> Span {
+        let e = self.end(end);
+        if end <= start {
+            return Span::new(e, e);
+        }
+        Span::new(self.start(start).min(e), e)
+    }
     fn end(&self, logical: usize) -> usize {
         for &(l, s, n) in &self.parts {
             if logical <= l + n && logical >= l {
@@ -651,7 +660,7 @@ impl<'a> Parser<'a> {
         let trimmed = trim_go_space(line);
         let (word, rest) = split_first_word(trimmed);
         let kind = Keyword::from_word(word);
-        let keyword_span = Span::new(segs.start(lead), segs.end(lead + word.len()));
+        let keyword_span = segs.span(lead, lead + word.len());
         let mut flags = Vec::new();
         let mut args = "";
         let mut args_logical = lead + trimmed.len();
@@ -661,7 +670,7 @@ impl<'a> Parser<'a> {
             for f in raw_flags {
                 flags.push(Flag {
                     text: f.text,
-                    span: Span::new(segs.start(rest_off + f.start), segs.end(rest_off + f.end)),
+                    span: segs.span(rest_off + f.start, rest_off + f.end),
                 });
             }
             let a = rest.get(args_at..).unwrap_or("");
@@ -669,15 +678,7 @@ impl<'a> Parser<'a> {
             args = trim_go_space(a);
             args_logical = rest_off + args_at + a_lead;
         }
-        let args_span = if args.is_empty() {
-            let p = segs.end(args_logical);
-            Span::new(p, p)
-        } else {
-            Span::new(
-                segs.start(args_logical),
-                segs.end(args_logical + args.len()),
-            )
-        };
+        let args_span = segs.span(args_logical, args_logical + args.len());
         let form = match kind {
             Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell => {
                 parse_maybe_json(args)?
