@@ -95,7 +95,7 @@ pub fn extract_builder_flags(line: &str) -> (Vec<RawFlag>, usize) {
                 continue;
             }
             if ch != b'-' || pos + 1 == b.len() || b[pos + 1] != b'-' {
-                return (words, pos);
+                return (words, ceil_char_boundary(line, pos));
             }
             phase = Phase::Word;
             word_start = pos;
@@ -105,7 +105,7 @@ pub fn extract_builder_flags(line: &str) -> (Vec<RawFlag>, usize) {
                 words.push(RawFlag {
                     text: std::mem::take(&mut word),
                     start: word_start,
-                    end: pos,
+                    end: ceil_char_boundary(line, pos),
                 });
             }
             break;
@@ -114,13 +114,13 @@ pub fn extract_builder_flags(line: &str) -> (Vec<RawFlag>, usize) {
             if is_go_space(ch as char) {
                 phase = Phase::Spaces;
                 if word == "--" {
-                    return (words, pos);
+                    return (words, ceil_char_boundary(line, pos));
                 }
                 if blank_ok || !word.is_empty() {
                     words.push(RawFlag {
                         text: std::mem::take(&mut word),
                         start: word_start,
-                        end: pos,
+                        end: ceil_char_boundary(line, pos),
                     });
                 }
                 word.clear();
@@ -168,6 +168,17 @@ pub fn extract_builder_flags(line: &str) -> (Vec<RawFlag>, usize) {
         pos += 1;
     }
     (words, b.len())
+}
+
+/// The first char boundary of `s` at or after `i`. BuildKit's flag scanner looks at single bytes, and
+/// takes the bytes 0x85 and 0xA0 for blanks even inside a multi-byte character; we keep such a
+/// character whole in the flag it ends (BuildKit would hand the rest of it to the arguments as stray
+/// continuation bytes).
+pub fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i.min(s.len())
 }
 
 /// BuildKit's `parseWords` (used by ENV, LABEL and ARG): words split on whitespace, quotes and
@@ -254,6 +265,9 @@ pub fn parse_words(rest: &str, escape: char) -> Vec<String> {
     words
 }
 
+/// An approximation of [`shell_words`] that also gives byte ranges (kept for callers that need
+/// them; the parser itself uses [`heredocs_from_line`]).
+///
 /// Words of a line as BuildKit's shell lexer sees them when it looks for heredocs
 /// (`ProcessWords` with `RawQuotes`, `RawEscapes` and `SkipUnsetEnv`): split on unquoted
 /// whitespace, quotes and escapes kept. Returns `None` where the lexer fails (an unterminated quote
@@ -324,6 +338,8 @@ fn skip_braces(b: &[u8], mut i: usize) -> Option<usize> {
     None
 }
 
+/// An approximation kept for API stability; the parser uses [`heredocs_from_line`].
+///
 /// Removes shell quoting from a heredoc delimiter word (`'EOF'`, `"EOF"`, `E"O"F`, `\EOF`).
 /// Returns the name and whether any quoting was present (quoted delimiters disable expansion).
 pub fn unquote_heredoc_word(word: &str) -> Option<(String, bool)> {
@@ -387,6 +403,341 @@ pub fn unquote_heredoc_word(word: &str) -> Option<(String, bool)> {
     Some((out, quoted))
 }
 
+/// How BuildKit's shell lexer (`frontend/dockerfile/shell/lex.go`, as vendored in the BuildKit the
+/// oracle embeds) is configured for one call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ShellLexMode {
+    /// Keep quote characters in the words (`RawQuotes`).
+    pub raw_quotes: bool,
+    /// Keep escape characters in the words (`RawEscapes`).
+    pub raw_escapes: bool,
+}
+
+/// Deepest `${...}` nesting followed; deeper input is treated as a lexing failure (Go grows its stack
+/// without limit, we do not want to overflow ours).
+const MAX_SHELL_DEPTH: usize = 256;
+
+/// BuildKit's `Lex.ProcessWords(word, [])` with `SkipUnsetEnv` and the `\` escape token, as used by
+/// the parser to find heredocs: every variable is unset, so `$x`/`${x...}` stay as written, and the
+/// text is split into words on unquoted, unescaped Unicode whitespace (including whitespace that comes
+/// out of an expansion). `None` where BuildKit's lexer returns an error (unterminated quote, bad
+/// substitution, ...).
+pub fn shell_words(input: &str, mode: ShellLexMode) -> Option<Vec<String>> {
+    let mut lx = ShellLex {
+        chars: input.chars().collect(),
+        pos: 0,
+        mode,
+        depth: 0,
+    };
+    lx.process_stop_on(None).map(|(_, words)| words)
+}
+
+struct ShellLex {
+    chars: Vec<char>,
+    pos: usize,
+    mode: ShellLexMode,
+    depth: usize,
+}
+
+#[derive(Default)]
+struct Words {
+    word: String,
+    words: Vec<String>,
+    in_word: bool,
+}
+
+impl Words {
+    fn add_char(&mut self, ch: char) {
+        if is_go_space(ch) {
+            if self.in_word && !self.word.is_empty() {
+                self.words.push(std::mem::take(&mut self.word));
+                self.in_word = false;
+            }
+        } else {
+            self.add_raw_char(ch);
+        }
+    }
+    fn add_raw_char(&mut self, ch: char) {
+        self.word.push(ch);
+        self.in_word = true;
+    }
+    fn add_string(&mut self, s: &str) {
+        for ch in s.chars() {
+            self.add_char(ch);
+        }
+    }
+    fn add_raw_string(&mut self, s: &str) {
+        self.word.push_str(s);
+        self.in_word = true;
+    }
+    fn finish(mut self) -> Vec<String> {
+        if !self.word.is_empty() {
+            self.words.push(std::mem::take(&mut self.word));
+        }
+        self.words
+    }
+}
+
+const SHELL_ESCAPE: char = '\\';
+
+impl ShellLex {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+    fn next(&mut self) -> Option<char> {
+        let c = self.chars.get(self.pos).copied();
+        if c.is_some() {
+            self.pos += 1;
+        }
+        c
+    }
+
+    /// `processStopOn`: the processed text and its words, up to `stop` (consumed) or the end.
+    fn process_stop_on(&mut self, stop: Option<char>) -> Option<(String, Vec<String>)> {
+        self.depth += 1;
+        if self.depth > MAX_SHELL_DEPTH {
+            return None;
+        }
+        let mut result = String::new();
+        let mut words = Words::default();
+        while let Some(ch) = self.peek() {
+            if Some(ch) == stop {
+                self.pos += 1;
+                self.depth -= 1;
+                return Some((result, words.finish()));
+            }
+            match ch {
+                '$' => {
+                    let tmp = self.dollar()?;
+                    result.push_str(&tmp);
+                    words.add_string(&tmp);
+                }
+                '\'' => {
+                    let tmp = self.single_quote()?;
+                    result.push_str(&tmp);
+                    words.add_raw_string(&tmp);
+                }
+                '"' => {
+                    let tmp = self.double_quote()?;
+                    result.push_str(&tmp);
+                    words.add_raw_string(&tmp);
+                }
+                _ => {
+                    self.pos += 1;
+                    let mut c = ch;
+                    if c == SHELL_ESCAPE {
+                        if self.mode.raw_escapes {
+                            words.add_raw_char(c);
+                            result.push(c);
+                        }
+                        match self.next() {
+                            None => break,
+                            Some(n) => c = n,
+                        }
+                        words.add_raw_char(c);
+                    } else {
+                        words.add_char(c);
+                    }
+                    result.push(c);
+                }
+            }
+        }
+        if stop.is_some() {
+            return None;
+        }
+        self.depth -= 1;
+        Some((result, words.finish()))
+    }
+
+    fn single_quote(&mut self) -> Option<String> {
+        let mut result = String::new();
+        let open = self.next()?;
+        if self.mode.raw_quotes {
+            result.push(open);
+        }
+        loop {
+            match self.next()? {
+                '\'' => {
+                    if self.mode.raw_quotes {
+                        result.push('\'');
+                    }
+                    return Some(result);
+                }
+                c => result.push(c),
+            }
+        }
+    }
+
+    fn double_quote(&mut self) -> Option<String> {
+        let mut result = String::new();
+        let open = self.next()?;
+        if self.mode.raw_quotes {
+            result.push(open);
+        }
+        loop {
+            match self.peek()? {
+                '"' => {
+                    self.pos += 1;
+                    if self.mode.raw_quotes {
+                        result.push('"');
+                    }
+                    return Some(result);
+                }
+                '$' => {
+                    let v = self.dollar()?;
+                    result.push_str(&v);
+                }
+                _ => {
+                    let mut c = self.next()?;
+                    if c == SHELL_ESCAPE {
+                        if self.mode.raw_escapes {
+                            result.push(c);
+                        }
+                        match self.peek() {
+                            None => continue,
+                            Some('"' | '$' | SHELL_ESCAPE) => {
+                                self.pos += 1;
+                                c = self.chars[self.pos - 1];
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    result.push(c);
+                }
+            }
+        }
+    }
+
+    /// `processDollar` with every variable unset and `SkipUnsetEnv`: the expansion as written, or
+    /// `None` for BuildKit's errors (`${}`, missing `}`, unsupported modifier).
+    fn dollar(&mut self) -> Option<String> {
+        self.pos += 1; // '$'
+        if self.peek() != Some('{') {
+            let name = self.name();
+            return Some(format!("${name}"));
+        }
+        self.pos += 1; // '{'
+        match self.peek() {
+            None | Some('{' | '}' | ':') => return None,
+            Some(_) => {}
+        }
+        let name = self.name();
+        let ch = self.next()?;
+        let mut chs = String::from(ch);
+        match ch {
+            '}' => Some(format!("${{{name}}}")),
+            ':' | '+' | '-' | '?' => {
+                if ch == ':' {
+                    chs.push(self.next()?);
+                }
+                let (word, _) = self.process_stop_on(Some('}'))?;
+                Some(format!("${{{name}{chs}{word}}}"))
+            }
+            _ => None,
+        }
+    }
+
+    /// `processName`: digits, one special parameter, or letters/digits/underscores.
+    fn name(&mut self) -> String {
+        let mut name = String::new();
+        while let Some(ch) = self.peek() {
+            if name.is_empty() && is_go_digit(ch) {
+                while let Some(d) = self.peek().filter(|&d| is_go_digit(d)) {
+                    name.push(d);
+                    self.pos += 1;
+                }
+                return name;
+            }
+            if name.is_empty() && matches!(ch, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0') {
+                self.pos += 1;
+                return ch.to_string();
+            }
+            if !(ch.is_alphabetic() || is_go_digit(ch) || ch == '_') {
+                break;
+            }
+            name.push(ch);
+            self.pos += 1;
+        }
+        name
+    }
+}
+
+/// Go's `unicode.IsDigit` (general category Nd). Rust has no category table in `std`: ASCII digits are
+/// exact, other numeric characters are taken as digits except the common non-decimal ones.
+fn is_go_digit(c: char) -> bool {
+    c.is_ascii_digit()
+        || (!c.is_ascii()
+            && c.is_numeric()
+            && !matches!(c, '\u{00b2}' | '\u{00b3}' | '\u{00b9}' | '\u{00bc}'..='\u{00be}'
+                | '\u{2070}'..='\u{209f}' | '\u{2150}'..='\u{218f}' | '\u{2460}'..='\u{24ff}'))
+}
+
+/// A heredoc found on an instruction line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeredocWord {
+    pub name: String,
+    pub chomp: bool,
+    pub expand: bool,
+    pub fd: Option<u32>,
+}
+
+/// BuildKit's `heredocsFromLine` + `ParseHeredoc`: each word of the line (raw quotes and escapes)
+/// that matches `^(\d*)<<(-?)([^<]*)$` names a heredoc. `Err` where BuildKit fails the whole parse
+/// (its lexer rejects the delimiter word on its own).
+pub fn heredocs_from_line(line: &str) -> Result<Vec<HeredocWord>, String> {
+    let raw = ShellLexMode {
+        raw_quotes: true,
+        raw_escapes: true,
+    };
+    let Some(words) = shell_words(line, raw) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for w in words {
+        let digits = w.bytes().take_while(|b| b.is_ascii_digit()).count();
+        let Some(after) = w.get(digits..).and_then(|a| a.strip_prefix("<<")) else {
+            continue;
+        };
+        let (chomp, rest) = match after.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, after),
+        };
+        if rest.contains('<') || rest.is_empty() {
+            continue;
+        }
+        let err = || format!("failed to process {rest:?}");
+        let cooked = shell_words(rest, ShellLexMode::default()).ok_or_else(err)?;
+        if cooked.len() != 1 {
+            continue;
+        }
+        let quoted_mode = ShellLexMode {
+            raw_quotes: true,
+            raw_escapes: false,
+        };
+        let raw_words = shell_words(rest, quoted_mode).ok_or_else(err)?;
+        if raw_words.len() != cooked.len() {
+            return Err(format!(
+                "internal lexing of heredoc produced inconsistent results: {rest}"
+            ));
+        }
+        let quotes = |s: &str| s.matches(['\'', '"']).count();
+        let name = cooked.into_iter().next().unwrap_or_default();
+        let expand = quotes(&name) == raw_words.first().map(|r| quotes(r)).unwrap_or(0);
+        let fd = if digits > 0 {
+            w.get(..digits).and_then(|d| d.parse().ok())
+        } else {
+            None
+        };
+        out.push(HeredocWord {
+            name,
+            chomp,
+            expand,
+            fd,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +752,15 @@ mod tests {
             &"--mount=type=cache,target=\"/x y\" --link echo hi"[rest..],
             "echo hi"
         );
+    }
+
+    #[test]
+    fn flag_spans_stay_on_char_boundaries() {
+        // U+08E0 is E0 A3 A0: BuildKit sees the A0 byte as a blank.
+        let line = "--mount=x\u{8e0}echo";
+        let (flags, rest) = extract_builder_flags(line);
+        assert!(line.is_char_boundary(flags[0].end) && line.is_char_boundary(rest));
+        assert_eq!(&line[rest..], "echo");
     }
 
     #[test]
@@ -423,5 +783,39 @@ mod tests {
         assert_eq!(unquote_heredoc_word("'EOF'"), Some(("EOF".into(), true)));
         assert_eq!(unquote_heredoc_word("EOF"), Some(("EOF".into(), false)));
         assert!(raw_shell_words("echo \"unterminated").is_none());
+    }
+
+    fn names(line: &str) -> Vec<String> {
+        heredocs_from_line(line)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.name)
+            .collect()
+    }
+
+    #[test]
+    fn heredoc_words_follow_buildkit_lexer() {
+        assert_eq!(
+            names("RUN cat <<EOF <<-'E2' 3<<\"E 3\""),
+            ["EOF", "E2", "E 3"]
+        );
+        // Unicode whitespace splits words; an escaped blank does not.
+        assert_eq!(names("RUN x\u{85}<<A\u{a0}<<B"), ["A", "B"]);
+        assert!(names("RUN x\\ <<A").is_empty());
+        // A lexing error anywhere on the line hides every heredoc.
+        assert!(names("RUN ${A B} <<EOF").is_empty());
+        assert!(names("RUN ${A=x} <<EOF").is_empty());
+        assert_eq!(names("RUN ${A:-x} ${A-x} ${A?x} $ <<EOF"), ["EOF"]);
+        // Words that come out of an expansion are split too.
+        assert_eq!(names("RUN ${A:- <<EOF}"), ["EOF}"]);
+        assert!(names("RUN <<\\").is_empty());
+        let h = heredocs_from_line("RUN <<E\"O\"F <<EOF").unwrap();
+        assert!(!h[0].expand && h[1].expand);
+    }
+
+    #[test]
+    fn deep_expansions_do_not_overflow() {
+        let line = format!("RUN {}x{} <<EOF", "${A:-".repeat(5000), "}".repeat(5000));
+        assert!(heredocs_from_line(&line).unwrap().is_empty());
     }
 }

@@ -311,6 +311,15 @@ impl Segments {
         }
         self.parts.last().map(|&(_, s, n)| s + n).unwrap_or(0)
     }
+    /// The source span of the logical range `start..end`; empty ranges map to an empty span (a
+    /// range can straddle the lines it was joined from, and an empty one must not come out reversed).
+    fn span(&self, start: usize, end: usize) -> Span {
+        let e = self.end(end);
+        if end <= start {
+            return Span::new(e, e);
+        }
+        Span::new(self.start(start).min(e), e)
+    }
     fn end(&self, logical: usize) -> usize {
         for &(l, s, n) in &self.parts {
             if logical <= l + n && logical >= l {
@@ -435,6 +444,22 @@ impl<'a> Parser<'a> {
             let (line, col) = line_col_simple(self.src, pos);
             return Err(self.err(line, col, "NUL byte in file (binary file?)"));
         }
+        // BuildKit reads lines with a `bufio.Scanner` whose buffer holds at most 64 KiB: a longer
+        // line (its line feed included) stops the scan and fails the build.
+        for (idx, part) in self.src.split_inclusive('\n').enumerate() {
+            let limit = if part.ends_with('\n') {
+                MAX_LINE_BYTES + 1
+            } else {
+                MAX_LINE_BYTES
+            };
+            if part.len() > limit {
+                return Err(self.err(
+                    idx + 1,
+                    1,
+                    format!("dockerfile line greater than max allowed size of {MAX_LINE_BYTES}"),
+                ));
+            }
+        }
         let mut instructions = Vec::new();
         let mut i = 0usize;
         let n = self.lines.len();
@@ -530,11 +555,34 @@ impl<'a> Parser<'a> {
                         .map_err(|m| self.err(start_line, 1, m))?,
                 ));
             }
+            // `ONBUILD ONBUILD ...`: BuildKit parses every level (and fails on any), without
+            // recursion here so that a long chain cannot exhaust the stack.
+            if let Some(t) = trigger.as_deref().filter(|t| t.kind == Keyword::Onbuild) {
+                let no_segments = Segments { parts: Vec::new() };
+                let mut rest = t.args.clone();
+                while !rest.is_empty() {
+                    let sub = self
+                        .command_from_line(&rest, &no_segments)
+                        .map_err(|m| self.err(start_line, 1, m))?;
+                    if sub.kind != Keyword::Onbuild {
+                        break;
+                    }
+                    rest = sub.args;
+                }
+            }
             let heredoc_cmd = trigger.as_deref().unwrap_or(&command);
             let mut heredocs = Vec::new();
             if heredoc_cmd.kind.can_contain_heredoc() && !matches!(heredoc_cmd.form, Form::Exec(_))
             {
-                for (name, chomp, expand, fd) in heredocs_from_line(&logical) {
+                let found =
+                    lex::heredocs_from_line(&logical).map_err(|m| self.err(start_line, 1, m))?;
+                for lex::HeredocWord {
+                    name,
+                    chomp,
+                    expand,
+                    fd,
+                } in found
+                {
                     let body_start = self.lines.get(i).map(|l| l.start).unwrap_or(self.src.len());
                     let mut terminated = None;
                     while i < n {
@@ -612,7 +660,7 @@ impl<'a> Parser<'a> {
         let trimmed = trim_go_space(line);
         let (word, rest) = split_first_word(trimmed);
         let kind = Keyword::from_word(word);
-        let keyword_span = Span::new(segs.start(lead), segs.end(lead + word.len()));
+        let keyword_span = segs.span(lead, lead + word.len());
         let mut flags = Vec::new();
         let mut args = "";
         let mut args_logical = lead + trimmed.len();
@@ -622,7 +670,7 @@ impl<'a> Parser<'a> {
             for f in raw_flags {
                 flags.push(Flag {
                     text: f.text,
-                    span: Span::new(segs.start(rest_off + f.start), segs.end(rest_off + f.end)),
+                    span: segs.span(rest_off + f.start, rest_off + f.end),
                 });
             }
             let a = rest.get(args_at..).unwrap_or("");
@@ -630,15 +678,7 @@ impl<'a> Parser<'a> {
             args = trim_go_space(a);
             args_logical = rest_off + args_at + a_lead;
         }
-        let args_span = if args.is_empty() {
-            let p = segs.end(args_logical);
-            Span::new(p, p)
-        } else {
-            Span::new(
-                segs.start(args_logical),
-                segs.end(args_logical + args.len()),
-            )
-        };
+        let args_span = segs.span(args_logical, args_logical + args.len());
         let form = match kind {
             Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell => {
                 parse_maybe_json(args)?
@@ -702,6 +742,9 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// `bufio.MaxScanTokenSize - 1`: the longest line BuildKit can read.
+const MAX_LINE_BYTES: usize = 64 * 1024 - 1;
+
 const NOT_STRING_ARRAY: &str =
     "when using JSON array syntax, arrays must be comprised of strings only";
 
@@ -756,27 +799,257 @@ enum JsonResult {
     NotJson,
 }
 
-/// BuildKit's `parseJSON`: a JSON array of strings at the start of the arguments; like Go's
-/// `json.Decoder`, anything after the first value is ignored.
+/// BuildKit's `parseJSON`: a JSON array of strings at the start of the arguments, decoded the way
+/// Go's `json.Decoder` does it (anything after the first value is ignored; nesting up to 10,000
+/// levels; a lone UTF-16 surrogate escape becomes U+FFFD; a number too large for a float64 makes the
+/// whole decode fail).
 fn parse_json(rest: &str) -> JsonResult {
     let rest = rest.trim_start_matches(is_go_space);
     if !rest.starts_with('[') {
         return JsonResult::NotJson;
     }
-    let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<serde_json::Value>();
-    match stream.next() {
-        Some(Ok(serde_json::Value::Array(items))) => {
+    match go_json_array(rest.as_bytes()) {
+        Some(JsonArray {
+            items,
+            overflow: false,
+        }) => {
             let mut out = Vec::with_capacity(items.len());
             for it in items {
                 match it {
-                    serde_json::Value::String(s) => out.push(s),
-                    _ => return JsonResult::NotStrings,
+                    Some(s) => out.push(s),
+                    None => return JsonResult::NotStrings,
                 }
             }
             JsonResult::Array(out)
         }
         _ => JsonResult::NotJson,
     }
+}
+
+/// Go's `encoding/json` maximum nesting depth.
+const JSON_MAX_DEPTH: usize = 10_000;
+
+struct JsonArray {
+    /// The top-level elements: `Some` for a string, `None` for anything else.
+    items: Vec<Option<String>>,
+    /// A number somewhere did not fit a float64 (Go reports an error after decoding).
+    overflow: bool,
+}
+
+/// Scans the first JSON value of `b` (which starts with `[`) without recursion. `None` on a syntax
+/// error or an unfinished value.
+fn go_json_array(b: &[u8]) -> Option<JsonArray> {
+    #[derive(PartialEq)]
+    enum Ctx {
+        Arr,
+        Obj,
+    }
+    let skip_ws = |mut i: usize| {
+        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        i
+    };
+    let mut stack: Vec<Ctx> = Vec::new();
+    let mut out = JsonArray {
+        items: Vec::new(),
+        overflow: false,
+    };
+    let mut i = 0usize;
+    'value: loop {
+        i = skip_ws(i);
+        // One value; `item` is what a top-level element records.
+        let item: Option<String> = match *b.get(i)? {
+            b'[' | b'{' => {
+                let ctx = if b[i] == b'[' { Ctx::Arr } else { Ctx::Obj };
+                if stack.len() >= JSON_MAX_DEPTH {
+                    return None;
+                }
+                i = skip_ws(i + 1);
+                let close = if ctx == Ctx::Arr { b']' } else { b'}' };
+                if b.get(i) == Some(&close) {
+                    i += 1;
+                    if stack.is_empty() {
+                        return Some(out);
+                    }
+                    None
+                } else {
+                    if ctx == Ctx::Obj {
+                        i = json_object_key(b, i)?;
+                    }
+                    stack.push(ctx);
+                    continue 'value;
+                }
+            }
+            b'"' => {
+                let (s, next) = json_string(b, i)?;
+                i = next;
+                Some(s)
+            }
+            b't' | b'f' | b'n' => {
+                let lit: &[u8] = match b[i] {
+                    b't' => b"true",
+                    b'f' => b"false",
+                    _ => b"null",
+                };
+                if b.get(i..i + lit.len())? != lit {
+                    return None;
+                }
+                i += lit.len();
+                None
+            }
+            b'-' | b'0'..=b'9' => {
+                let end = json_number(b, i)?;
+                let text = std::str::from_utf8(b.get(i..end)?).ok()?;
+                if text.parse::<f64>().map(f64::is_infinite).unwrap_or(true) {
+                    out.overflow = true;
+                }
+                i = end;
+                None
+            }
+            _ => return None,
+        };
+        // A value ended at the current depth: record it, then close containers as far as we can.
+        let mut item = Some(item);
+        loop {
+            if let Some(it) = item.take() {
+                if stack.len() == 1 {
+                    out.items.push(it);
+                }
+            }
+            i = skip_ws(i);
+            let ctx = stack.last()?;
+            match (ctx, *b.get(i)?) {
+                (_, b',') => {
+                    i += 1;
+                    if *ctx == Ctx::Obj {
+                        i = json_object_key(b, skip_ws(i))?;
+                    }
+                    continue 'value;
+                }
+                (Ctx::Arr, b']') | (Ctx::Obj, b'}') => {
+                    i += 1;
+                    stack.pop();
+                    if stack.is_empty() {
+                        return Some(out);
+                    }
+                    item = Some(None);
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// An object key and its colon, starting at `i`; returns the offset after the colon.
+fn json_object_key(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let (_, mut j) = json_string(b, i)?;
+    while matches!(b.get(j), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        j += 1;
+    }
+    (b.get(j) == Some(&b':')).then_some(j + 1)
+}
+
+/// A JSON string starting at the quote at `i`, decoded like Go's `unquote`; returns it and the offset
+/// after the closing quote.
+fn json_string(b: &[u8], i: usize) -> Option<(String, usize)> {
+    let hex4 = |at: usize| -> Option<u32> {
+        let h = std::str::from_utf8(b.get(at..at + 4)?).ok()?;
+        if !h.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(h, 16).ok()
+    };
+    let mut out: Vec<u8> = Vec::new();
+    let mut j = i + 1;
+    loop {
+        let c = *b.get(j)?;
+        match c {
+            b'"' => {
+                return Some((String::from_utf8_lossy(&out).into_owned(), j + 1));
+            }
+            0..=0x1f => return None,
+            b'\\' => {
+                let e = *b.get(j + 1)?;
+                j += 2;
+                let ch = match e {
+                    b'"' => '"',
+                    b'\\' => '\\',
+                    b'/' => '/',
+                    b'b' => '\u{8}',
+                    b'f' => '\u{c}',
+                    b'n' => '\n',
+                    b'r' => '\r',
+                    b't' => '\t',
+                    b'u' => {
+                        let r = hex4(j)?;
+                        j += 4;
+                        if (0xd800..0xe000).contains(&r) {
+                            // A valid pair is consumed whole; anything else is U+FFFD.
+                            let low = if b.get(j..j + 2) == Some(b"\\u") {
+                                hex4(j + 2)
+                            } else {
+                                None
+                            };
+                            match low {
+                                Some(lo)
+                                    if (0xd800..0xdc00).contains(&r)
+                                        && (0xdc00..0xe000).contains(&lo) =>
+                                {
+                                    j += 6;
+                                    char::from_u32(0x10000 + ((r - 0xd800) << 10) + (lo - 0xdc00))
+                                        .unwrap_or('\u{fffd}')
+                                }
+                                _ => '\u{fffd}',
+                            }
+                        } else {
+                            char::from_u32(r).unwrap_or('\u{fffd}')
+                        }
+                    }
+                    _ => return None,
+                };
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            }
+            _ => {
+                out.push(c);
+                j += 1;
+            }
+        }
+    }
+}
+
+/// The end of a JSON number starting at `i` (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`).
+fn json_number(b: &[u8], mut i: usize) -> Option<usize> {
+    let digits = |mut k: usize| {
+        let s = k;
+        while b.get(k).is_some_and(u8::is_ascii_digit) {
+            k += 1;
+        }
+        (k > s).then_some(k)
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i)? {
+        b'0' => i += 1,
+        b'1'..=b'9' => i = digits(i)?,
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        i = digits(i + 1)?;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        i = digits(i)?;
+    }
+    Some(i)
 }
 
 fn parse_maybe_json(rest: &str) -> Result<Form, String> {
@@ -810,38 +1083,6 @@ fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// BuildKit's `heredocsFromLine`: (name, chomp, expand, fd) for each `<<WORD` on the line.
-fn heredocs_from_line(line: &str) -> Vec<(String, bool, bool, Option<u32>)> {
-    let Some(words) = lex::raw_shell_words(line) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for (_, _, w) in words {
-        // ^(\d*)<<(-?)([^<]*)$
-        let digits = w.bytes().take_while(|b| b.is_ascii_digit()).count();
-        let Some(after) = w[digits..].strip_prefix("<<") else {
-            continue;
-        };
-        let (chomp, rest) = match after.strip_prefix('-') {
-            Some(r) => (true, r),
-            None => (false, after),
-        };
-        if rest.is_empty() || rest.contains('<') {
-            continue;
-        }
-        let Some((name, quoted)) = lex::unquote_heredoc_word(rest) else {
-            continue;
-        };
-        let fd = if digits > 0 {
-            w[..digits].parse().ok()
-        } else {
-            None
-        };
-        out.push((name, chomp, !quoted, fd));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -912,6 +1153,41 @@ mod tests {
         assert!(d.has_bom);
         assert_eq!(d.instructions[1].command.args, "x   y");
         assert_eq!(d.newline(), "\r\n");
+    }
+
+    #[test]
+    fn json_like_go() {
+        let form = |args: &str| match parse_json(args) {
+            JsonResult::Array(v) => Ok(v),
+            JsonResult::NotStrings => Err("not strings"),
+            JsonResult::NotJson => Err("not json"),
+        };
+        assert_eq!(
+            form(r#"["\ud800", "\ud83d\ude00"]"#),
+            Ok(vec!["\u{fffd}".into(), "\u{1f600}".into()])
+        );
+        assert_eq!(form(r#"["a"] trailing"#), Ok(vec!["a".into()]));
+        assert_eq!(form("[]"), Ok(vec![]));
+        assert_eq!(form(r#"["a", 1]"#), Err("not strings"));
+        assert_eq!(form(r#"["a", {"k": [1]}]"#), Err("not strings"));
+        assert_eq!(form(r#"["a", 1e999]"#), Err("not json"));
+        assert_eq!(form(r#"["a",]"#), Err("not json"));
+        assert_eq!(form("[\"a\",\u{b}\"b\"]"), Err("not json"));
+        let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+        assert_eq!(form(&deep), Err("not strings"));
+        let too_deep = format!("{}{}", "[".repeat(10_001), "]".repeat(10_001));
+        assert_eq!(form(&too_deep), Err("not json"));
+    }
+
+    #[test]
+    fn nested_onbuild_and_long_lines() {
+        assert!(Dockerfile::parse("FROM a\nONBUILD ONBUILD CMD [1]\n").is_err());
+        assert!(Dockerfile::parse("FROM a\nONBUILD ONBUILD CMD [\"x\"]\n").is_ok());
+        let ok = format!("FROM a\nRUN {}\n", "x".repeat(65535 - 4));
+        assert!(Dockerfile::parse(&ok).is_ok());
+        let long = format!("FROM a\nRUN {}\n", "x".repeat(65536 - 4));
+        let e = Dockerfile::parse(&long).unwrap_err();
+        assert_eq!((e.line, e.col), (2, 1));
     }
 
     #[test]
