@@ -685,6 +685,10 @@ pub struct HeredocWord {
 /// that matches `^(\d*)<<(-?)([^<]*)$` names a heredoc. `Err` where BuildKit fails the whole parse
 /// (its lexer rejects the delimiter word on its own).
 pub fn heredocs_from_line(line: &str) -> Result<Vec<HeredocWord>, String> {
+    // Every heredoc word contains `<<`: most lines need no lexing at all.
+    if !line.contains("<<") {
+        return Ok(Vec::new());
+    }
     let raw = ShellLexMode {
         raw_quotes: true,
         raw_escapes: true,
