@@ -544,6 +544,10 @@ fn process(
                 (_, Some(r)) => r,
                 (_, None) => continue,
             };
+            let mut res = res;
+            if mode == Mode::Write && common.format.is_none() {
+                res.diff.clear(); // --write reports on stderr; a diff only when asked for
+            }
             if let Some(e) = &res.error {
                 let _ = writeln!(err, "{e}");
             }

@@ -193,7 +193,14 @@ impl Rule for ChainRuns {
                             .flags
                             .iter()
                             .map(|f| &f.text));
+                        let f = facts.as_ref();
+                        // Backquoted substitutions inside a group we add make hadolint's shellcheck
+                        // pass report SC2006 where it reported SC2164 before: leave such RUNs apart.
+                        let grouped_backticks = f
+                            .is_some_and(|f| f.changes_state || f.has_list_operators)
+                            && ins.command.args.contains('`');
                         same_flags
+                            && !grouped_backticks
                             && !prev.facts.enables_errexit
                             && !self.gap_has_pragma(gap)
                             && !self.cleanup_before_install(&chain, ins)
