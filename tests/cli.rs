@@ -71,6 +71,7 @@ fn dry_run_prints_a_diff_git_apply_takes_and_write_matches_it() {
         .args(["fix", "--write"])
         .output()
         .expect("run");
+    assert!(out.stdout.is_empty(), "--write prints no diff unless asked");
     assert_eq!(
         out.status.code(),
         Some(0),
