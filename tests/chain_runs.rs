@@ -5,21 +5,36 @@
 use dfopt::config::Settings;
 use dfopt::passes::Registry;
 
-fn fix_report(input: &str) -> String {
+fn fix_with(input: &str, unsafe_fixes: bool) -> String {
     let settings = Settings {
         select: Some(vec!["chain-runs".into()]),
+        unsafe_fixes,
         ..Default::default()
     };
     let registry = Registry::new(&settings).expect("registry");
     let outcome = dfopt::fix_source(input, &registry, &settings, None).expect("fix");
     let again = dfopt::fix_source(&outcome.fixed, &registry, &settings, None).expect("fix again");
     assert_eq!(again.fixed, outcome.fixed, "not a fixed point");
-    if !outcome.changed() {
-        return "no change\n".to_string();
+    outcome.fixed
+}
+
+/// The diff of the safe fixes, then (when it differs) the diff with `--unsafe-fixes`.
+fn fix_report(input: &str) -> String {
+    let show = |fixed: &str| {
+        if fixed == input {
+            return "no change\n".to_string();
+        }
+        // make CR visible in the snapshot
+        dfopt::diff::unified("Dockerfile", input, fixed).replace('\r', "␍")
+    };
+    let safe = fix_with(input, false);
+    let with_unsafe = fix_with(input, true);
+    let mut report = show(&safe);
+    if with_unsafe != safe {
+        report.push_str("--- with --unsafe-fixes:\n");
+        report.push_str(&show(&with_unsafe));
     }
-    let diff = dfopt::diff::unified("Dockerfile", input, &outcome.fixed);
-    // make CR and a missing final newline visible in the snapshot
-    diff.replace('\r', "␍")
+    report
 }
 
 #[test]

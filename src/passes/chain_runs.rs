@@ -40,6 +40,10 @@ const DATA: &str = include_str!("../../transforms/chain-runs.toml");
 
 pub struct ChainRuns {
     state_builtins: Vec<String>,
+    windows_cmd_state: Vec<String>,
+    windows_powershell_state: Vec<String>,
+    /// `$name =` at the start of a PowerShell statement: a variable the next command would see.
+    powershell_assignment: regex::Regex,
     /// (install, cleanup) regexes per package manager.
     cleanup_barriers: Vec<(regex::Regex, regex::Regex)>,
     pragma_prefixes: Vec<String>,
@@ -63,6 +67,10 @@ impl ChainRuns {
             }
         }
         Ok(ChainRuns {
+            windows_cmd_state: str_list(&data, "windows_cmd_state")?,
+            windows_powershell_state: str_list(&data, "windows_powershell_state")?,
+            powershell_assignment: regex::Regex::new(r"(^|[;{])\s*\$[A-Za-z_][\w:]*\s*[-+*/]?=")
+                .map_err(|e| e.to_string())?,
             cleanup_barriers,
             state_builtins: str_list(&data, "state_builtins")?,
             pragma_prefixes: str_list(&data, "pragma_prefixes")?,
@@ -164,6 +172,7 @@ impl Rule for ChainRuns {
         let doc = ctx.doc;
         for stage in &ctx.analysis.stages {
             if !stage.shell.is_posix() || stage.windows {
+                self.check_windows(ctx, stage, out);
                 continue;
             }
             let mut chain: Vec<Member<'_>> = Vec::new();
@@ -329,6 +338,239 @@ impl ChainRuns {
             .or_else(|| indent(first, false))
             .or_else(|| runs().find_map(|i| indent(i, false)))
             .unwrap_or_else(|| self.default_indent.clone())
+    }
+}
+
+/// The shell of a Windows stage, as far as joining RUNs goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WindowsShell {
+    Cmd,
+    /// PowerShell with `$ErrorActionPreference = 'Stop'` in its SHELL.
+    PowerShellStop,
+}
+
+impl ChainRuns {
+    fn windows_shell(
+        &self,
+        doc: &Dockerfile,
+        analysis: &crate::analysis::Analysis,
+        stage: &crate::analysis::Stage,
+    ) -> Option<WindowsShell> {
+        // The last SHELL of the stage, else of the stage it is built on.
+        let mut cur = Some(stage);
+        while let Some(st) = cur {
+            let shell = doc
+                .instructions
+                .get(st.from + 1..st.end)
+                .unwrap_or(&[])
+                .iter()
+                .rev()
+                .find(|i| i.kind() == Keyword::Shell);
+            if let Some(sh) = shell {
+                let Form::Exec(argv) = &sh.command.form else {
+                    return None;
+                };
+                let prog = argv
+                    .first()?
+                    .rsplit(['/', '\\'])
+                    .next()?
+                    .to_ascii_lowercase();
+                let prog = prog.trim_end_matches(".exe");
+                return match prog {
+                    "cmd" => Some(WindowsShell::Cmd),
+                    "powershell" | "pwsh" => {
+                        let all = argv.join(" ");
+                        (all.contains("ErrorActionPreference") && all.contains("Stop"))
+                            .then_some(WindowsShell::PowerShellStop)
+                    }
+                    _ => None,
+                };
+            }
+            cur = st.parent.and_then(|p| analysis.stages.get(p));
+        }
+        stage.windows.then_some(WindowsShell::Cmd)
+    }
+
+    /// A Windows RUN that may be joined, with its command text trimmed of a trailing separator.
+    fn windows_candidate<'d>(
+        &self,
+        doc: &'d Dockerfile,
+        ins: &Instruction,
+        shell: WindowsShell,
+    ) -> Option<&'d str> {
+        let c = &ins.command;
+        if c.kind != Keyword::Run
+            || ins.trigger.is_some()
+            || !ins.heredocs.is_empty()
+            || c.form != Form::Shell
+        {
+            return None;
+        }
+        match ins.lines.last() {
+            Some(l)
+                if matches!(
+                    l.kind,
+                    LineKind::Code {
+                        continued: false,
+                        ..
+                    }
+                ) => {}
+            _ => return None,
+        }
+        let args = c.args.trim();
+        if args.is_empty()
+            || args.contains('#')
+            || args.contains('"') && args.matches('"').count() % 2 == 1
+        {
+            return None;
+        }
+        let first = args
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match shell {
+            WindowsShell::Cmd => {
+                // Operators and groups would bind differently; `@`, `::` and `rem` only make sense first.
+                if args.contains(['&', '|', '(', ')', '^'])
+                    || first.starts_with('@')
+                    || first.starts_with("::")
+                {
+                    return None;
+                }
+                if self.windows_cmd_state.iter().any(|s| *s == first) {
+                    return None;
+                }
+            }
+            WindowsShell::PowerShellStop => {
+                let statements = args.split(';').map(|st| {
+                    st.split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_lowercase()
+                });
+                for w in statements {
+                    if self.windows_powershell_state.iter().any(|s| *s == w) {
+                        return None;
+                    }
+                }
+                if self.powershell_assignment.is_match(args) || args.contains("<#") {
+                    return None;
+                }
+            }
+        }
+        let body = doc.text(c.args_span);
+        Some(body.trim_end().trim_end_matches(';').trim_end())
+    }
+
+    fn check_windows(
+        &self,
+        ctx: &Context<'_>,
+        stage: &crate::analysis::Stage,
+        out: &mut Vec<Finding>,
+    ) {
+        let doc = ctx.doc;
+        let Some(shell) = self.windows_shell(doc, ctx.analysis, stage) else {
+            return;
+        };
+        let mut chain: Vec<(&Instruction, &str)> = Vec::new();
+        for idx in stage.from + 1..stage.end {
+            let Some(ins) = doc.instructions.get(idx) else {
+                break;
+            };
+            let cand = self.windows_candidate(doc, ins, shell);
+            let joins = match (&cand, chain.last()) {
+                (Some(_), Some((prev, _))) => {
+                    let gap = doc.source.get(prev.full_end..ins.line_start).unwrap_or("");
+                    prev.command.flags.iter().map(|f| &f.text).eq(ins
+                        .command
+                        .flags
+                        .iter()
+                        .map(|f| &f.text))
+                        && !self.gap_has_pragma(gap)
+                }
+                _ => false,
+            };
+            if !joins {
+                self.emit_windows(ctx, &chain, shell, out);
+                chain.clear();
+            }
+            if let Some(body) = cand {
+                chain.push((ins, body));
+            }
+        }
+        self.emit_windows(ctx, &chain, shell, out);
+    }
+
+    fn emit_windows(
+        &self,
+        ctx: &Context<'_>,
+        chain: &[(&Instruction, &str)],
+        shell: WindowsShell,
+        out: &mut Vec<Finding>,
+    ) {
+        let (Some((first, _)), Some((last, _))) = (chain.first(), chain.last()) else {
+            return;
+        };
+        if chain.len() < 2 {
+            return;
+        }
+        let doc = ctx.doc;
+        let nl = doc.newline();
+        let indent = ctx
+            .settings
+            .indent
+            .clone()
+            .unwrap_or_else(|| self.indent_of(doc, first));
+        let mut text = doc
+            .text(Span::new(first.span.start, first.command.args_span.start))
+            .to_string();
+        for (i, (ins, body)) in chain.iter().enumerate() {
+            if i > 0 {
+                let prev = chain[i - 1].0;
+                text.push_str(if shell == WindowsShell::Cmd {
+                    " "
+                } else {
+                    "; "
+                });
+                text.push(doc.escape);
+                text.push_str(nl);
+                let gap = doc.source.get(prev.full_end..ins.line_start).unwrap_or("");
+                for line in gap
+                    .lines()
+                    .map(|l| l.trim_end_matches('\r'))
+                    .filter(|l| !l.trim().is_empty())
+                {
+                    text.push_str(line);
+                    text.push_str(nl);
+                }
+                for l in ins.lines.iter().filter(|l| {
+                    l.kind == LineKind::Comment && l.span.start < ins.command.args_span.start
+                }) {
+                    text.push_str(doc.text(l.span));
+                    text.push_str(nl);
+                }
+                text.push_str(&indent);
+                if shell == WindowsShell::Cmd {
+                    text.push_str("&& ");
+                }
+            }
+            text.push_str(body);
+        }
+        let span = Span::new(first.span.start, last.span.end);
+        let n = chain.len();
+        let why = match shell {
+            WindowsShell::Cmd => "a joined command no longer sees machine environment changes (PATH set by an installer) made by an earlier one",
+            WindowsShell::PowerShellStop => "a joined command no longer sees machine environment changes (PATH set by an installer) made by an earlier one, and PowerShell goes on after a failing native command",
+        };
+        out.push(
+            Finding::new(
+                "chain-runs",
+                span,
+                format!("{n} consecutive RUN instructions (lines {}-{}) can be one layer (unsafe on Windows: {why})", first.start_line, last.end_line),
+            )
+            .with_fix(Fix::unsafe_(vec![Edit::replace(span, text)])),
+        );
     }
 }
 
