@@ -438,7 +438,7 @@ impl ChainRuns {
                 {
                     return None;
                 }
-                if self.windows_cmd_state.iter().any(|s| *s == first) {
+                if self.windows_cmd_state.contains(&first) {
                     return None;
                 }
             }
@@ -450,7 +450,7 @@ impl ChainRuns {
                         .to_ascii_lowercase()
                 });
                 for w in statements {
-                    if self.windows_powershell_state.iter().any(|s| *s == w) {
+                    if self.windows_powershell_state.contains(&w) {
                         return None;
                     }
                 }
