@@ -323,7 +323,7 @@ fn relative(path: &Path, base: &Path) -> Option<PathBuf> {
 }
 
 /// Files processed in parallel at a time; results are printed in order after each chunk.
-const CHUNK: usize = 1024;
+const CHUNK: usize = 256;
 
 /// One input with the rules that govern it (None for inputs that are errors already).
 type Job<'a> = (
@@ -335,13 +335,15 @@ type Job<'a> = (
 /// Config and rules for the files of one folder.
 struct FolderRules {
     resolved: Resolved,
-    registry: Registry,
+    registry: Arc<Registry>,
 }
 
 /// Resolves configs per folder, once each.
 struct ConfigCache {
     overrides: Overrides,
     by_config: HashMap<Option<PathBuf>, Result<Arc<FolderRules>, String>>,
+    /// Rules compiled once per distinct `[transforms]` data: a monorepo's many configs share them.
+    registries: HashMap<String, Arc<Registry>>,
     by_dir: HashMap<PathBuf, Option<PathBuf>>,
 }
 
@@ -367,6 +369,7 @@ impl ConfigCache {
             }
         };
         let overrides = &self.overrides;
+        let registries = &mut self.registries;
         self.by_config
             .entry(config.clone())
             .or_insert_with(|| {
@@ -374,10 +377,21 @@ impl ConfigCache {
                     e.path = PathBuf::from(display_path(&e.path));
                     e.to_string()
                 })?;
-                let registry = Registry::new(&resolved.settings).map_err(|e| match &config {
-                    Some(p) => format!("{}:1:1: error: {e}", p.display()),
-                    None => format!("error: {e}"),
-                })?;
+                let key = format!("{:?}", resolved.settings.transforms);
+                let registry = match registries.get(&key) {
+                    Some(r) => r.clone(),
+                    None => {
+                        let r =
+                            Arc::new(Registry::new(&resolved.settings).map_err(
+                                |e| match &config {
+                                    Some(p) => format!("{}:1:1: error: {e}", display_path(p)),
+                                    None => format!("error: {e}"),
+                                },
+                            )?);
+                        registries.insert(key, r.clone());
+                        r
+                    }
+                };
                 Ok(Arc::new(FolderRules { resolved, registry }))
             })
             .clone()
@@ -439,6 +453,7 @@ fn process(
     let mut cache = ConfigCache {
         overrides,
         by_config: HashMap::new(),
+        registries: HashMap::new(),
         by_dir: HashMap::new(),
     };
     let default_rules = match cache.get(Path::new("./Dockerfile")) {
@@ -450,7 +465,7 @@ fn process(
     };
     // The walk streams paths through a bounded channel while earlier chunks are processed, so
     // memory stays flat however many files there are.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Input>(8192);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Input>(2048);
     let walker = std::thread::spawn(move || {
         crate::discover::discover_each(&paths, &walk, |i| tx.send(i).is_ok());
     });

@@ -65,12 +65,7 @@ pub fn findings(
     path: Option<&Path>,
 ) -> Vec<Finding> {
     let analysis = Analysis::new(doc);
-    let ctx = Context {
-        doc,
-        analysis: &analysis,
-        settings,
-        path,
-    };
+    let ctx = Context::new(doc, &analysis, settings, path);
     let mut out = Vec::new();
     for rule in registry.enabled(settings) {
         rule.check(&ctx, &mut out);

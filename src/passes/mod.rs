@@ -29,6 +29,25 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     /// The file's path when it has one (a rule may read the build context beside it).
     pub path: Option<&'a Path>,
+    /// Shell-parsed RUNs, shared by the passes that read them (without / with ONBUILD triggers).
+    pub runs_cache: [std::cell::OnceCell<Vec<runtext::Run<'a>>>; 2],
+}
+
+impl<'a> Context<'a> {
+    pub fn new(
+        doc: &'a Dockerfile,
+        analysis: &'a Analysis,
+        settings: &'a Settings,
+        path: Option<&'a Path>,
+    ) -> Self {
+        Context {
+            doc,
+            analysis,
+            settings,
+            path,
+            runs_cache: Default::default(),
+        }
+    }
 }
 
 /// A rule: one kind of problem, one kind of fix.

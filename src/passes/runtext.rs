@@ -566,13 +566,18 @@ pub fn mount_covers(targets: &[String], dir: &str) -> bool {
 }
 
 /// Every editable RUN in the POSIX, non-Windows stages, in order (`ONBUILD RUN` excluded).
-pub fn runs<'a>(ctx: &'a Context<'a>) -> Vec<Run<'a>> {
+pub fn runs<'c, 'a>(ctx: &'c Context<'a>) -> &'c [Run<'a>] {
     runs_with(ctx, false)
 }
 
 /// Like [`runs`], with `ONBUILD RUN` triggers included when `onbuild` (for edits that stay
 /// inside one command, such as adding a switch).
-pub fn runs_with<'a>(ctx: &'a Context<'a>, onbuild: bool) -> Vec<Run<'a>> {
+pub fn runs_with<'c, 'a>(ctx: &'c Context<'a>, onbuild: bool) -> &'c [Run<'a>] {
+    // Several passes read the same RUNs: parse them once per file.
+    ctx.runs_cache[onbuild as usize].get_or_init(|| parse_runs(ctx, onbuild))
+}
+
+fn parse_runs<'a>(ctx: &Context<'a>, onbuild: bool) -> Vec<Run<'a>> {
     let doc = ctx.doc;
     let mut out = Vec::new();
     for stage in &ctx.analysis.stages {
@@ -779,7 +784,7 @@ pub fn file_prefers_trailing_operator(doc: &Dockerfile) -> bool {
 }
 
 /// `stage` and the later stages built on it (`FROM <its alias>`, transitively).
-pub fn stage_family<'a>(ctx: &'a Context<'a>, stage: &Stage) -> Vec<&'a Stage> {
+pub fn stage_family<'a>(ctx: &Context<'a>, stage: &Stage) -> Vec<&'a Stage> {
     let stages = &ctx.analysis.stages;
     let Some(me) = stages.iter().position(|s| s.from == stage.from) else {
         return Vec::new();
