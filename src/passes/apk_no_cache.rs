@@ -75,7 +75,7 @@ impl Rule for ApkNoCache {
                 continue;
             }
             let is_prog = |c: &runtext::Cmd| self.programs.iter().any(|p| p == c.program());
-            for (_, sub) in runtext::missing_switch(&run, is_prog, &self.subcommands, &self.decided)
+            for (_, sub) in runtext::missing_switch(run, is_prog, &self.subcommands, &self.decided)
             {
                 let msg = format!(
                     "`apk {}` leaves the package index in /var/cache/apk: use `apk {} {}`",

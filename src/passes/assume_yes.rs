@@ -82,7 +82,7 @@ impl Rule for AssumeYes {
         for run in runtext::runs_with(ctx, true) {
             for m in &self.managers {
                 let is_prog = |c: &runtext::Cmd| m.programs.iter().any(|p| p == c.program());
-                for (c, sub) in runtext::missing_switch(&run, is_prog, &m.subcommands, &m.yes) {
+                for (c, sub) in runtext::missing_switch(run, is_prog, &m.subcommands, &m.yes) {
                     let msg = format!(
                         "`{}` may stop at a question no one answers in a build: add `{}`",
                         c.up_to(sub),

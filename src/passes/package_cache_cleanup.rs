@@ -229,7 +229,7 @@ impl Rule for PackageCacheCleanup {
                 if cleaned {
                     continue;
                 }
-                if let Later::ReadAt(line) = self.later_reader(ctx, &run, m) {
+                if let Later::ReadAt(line) = self.later_reader(ctx, run, m) {
                     let own = !run.script.cmds.iter().skip(fill + 1).any(|c| {
                         m.reader_programs.iter().any(|p| p == c.program())
                             && c.find_arg(&m.readers).is_some()
@@ -276,7 +276,7 @@ impl Rule for PackageCacheCleanup {
                 if cmds.is_empty() {
                     continue;
                 }
-                if let Some(edit) = runtext::append_commands(ctx, &run, cmds) {
+                if let Some(edit) = runtext::append_commands(ctx, run, cmds) {
                     let fix = match safety {
                         Safety::Safe => Fix::safe(vec![edit]),
                         Safety::Unsafe => Fix::unsafe_(vec![edit]),

@@ -127,8 +127,8 @@ impl Rule for PipNoCacheDir {
                 continue;
             }
             let hits =
-                runtext::missing_switch(&run, |c| self.is_pip(c), &self.subcommands, &self.decided);
-            if hits.is_empty() || self.stage_sets_env(ctx, &run) {
+                runtext::missing_switch(run, |c| self.is_pip(c), &self.subcommands, &self.decided);
+            if hits.is_empty() || self.stage_sets_env(ctx, run) {
                 continue;
             }
             for (c, sub) in hits {
