@@ -191,13 +191,18 @@ pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Wr
         Command::Check(common) => process(&common, Mode::Report, stdin, out, err),
         Command::Rules => match Registry::new(&Settings::default()) {
             Ok(reg) => {
-                let _ = writeln!(out, "{:<22} {:<7} {:<8} summary", "rule", "fix", "default");
+                let width = reg.rules.iter().map(|r| r.id().len()).max().unwrap_or(4);
+                let _ = writeln!(
+                    out,
+                    "{:<width$} {:<7} {:<8} summary",
+                    "rule", "fix", "default"
+                );
                 for r in &reg.rules {
                     let safety = r.fix_safety().map(|s| s.as_str()).unwrap_or("none");
                     let on = if r.default_enabled() { "on" } else { "off" };
                     let _ = writeln!(
                         out,
-                        "{:<22} {:<7} {:<8} {}",
+                        "{:<width$} {:<7} {:<8} {}",
                         r.id(),
                         safety,
                         on,
