@@ -88,26 +88,10 @@ impl ChainRuns {
 
     /// A RUN that may take part in a chain, with what we know of its command.
     fn candidate(&self, doc: &Dockerfile, ins: &Instruction) -> Option<ShellFacts> {
-        let c = &ins.command;
-        if c.kind != Keyword::Run
-            || ins.trigger.is_some()
-            || !ins.heredocs.is_empty()
-            || c.form != Form::Shell
-        {
+        if !plain_shell_run(ins) {
             return None;
         }
-        // The last physical line must end the instruction (no dangling continuation at EOF).
-        match ins.lines.last() {
-            Some(l)
-                if matches!(
-                    l.kind,
-                    LineKind::Code {
-                        continued: false,
-                        ..
-                    }
-                ) => {}
-            _ => return None,
-        }
+        let c = &ins.command;
         // A heredoc-looking `<<` that BuildKit did not take as one is still shell we cannot see into.
         let mut facts = self.facts(&c.args);
         let _ = doc;
@@ -341,6 +325,17 @@ impl ChainRuns {
     }
 }
 
+/// A shell-form RUN of its own (not an ONBUILD trigger, no heredoc) whose last physical line ends
+/// it: the only RUNs chain-runs will join.
+fn plain_shell_run(ins: &Instruction) -> bool {
+    let c = &ins.command;
+    c.kind == Keyword::Run
+        && ins.trigger.is_none()
+        && ins.heredocs.is_empty()
+        && c.form == Form::Shell
+        && matches!(ins.lines.last(), Some(l) if matches!(l.kind, LineKind::Code { continued: false, .. }))
+}
+
 /// The shell of a Windows stage, as far as joining RUNs goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum WindowsShell {
@@ -398,25 +393,10 @@ impl ChainRuns {
         ins: &Instruction,
         shell: WindowsShell,
     ) -> Option<&'d str> {
-        let c = &ins.command;
-        if c.kind != Keyword::Run
-            || ins.trigger.is_some()
-            || !ins.heredocs.is_empty()
-            || c.form != Form::Shell
-        {
+        if !plain_shell_run(ins) {
             return None;
         }
-        match ins.lines.last() {
-            Some(l)
-                if matches!(
-                    l.kind,
-                    LineKind::Code {
-                        continued: false,
-                        ..
-                    }
-                ) => {}
-            _ => return None,
-        }
+        let c = &ins.command;
         let args = c.args.trim();
         if args.is_empty()
             || args.contains('#')
