@@ -434,6 +434,8 @@ pub(crate) fn rm_paths(cmd: &Cmd, vars: &Vars) -> Vec<String> {
 struct Consumer {
     program: String,
     needs: Option<Regex>,
+    excludes: Option<Regex>,
+    script: bool,
 }
 
 pub struct DownloadCleanup {
@@ -441,6 +443,7 @@ pub struct DownloadCleanup {
     consumers: Vec<Consumer>,
     self_removing: Vec<String>,
     keep_flags: Regex,
+    keepers: Vec<String>,
 }
 
 impl DownloadCleanup {
@@ -459,9 +462,15 @@ impl DownloadCleanup {
                 Some(r) => Some(Regex::new(r).map_err(|e| format!("`needs`: {e}"))?),
                 None => None,
             };
+            let excludes = match t.get("excludes").and_then(|v| v.as_str()) {
+                Some(r) => Some(Regex::new(r).map_err(|e| format!("`excludes`: {e}"))?),
+                None => None,
+            };
             consumers.push(Consumer {
                 program: runtext::str_key(t, "program")?,
                 needs,
+                excludes,
+                script: t.get("script").and_then(|v| v.as_bool()).unwrap_or(false),
             });
         }
         let keep = runtext::str_key(&data, "keep_flags")?;
@@ -469,6 +478,7 @@ impl DownloadCleanup {
             dl: Downloaders::from_data(&data)?,
             consumers,
             self_removing: str_list(&data, "self_removing")?,
+            keepers: str_list(&data, "keepers")?,
             keep_flags: Regex::new(&keep).map_err(|e| format!("`keep_flags`: {e}"))?,
         })
     }
@@ -510,12 +520,24 @@ impl DownloadCleanup {
         if prog == "mv" {
             return Effect::Moves;
         }
+        if self.keepers.iter().any(|k| k == prog) {
+            return Effect::Keeps;
+        }
+        let first_operand = cmd.args().iter().find(|w| !w.text.starts_with('-'));
         let unpacks = self.consumers.iter().any(|c| {
+            let any = |r: &Regex| cmd.args().iter().any(|w| r.is_match(&w.text));
             c.program == prog
-                && c.needs
-                    .as_ref()
-                    .map(|r| cmd.args().iter().any(|w| r.is_match(&w.text)))
-                    .unwrap_or(true)
+                && c.needs.as_ref().map(any).unwrap_or(true)
+                && !c.excludes.as_ref().map(any).unwrap_or(false)
+                && (!c.script
+                    || first_operand
+                        .map(|w| {
+                            literal(&w.text, vars, w.start, false).map(|l| match target {
+                                Target::File(f) => norm(&l) == norm(f),
+                                Target::Unknown(u) => w.text == *u,
+                            }) == Some(true)
+                        })
+                        .unwrap_or(false))
         });
         if unpacks {
             Effect::Unpacks
@@ -550,6 +572,8 @@ enum Effect {
     Unpacks,
     Removes,
     Moves,
+    /// The RUN installs the file itself (`chmod +x`, `ln -s`, `cp`): it is the product.
+    Keeps,
 }
 
 fn shell_quote(s: &str) -> Option<String> {
@@ -599,7 +623,7 @@ impl Rule for DownloadCleanup {
                 for c in after {
                     match self.effect(c, &d.target, &vars) {
                         Effect::Unpacks => unpacked = true,
-                        Effect::Removes | Effect::Moves => gone = true,
+                        Effect::Removes | Effect::Moves | Effect::Keeps => gone = true,
                         Effect::None => {}
                     }
                 }
