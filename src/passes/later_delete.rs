@@ -213,7 +213,7 @@ impl Rule for LaterDelete {
                         run.ins.span,
                         format!(
                             "this RUN only deletes files, which frees nothing: {named}, and their \
-                             bytes still ship in {those}. Move the deletion to the end of {that}"
+                             bytes stay in {those}. Move the deletion to the end of {that}"
                         ),
                     ));
                 }
