@@ -9,7 +9,9 @@ pub mod apt_get_not_apt;
 pub mod apt_no_install_recommends;
 pub mod assume_yes;
 pub mod chain_runs;
+pub mod download_cleanup;
 pub mod final_stage_base;
+pub mod later_delete;
 pub mod multi_stage;
 pub mod package_cache_cleanup;
 pub mod pip_no_cache_dir;
@@ -129,6 +131,8 @@ impl Registry {
             Box::new(apt_get_not_apt::AptGetNotApt::new(settings)?),
             Box::new(apk_no_cache::ApkNoCache::new(settings)?),
             Box::new(pip_no_cache_dir::PipNoCacheDir::new(settings)?),
+            Box::new(download_cleanup::DownloadCleanup::new(settings)?),
+            Box::new(later_delete::LaterDelete::new(settings)?),
         ];
         Ok(Registry { rules })
     }

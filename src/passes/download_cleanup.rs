@@ -1,0 +1,744 @@
+//! ## download-cleanup
+//!
+//! **What it does**: finds a `RUN` that downloads a file with `curl -o FILE`, `curl -O URL`,
+//! `wget URL` or `wget -O FILE`, unpacks or installs it in the same `RUN` (`tar x… -f FILE`,
+//! `unzip FILE`, `dpkg -i FILE`, `sh FILE`, … — the list is data in
+//! `transforms/download-cleanup.toml`) and never removes it, and appends `rm -f FILE` at the end of
+//! the `RUN`. It also reports a file downloaded in one `RUN` and unpacked or removed by a later
+//! `RUN` of the same stage: the archive stays in the earlier layer whatever the later one does.
+//!
+//! **Why is this bad**: once unpacked, the archive is dead weight, and a file that is not deleted
+//! in the `RUN` that created it ships in that layer for good.
+//!
+//! **Example**
+//! ```dockerfile
+//! RUN curl -fsSLo /tmp/node.tar.xz https://nodejs.org/dist/v20.0.0/node-v20.0.0-linux-x64.tar.xz \
+//!     && tar -xJf /tmp/node.tar.xz -C /usr/local --strip-components=1
+//! ```
+//! becomes
+//! ```dockerfile
+//! RUN curl -fsSLo /tmp/node.tar.xz https://nodejs.org/dist/v20.0.0/node-v20.0.0-linux-x64.tar.xz \
+//!     && tar -xJf /tmp/node.tar.xz -C /usr/local --strip-components=1 \
+//!     && rm -f /tmp/node.tar.xz
+//! ```
+//!
+//! **Fix safety**: safe. The fix is offered only when the file name is a literal dfopt can name
+//! exactly (a `$VAR` is resolved only from a single literal assignment earlier in the same `RUN`),
+//! a command of the same `RUN` after the download unpacks or installs it, no later instruction of
+//! the file mentions its name, the file is not moved, and (for a relative name) the script never
+//! changes directory. `rm -f` is appended last with `&&` (or `;` in a `set -e` script), so it runs
+//! only when everything before it succeeded. Otherwise a finding explains why nothing was changed.
+//! Heredoc, exec-form, `ONBUILD` and Windows `RUN`s are left alone.
+
+use super::runtext::{self, Cmd, Run};
+use super::{rule_data, str_list, Context, Rule};
+use crate::config::Settings;
+use crate::edit::{Finding, Fix, Safety};
+use regex::Regex;
+use std::collections::HashMap;
+
+pub(crate) const DATA: &str = include_str!("../../transforms/download-cleanup.toml");
+const ID: &str = "download-cleanup";
+
+/// How curl and wget name the file they write.
+pub(crate) struct Downloaders {
+    curl_short: String,
+    curl_long: Vec<String>,
+    curl_unknown: Vec<String>,
+    wget_short: String,
+    wget_long: Vec<String>,
+    wget_unknown: Vec<String>,
+}
+
+/// The file a download writes: a literal path, or the raw word when it cannot be resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    File(String),
+    Unknown(String),
+}
+
+impl Target {
+    fn shown(&self) -> &str {
+        match self {
+            Target::File(s) | Target::Unknown(s) => s,
+        }
+    }
+}
+
+pub(crate) struct Download {
+    pub cmd: usize,
+    pub target: Target,
+    pub sudo: bool,
+}
+
+impl Downloaders {
+    pub(crate) fn from_data(data: &toml::Table) -> Result<Self, String> {
+        Ok(Downloaders {
+            curl_short: runtext::str_key(data, "curl_short_with_arg")?,
+            curl_long: str_list(data, "curl_long_with_arg")?,
+            curl_unknown: str_list(data, "curl_unknown_name")?,
+            wget_short: runtext::str_key(data, "wget_short_with_arg")?,
+            wget_long: str_list(data, "wget_long_with_arg")?,
+            wget_unknown: str_list(data, "wget_unknown_name")?,
+        })
+    }
+
+    /// The downloads of a script, in command order.
+    pub(crate) fn all(&self, script: &runtext::Script, vars: &Vars) -> Vec<Download> {
+        script
+            .cmds
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| self.find(c, i, vars))
+            .collect()
+    }
+
+    fn find(&self, cmd: &Cmd, idx: usize, vars: &Vars) -> Option<Download> {
+        let is_curl = match cmd.program() {
+            "curl" => true,
+            "wget" => false,
+            _ => return None,
+        };
+        let (short, long, unknown) = if is_curl {
+            (&self.curl_short, &self.curl_long, &self.curl_unknown)
+        } else {
+            (&self.wget_short, &self.wget_long, &self.wget_unknown)
+        };
+        let args = cmd.args();
+        let mut output: Option<(String, usize)> = None;
+        let mut remote = false;
+        let mut urls: Vec<(String, usize)> = Vec::new();
+        let mut opts_done = false;
+        let mut i = 0;
+        while let Some(w) = args.get(i) {
+            let t = w.text.as_str();
+            i += 1;
+            if !opts_done && t == "--" {
+                opts_done = true;
+                continue;
+            }
+            if !opts_done && t.starts_with("--") {
+                let (name, val) = match t.split_once('=') {
+                    Some((n, v)) => (n, Some(v)),
+                    None => (t, None),
+                };
+                if unknown.iter().any(|u| u == name) {
+                    return None;
+                }
+                let is_out = if is_curl {
+                    name == "--output"
+                } else {
+                    name == "--output-document"
+                };
+                if is_curl && name == "--remote-name" {
+                    remote = true;
+                }
+                let value = match val {
+                    Some(v) => Some((v.to_string(), w.start)),
+                    None if long.iter().any(|l| l == name) => {
+                        let v = args.get(i).map(|x| (x.text.clone(), x.start));
+                        i += 1;
+                        v
+                    }
+                    None => None,
+                };
+                if is_out {
+                    output = value;
+                }
+                continue;
+            }
+            if !opts_done && t.starts_with('-') && t.len() > 1 {
+                for (pos, ch) in t.char_indices().skip(1) {
+                    if unknown.iter().any(|u| u.len() == 2 && u.ends_with(ch)) {
+                        return None;
+                    }
+                    if is_curl && ch == 'O' {
+                        remote = true;
+                        continue;
+                    }
+                    if short.contains(ch) {
+                        let rest = t.get(pos + ch.len_utf8()..).unwrap_or("");
+                        let val = if rest.is_empty() {
+                            let v = args.get(i).map(|x| (x.text.clone(), x.start));
+                            i += 1;
+                            v
+                        } else {
+                            Some((rest.to_string(), w.start))
+                        };
+                        if (is_curl && ch == 'o') || (!is_curl && ch == 'O') {
+                            output = val;
+                        }
+                        break;
+                    }
+                }
+                continue;
+            }
+            urls.push((t.to_string(), w.start));
+        }
+        if urls.len() != 1 {
+            return None;
+        }
+        let target = match output {
+            Some((o, _)) if o == "-" || o == "/dev/null" || o == "/dev/stdout" => return None,
+            Some((o, at)) => match literal(&o, vars, at, false) {
+                Some(f) if !f.is_empty() && !f.contains('#') => Target::File(f),
+                _ => Target::Unknown(o),
+            },
+            None if is_curl && !remote => return None,
+            None => {
+                let (u, at) = urls.first()?;
+                let url = literal(u, vars, *at, false)?;
+                let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(&url);
+                let (_, name) = rest.rsplit_once('/')?;
+                if name.is_empty() || name.contains(['?', '#', '&', '%']) {
+                    return None;
+                }
+                Target::File(name.to_string())
+            }
+        };
+        Some(Download {
+            cmd: idx,
+            target,
+            sudo: cmd.sudo,
+        })
+    }
+}
+
+/// Variables assigned exactly once, to a literal, in a RUN's script: name → (value, offset).
+pub(crate) struct Vars {
+    map: HashMap<String, Option<(String, usize)>>,
+}
+
+impl Vars {
+    pub(crate) fn of(text: &str) -> Vars {
+        let mut map: HashMap<String, Option<(String, usize)>> = HashMap::new();
+        static RE: std::sync::OnceLock<Option<(Regex, Regex)>> = std::sync::OnceLock::new();
+        let Some((assign, other)) = RE
+            .get_or_init(|| {
+                let a = Regex::new(
+                    r#"(?:^|[\s;&|(])([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|"[^"$`\\]*"|[A-Za-z0-9._/:+@%,=-]*)"#,
+                )
+                .ok()?;
+                let o = Regex::new(r"\b(?:for|read|local|declare|typeset)\s+(?:-\S+\s+)*([A-Za-z_][A-Za-z0-9_]*)").ok()?;
+                Some((a, o))
+            })
+            .as_ref()
+        else {
+            return Vars { map };
+        };
+        for c in assign.captures_iter(text) {
+            let (Some(all), Some(name), Some(val)) = (c.get(0), c.get(1), c.get(2)) else {
+                continue;
+            };
+            let after = text.as_bytes().get(all.end()).copied();
+            let clean_end = matches!(
+                after,
+                None | Some(b' ' | b'\t' | b'\n' | b'\r' | b';' | b'&' | b'|' | b')')
+            );
+            let v = val.as_str();
+            let value = if v.len() >= 2 && (v.starts_with('\'') || v.starts_with('"')) {
+                v.get(1..v.len() - 1).map(str::to_string)
+            } else {
+                Some(v.to_string())
+            };
+            let entry = map.entry(name.as_str().to_string());
+            use std::collections::hash_map::Entry;
+            match entry {
+                Entry::Vacant(e) => {
+                    e.insert(if clean_end {
+                        value.map(|v| (v, all.end()))
+                    } else {
+                        None
+                    });
+                }
+                Entry::Occupied(mut e) => {
+                    e.insert(None);
+                }
+            }
+        }
+        for c in other.captures_iter(text) {
+            if let Some(n) = c.get(1) {
+                map.insert(n.as_str().to_string(), None);
+            }
+        }
+        if text.contains("read ") {
+            map.clear();
+        }
+        Vars { map }
+    }
+
+    fn get(&self, name: &str, at: usize) -> Option<&str> {
+        match self.map.get(name) {
+            Some(Some((v, off))) if *off <= at => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The literal a shell word stands for: quotes removed, `$VAR`/`${VAR}` replaced from `vars` (as
+/// assigned before text offset `at`). `None` for anything else (command substitution, unknown
+/// variables, globs unless `globs`, brace or tilde expansion).
+pub(crate) fn literal(raw: &str, vars: &Vars, at: usize, globs: bool) -> Option<String> {
+    let chars: Vec<char> = raw.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let mut dq = false;
+    while let Some(&c) = chars.get(i) {
+        i += 1;
+        match c {
+            '\'' if !dq => loop {
+                let c2 = *chars.get(i)?;
+                i += 1;
+                if c2 == '\'' {
+                    break;
+                }
+                out.push(c2);
+            },
+            '"' => dq = !dq,
+            '\\' => {
+                let n = *chars.get(i)?;
+                i += 1;
+                if dq && !matches!(n, '$' | '`' | '"' | '\\') {
+                    out.push('\\');
+                }
+                out.push(n);
+            }
+            '`' => return None,
+            '$' => {
+                let braced = chars.get(i) == Some(&'{');
+                if braced {
+                    i += 1;
+                }
+                let start = i;
+                while chars
+                    .get(i)
+                    .map(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .unwrap_or(false)
+                {
+                    i += 1;
+                }
+                let name: String = chars.get(start..i)?.iter().collect();
+                if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+                    return None;
+                }
+                if braced {
+                    if chars.get(i) != Some(&'}') {
+                        return None;
+                    }
+                    i += 1;
+                }
+                let v = vars.get(&name, at)?;
+                if !dq && v.contains([' ', '\t', '\n', '*', '?', '[']) {
+                    return None;
+                }
+                out.push_str(v);
+            }
+            '*' | '?' | '[' if !dq => {
+                if !globs {
+                    return None;
+                }
+                out.push(c);
+            }
+            '{' if !dq => return None,
+            '~' if !dq && i == 1 => return None,
+            _ => out.push(c),
+        }
+    }
+    if dq {
+        return None;
+    }
+    Some(out)
+}
+
+/// `path` without a leading `./` and trailing `/`.
+fn norm(p: &str) -> &str {
+    let p = p.strip_prefix("./").unwrap_or(p);
+    if p.len() > 1 {
+        p.trim_end_matches('/')
+    } else {
+        p
+    }
+}
+
+/// `*` and `?` glob match where neither crosses `/`.
+fn glob_match(pat: &[u8], s: &[u8]) -> bool {
+    match pat.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => {
+            let mut k = 0;
+            loop {
+                if glob_match(rest, s.get(k..).unwrap_or(&[])) {
+                    return true;
+                }
+                match s.get(k) {
+                    Some(b'/') | None => return false,
+                    _ => k += 1,
+                }
+            }
+        }
+        Some((b'?', rest)) => match s.split_first() {
+            Some((c, srest)) if *c != b'/' => glob_match(rest, srest),
+            _ => false,
+        },
+        Some((c, rest)) => match s.split_first() {
+            Some((d, srest)) if c == d => glob_match(rest, srest),
+            _ => false,
+        },
+    }
+}
+
+/// Whether deleting `pattern` (a path, maybe with globs) deletes `path` or part of it.
+pub(crate) fn covers(pattern: &str, path: &str) -> bool {
+    let pat = norm(pattern);
+    let path = norm(path);
+    if pat.is_empty() || path.is_empty() || pat == "/" {
+        return false;
+    }
+    let mut a = path;
+    loop {
+        if glob_match(pat.as_bytes(), a.as_bytes()) {
+            return true;
+        }
+        match a.rfind('/') {
+            Some(i) if i > 0 => a = &a[..i],
+            _ => break,
+        }
+    }
+    pat.strip_prefix(path)
+        .map(|r| r.starts_with('/'))
+        .unwrap_or(false)
+}
+
+/// The paths an `rm` command deletes (globs kept), or nothing for another command.
+pub(crate) fn rm_paths(cmd: &Cmd, vars: &Vars) -> Vec<String> {
+    if cmd.program() != "rm" {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut opts = true;
+    for w in cmd.args() {
+        if opts && w.text == "--" {
+            opts = false;
+            continue;
+        }
+        if opts && w.text.starts_with('-') && w.text.len() > 1 {
+            continue;
+        }
+        if let Some(p) = literal(&w.text, vars, w.start, true) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+struct Consumer {
+    program: String,
+    needs: Option<Regex>,
+    excludes: Option<Regex>,
+    script: bool,
+}
+
+pub struct DownloadCleanup {
+    dl: Downloaders,
+    consumers: Vec<Consumer>,
+    self_removing: Vec<String>,
+    keep_flags: Regex,
+    keepers: Vec<String>,
+}
+
+impl DownloadCleanup {
+    pub fn new(settings: &Settings) -> Result<Self, String> {
+        let data = rule_data(DATA, ID, settings)?;
+        let list = match data.get("consumers") {
+            Some(toml::Value::Array(a)) => a,
+            _ => return Err(format!("transforms/{ID}.toml: `consumers` must be a list")),
+        };
+        let mut consumers = Vec::new();
+        for c in list {
+            let t = c
+                .as_table()
+                .ok_or_else(|| format!("transforms/{ID}.toml: a consumer must be a table"))?;
+            let needs = match t.get("needs").and_then(|v| v.as_str()) {
+                Some(r) => Some(Regex::new(r).map_err(|e| format!("`needs`: {e}"))?),
+                None => None,
+            };
+            let excludes = match t.get("excludes").and_then(|v| v.as_str()) {
+                Some(r) => Some(Regex::new(r).map_err(|e| format!("`excludes`: {e}"))?),
+                None => None,
+            };
+            consumers.push(Consumer {
+                program: runtext::str_key(t, "program")?,
+                needs,
+                excludes,
+                script: t.get("script").and_then(|v| v.as_bool()).unwrap_or(false),
+            });
+        }
+        let keep = runtext::str_key(&data, "keep_flags")?;
+        Ok(DownloadCleanup {
+            dl: Downloaders::from_data(&data)?,
+            consumers,
+            self_removing: str_list(&data, "self_removing")?,
+            keepers: str_list(&data, "keepers")?,
+            keep_flags: Regex::new(&keep).map_err(|e| format!("`keep_flags`: {e}"))?,
+        })
+    }
+
+    /// Whether `cmd` names the target among its arguments.
+    fn mentions(cmd: &Cmd, target: &Target, vars: &Vars) -> bool {
+        cmd.args().iter().any(|w| {
+            let raw = w.text.rsplit_once('=').map(|(_, v)| v);
+            let cands = [Some(w.text.as_str()), raw];
+            cands.iter().flatten().any(|t| match target {
+                Target::File(f) => literal(t, vars, w.start, false)
+                    .map(|l| norm(&l) == norm(f))
+                    .unwrap_or(false),
+                Target::Unknown(u) => *t == u,
+            })
+        })
+    }
+
+    /// What `cmd` does with the target: unpacks it, deletes it, or nothing.
+    fn effect(&self, cmd: &Cmd, target: &Target, vars: &Vars) -> Effect {
+        if let Target::File(f) = target {
+            if rm_paths(cmd, vars).iter().any(|p| covers(p, f)) {
+                return Effect::Removes;
+            }
+        }
+        if cmd.program() == "rm" {
+            return Effect::None;
+        }
+        if !Self::mentions(cmd, target, vars) {
+            return Effect::None;
+        }
+        let prog = cmd.program();
+        if self.self_removing.iter().any(|p| p == prog) {
+            if cmd.args().iter().any(|w| self.keep_flags.is_match(&w.text)) {
+                return Effect::Unpacks;
+            }
+            return Effect::Removes;
+        }
+        if prog == "mv" {
+            return Effect::Moves;
+        }
+        if self.keepers.iter().any(|k| k == prog) {
+            return Effect::Keeps;
+        }
+        let first_operand = cmd.args().iter().find(|w| !w.text.starts_with('-'));
+        let unpacks = self.consumers.iter().any(|c| {
+            let any = |r: &Regex| cmd.args().iter().any(|w| r.is_match(&w.text));
+            c.program == prog
+                && c.needs.as_ref().map(any).unwrap_or(true)
+                && !c.excludes.as_ref().map(any).unwrap_or(false)
+                && (!c.script
+                    || first_operand
+                        .map(|w| {
+                            literal(&w.text, vars, w.start, false).map(|l| match target {
+                                Target::File(f) => norm(&l) == norm(f),
+                                Target::Unknown(u) => w.text == *u,
+                            }) == Some(true)
+                        })
+                        .unwrap_or(false))
+        });
+        if unpacks {
+            Effect::Unpacks
+        } else {
+            Effect::None
+        }
+    }
+
+    /// The first later RUN of the same stage that unpacks or removes the target.
+    fn later_use(&self, runs: &[Run<'_>], run: &Run<'_>, target: &Target) -> Option<usize> {
+        for r in runs {
+            if r.stage.from != run.stage.from || r.index <= run.index {
+                continue;
+            }
+            let vars = Vars::of(&r.rt.text);
+            if r.script.cmds.iter().any(|c| {
+                matches!(
+                    self.effect(c, target, &vars),
+                    Effect::Unpacks | Effect::Removes | Effect::Moves
+                )
+            }) {
+                return Some(r.ins.start_line);
+            }
+        }
+        None
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    None,
+    Unpacks,
+    Removes,
+    Moves,
+    /// The RUN installs the file itself (`chmod +x`, `ln -s`, `cp`): it is the product.
+    Keeps,
+}
+
+fn shell_quote(s: &str) -> Option<String> {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._/:+@%=,-".contains(c))
+        && !s.starts_with('-')
+    {
+        Some(s.to_string())
+    } else if !s.contains('\'') && !s.starts_with('-') {
+        Some(format!("'{s}'"))
+    } else {
+        None
+    }
+}
+
+impl Rule for DownloadCleanup {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn summary(&self) -> &'static str {
+        "A RUN that downloads and unpacks an archive deletes it in the same layer"
+    }
+    fn fix_safety(&self) -> Option<Safety> {
+        Some(Safety::Safe)
+    }
+
+    fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        let runs = runtext::runs(ctx);
+        for run in runs {
+            let vars = Vars::of(&run.rt.text);
+            let downloads = self.dl.all(&run.script, &vars);
+            if downloads.is_empty() {
+                continue;
+            }
+            let changes_dir = run
+                .script
+                .cmds
+                .iter()
+                .any(|c| matches!(c.program(), "cd" | "pushd" | "popd"));
+            let mut files: Vec<String> = Vec::new();
+            let mut sudo = false;
+            let mut notes: Vec<String> = Vec::new();
+            for d in &downloads {
+                let after = run.script.cmds.iter().skip(d.cmd + 1);
+                let mut unpacked = false;
+                let mut gone = false;
+                for c in after {
+                    match self.effect(c, &d.target, &vars) {
+                        Effect::Unpacks => unpacked = true,
+                        Effect::Removes | Effect::Moves | Effect::Keeps => gone = true,
+                        Effect::None => {}
+                    }
+                }
+                if gone {
+                    continue;
+                }
+                let shown = d.target.shown();
+                if !unpacked {
+                    if let Some(line) = self.later_use(runs, run, &d.target) {
+                        out.push(Finding::new(
+                            ID,
+                            run.ins.span,
+                            format!(
+                                "`{shown}` is downloaded here but unpacked or removed by the RUN \
+                                 on line {line}: the file stays in this layer. Download, unpack \
+                                 and delete it in one RUN"
+                            ),
+                        ));
+                    }
+                    continue;
+                }
+                let Target::File(f) = &d.target else {
+                    notes.push(format!(
+                        "`{shown}` is unpacked but never removed (not fixed: its name is not a \
+                         literal dfopt can resolve): add `rm -f {shown}` at the end of the RUN"
+                    ));
+                    continue;
+                };
+                if changes_dir && !f.starts_with('/') {
+                    notes.push(format!(
+                        "`{f}` is unpacked but never removed (not fixed: the script changes \
+                         directory, so a relative name is ambiguous at its end)"
+                    ));
+                    continue;
+                }
+                let base = f.rsplit('/').next().unwrap_or(f);
+                let later = ctx
+                    .doc
+                    .instructions
+                    .iter()
+                    .skip(run.index + 1)
+                    .find(|i| ctx.doc.text(i.span).contains(base));
+                if let Some(ins) = later {
+                    notes.push(format!(
+                        "`{f}` is unpacked but never removed (not fixed: line {} mentions \
+                         `{base}`)",
+                        ins.start_line
+                    ));
+                    continue;
+                }
+                let Some(q) = shell_quote(f) else {
+                    continue;
+                };
+                if !files.contains(&q) {
+                    files.push(q);
+                }
+                sudo |= d.sudo;
+            }
+            for n in notes {
+                out.push(Finding::new(ID, run.ins.span, n));
+            }
+            if files.is_empty() {
+                continue;
+            }
+            let cmd = format!(
+                "{}rm -f {}",
+                if sudo { "sudo " } else { "" },
+                files.join(" ")
+            );
+            let msg = format!(
+                "{} stays in this layer after it is unpacked: delete it at the end of the RUN",
+                files.join(", ")
+            );
+            match runtext::append_commands(ctx, run, std::slice::from_ref(&cmd)) {
+                Some(edit) => {
+                    out.push(Finding::new(ID, run.ins.span, msg).with_fix(Fix::safe(vec![edit])))
+                }
+                None => out.push(Finding::new(
+                    ID,
+                    run.ins.span,
+                    format!(
+                        "{msg} (not fixed: the script does not end where an added command surely \
+                         runs last — a trailing `;` or `&`, a comment, or `exec`)"
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_and_cover() {
+        assert!(covers("/var/lib/apt/lists/*", "/var/lib/apt/lists"));
+        assert!(covers("/tmp/*.tar.gz", "/tmp/x.tar.gz"));
+        assert!(covers("/tmp", "/tmp/x.tar.gz"));
+        assert!(!covers("/tmp/*.zip", "/tmp/x.tar.gz"));
+        assert!(covers("./x.tgz", "x.tgz"));
+        assert!(!covers("/", "/tmp"));
+    }
+
+    #[test]
+    fn literals() {
+        let v = Vars::of("V=1.2 && F=\"app-$X\" && curl -o /tmp/a-$V.tgz");
+        assert_eq!(
+            literal("/tmp/a-$V.tgz", &v, 100, false).as_deref(),
+            Some("/tmp/a-1.2.tgz")
+        );
+        assert_eq!(literal("\"${V}\"", &v, 100, false).as_deref(), Some("1.2"));
+        assert_eq!(literal("$F", &v, 100, false), None);
+        assert_eq!(literal("$V", &v, 0, false), None);
+        assert_eq!(literal("*.tgz", &v, 0, false), None);
+        assert_eq!(literal("'a b'", &v, 0, false).as_deref(), Some("a b"));
+    }
+}
