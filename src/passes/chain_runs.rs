@@ -232,7 +232,7 @@ impl ChainRuns {
         let trailing = match ctx.settings.operator_position {
             OperatorPosition::Leading => false,
             OperatorPosition::Trailing => true,
-            OperatorPosition::Auto => file_prefers_trailing_operator(doc),
+            OperatorPosition::Auto => super::runtext::file_prefers_trailing_operator(doc),
         };
         let mut text = String::new();
         text.push_str(doc.text(Span::new(
@@ -552,23 +552,4 @@ impl ChainRuns {
             .with_fix(Fix::unsafe_(vec![Edit::replace(span, text)])),
         );
     }
-}
-
-/// True when the file's multi-line RUNs put `&&` at the end of lines rather than the start.
-fn file_prefers_trailing_operator(doc: &Dockerfile) -> bool {
-    let (mut leading, mut trailing) = (0, 0);
-    for ins in doc.instructions.iter().filter(|i| i.kind() == Keyword::Run) {
-        for l in &ins.lines {
-            if let LineKind::Code { content, continued } = l.kind {
-                let t = doc.text(content).trim();
-                if t.starts_with("&&") {
-                    leading += 1;
-                }
-                if continued && t.ends_with("&&") {
-                    trailing += 1;
-                }
-            }
-        }
-    }
-    trailing > leading
 }
