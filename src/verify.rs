@@ -13,7 +13,7 @@
 //! (including "no Docker engine").
 
 use crate::cli::{FinalArg, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
-use crate::config::{FinalImage, OperatorPosition, Settings};
+use crate::config::{FinalImage, Settings};
 use crate::engine;
 use crate::passes::Registry;
 use crate::syntax::Dockerfile;
@@ -631,20 +631,33 @@ impl Progress {
     }
 }
 
-fn settings_from(args: &VerifyArgs) -> Settings {
-    Settings {
+/// The command line's rule choices, applied over the `dfopt.toml` that governs each file (as `fix`).
+fn overrides_from(args: &VerifyArgs) -> crate::config::Overrides {
+    crate::config::Overrides {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
         unsafe_fixes: args.unsafe_fixes,
-        final_image: match args.final_image {
-            Some(FinalArg::Alpine) => FinalImage::Alpine,
-            Some(FinalArg::Slim) => FinalImage::Slim,
-            _ => FinalImage::Distroless,
-        },
-        operator_position: OperatorPosition::Auto,
-        indent: None,
-        transforms: Default::default(),
+        final_image: args.final_image.map(|f| match f {
+            FinalArg::Distroless => FinalImage::Distroless,
+            FinalArg::Alpine => FinalImage::Alpine,
+            FinalArg::Slim => FinalImage::Slim,
+        }),
+        isolated: false,
     }
+}
+
+/// Settings and rules for one Dockerfile: its nearest `dfopt.toml` plus the command line.
+fn rules_for(
+    path: &Path,
+    overrides: &crate::config::Overrides,
+) -> Result<(Settings, Registry), String> {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let config = abs.parent().and_then(crate::config::find_config);
+    let resolved =
+        crate::config::resolve(config.as_deref(), overrides).map_err(|e| e.to_string())?;
+    let settings = resolved.settings_for(&abs).into_owned();
+    let registry = Registry::new(&settings)?;
+    Ok((settings, registry))
 }
 
 fn error_report(path: String, msg: String) -> FileReport {
@@ -1256,8 +1269,8 @@ pub fn run_with(docker: &Path, args: &VerifyArgs, out: &mut dyn Write, err: &mut
             return EXIT_ERROR;
         }
     }
-    let settings = settings_from(args);
-    let registry = match Registry::new(&settings) {
+    let overrides = overrides_from(args);
+    let registry = match Registry::new(&Settings::default()) {
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
@@ -1291,6 +1304,13 @@ pub fn run_with(docker: &Path, args: &VerifyArgs, out: &mut dyn Write, err: &mut
     }
     let mut reports = Vec::new();
     for (n, p) in args.paths.iter().enumerate() {
+        let (settings, registry) = match rules_for(p, &overrides) {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = writeln!(err, "{e}");
+                return EXIT_ERROR;
+            }
+        };
         let r = verify_file(
             &docker,
             p,
@@ -1324,6 +1344,37 @@ pub fn run_with(docker: &Path, args: &VerifyArgs, out: &mut dyn Write, err: &mut
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn verify_uses_the_dfopt_toml_that_governs_the_file() {
+        let d = tempfile::tempdir().expect("tmp");
+        std::fs::write(
+            d.path().join("dfopt.toml"),
+            "ignore = [\"chain-runs\"]\nfinal = \"alpine\"\n",
+        )
+        .expect("w");
+        std::fs::write(
+            d.path().join("Dockerfile"),
+            "FROM a\nRUN echo 1\nRUN echo 2\n",
+        )
+        .expect("w");
+        let args = VerifyArgs {
+            final_image: Some(FinalArg::Slim),
+            ..Default::default()
+        };
+        let (settings, _) =
+            rules_for(&d.path().join("Dockerfile"), &overrides_from(&args)).expect("rules");
+        assert!(
+            settings.ignore.iter().any(|r| r == "chain-runs"),
+            "config applies"
+        );
+        assert_eq!(
+            settings.final_image,
+            FinalImage::Slim,
+            "the command line overrides the config"
+        );
+    }
+
     use super::*;
 
     fn facts(size: u64, layers: usize, base: &str, shell: Option<bool>, user: &str) -> ImageFacts {
