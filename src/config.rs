@@ -168,18 +168,6 @@ pub fn find_config(dir: &Path) -> Option<PathBuf> {
     None
 }
 
-fn locate(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset.min(text.len())).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map(|s| s.chars().count())
-        .unwrap_or(0)
-        + 1;
-    (line, col)
-}
-
 /// Reads and validates one config file (without following `extend`).
 pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     let err = |line, col, message: String| ConfigError {
@@ -190,7 +178,10 @@ pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(1, 1, format!("cannot read: {e}")))?;
     let cfg: ConfigFile = toml::from_str(&text).map_err(|e| {
-        let (line, col) = e.span().map(|s| locate(&text, s.start)).unwrap_or((1, 1));
+        let (line, col) = e
+            .span()
+            .map(|s| crate::syntax::line_col_of(&text, s.start))
+            .unwrap_or((1, 1));
         err(line, col, e.message().trim().to_string())
     })?;
     if let Some(indent) = &cfg.indent {
@@ -242,7 +233,7 @@ pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
 
 fn key_position(text: &str, key: &str) -> (usize, usize) {
     match text.find(key) {
-        Some(i) => locate(text, i),
+        Some(i) => crate::syntax::line_col_of(text, i),
         None => (1, 1),
     }
 }

@@ -35,7 +35,7 @@
 //! needs curl or a shell: a finding, no fix.
 
 use super::multi_stage::{
-    check_healthcheck, effective_argv, java_jar, node_args, python_args, Data, StartOut,
+    check_healthcheck, effective_argv, java_jar, java_start, node_args, python_args, Data, StartOut,
 };
 use super::runtime::{
     self, json_array, resolve, BuildContext, Catalogue, Choice, ImageRef, Native, Runtime,
@@ -197,22 +197,7 @@ impl FinalStageBase {
                         },
                         _ => {
                             let (jar, opts, args) = java_jar(&argv)?;
-                            let mut cmd = vec![jar];
-                            cmd.extend(args);
-                            if opts.is_empty() {
-                                StartOut::Exec {
-                                    entrypoint: None,
-                                    cmd: Some(cmd),
-                                }
-                            } else {
-                                let mut ep = vec!["/usr/bin/java".to_string()];
-                                ep.extend(opts);
-                                ep.push("-jar".into());
-                                StartOut::Exec {
-                                    entrypoint: Some(ep),
-                                    cmd: Some(cmd),
-                                }
-                            }
+                            java_start(jar, opts, args)
                         }
                     }
                 } else {

@@ -282,6 +282,23 @@ pub fn python_args(argv: &[String], data: &Data) -> Result<Vec<String>, String> 
 }
 
 /// `java [opts] -jar X [args]` → (jar, opts, args).
+/// How a distroless java image (ENTRYPOINT `java -jar`) starts `jar`: JVM options need an
+/// ENTRYPOINT of their own, the jar and its arguments go in CMD.
+pub fn java_start(jar: String, opts: Vec<String>, args: Vec<String>) -> StartOut {
+    let mut cmd = vec![jar];
+    cmd.extend(args);
+    let entrypoint = (!opts.is_empty()).then(|| {
+        let mut ep = vec!["/usr/bin/java".to_string()];
+        ep.extend(opts);
+        ep.push("-jar".into());
+        ep
+    });
+    StartOut::Exec {
+        entrypoint,
+        cmd: Some(cmd),
+    }
+}
+
 pub fn java_jar(argv: &[String]) -> Result<(String, Vec<String>, Vec<String>), String> {
     let first = argv.first().map(String::as_str).unwrap_or("");
     if basename(first) != "java" {
@@ -739,22 +756,7 @@ impl MultiStage {
                     );
                 }
                 start = if choice.interpreter_entrypoint {
-                    let mut cmd = vec![jar];
-                    cmd.extend(args);
-                    if opts.is_empty() {
-                        StartOut::Exec {
-                            entrypoint: None,
-                            cmd: Some(cmd),
-                        }
-                    } else {
-                        let mut ep = vec!["/usr/bin/java".to_string()];
-                        ep.extend(opts);
-                        ep.push("-jar".into());
-                        StartOut::Exec {
-                            entrypoint: Some(ep),
-                            cmd: Some(cmd),
-                        }
-                    }
+                    java_start(jar, opts, args)
                 } else {
                     StartOut::Verbatim
                 };

@@ -441,7 +441,7 @@ impl<'a> Parser<'a> {
 
     fn run(mut self) -> Result<Dockerfile, ParseError> {
         if let Some(pos) = self.src.find('\0') {
-            let (line, col) = line_col_simple(self.src, pos);
+            let (line, col) = line_col_of(self.src, pos);
             return Err(self.err(line, col, "NUL byte in file (binary file?)"));
         }
         // BuildKit reads lines with a `bufio.Scanner` whose buffer holds at most 64 KiB: a longer
@@ -757,8 +757,9 @@ fn find_logical_offset(segs: &Segments, src: usize) -> usize {
     0
 }
 
-fn line_col_simple(src: &str, pos: usize) -> (usize, usize) {
-    let before = src.get(..pos).unwrap_or("");
+/// 1-based line and column (in characters) of byte offset `pos` in `src`.
+pub fn line_col_of(src: &str, pos: usize) -> (usize, usize) {
+    let before = src.get(..pos.min(src.len())).unwrap_or("");
     let line = before.matches('\n').count() + 1;
     let col = before
         .rsplit('\n')
