@@ -57,11 +57,9 @@ pub enum Command {
     Parse { paths: Vec<PathBuf> },
 }
 
+/// The rule choices `fix`, `check` and `verify` share.
 #[derive(Args, Debug, Default, Clone)]
-pub struct CommonArgs {
-    /// Files or folders (walked recursively, honouring .gitignore); `-` reads standard input.
-    /// Default: the current folder.
-    pub paths: Vec<PathBuf>,
+pub struct RuleArgs {
     /// Also apply fixes that may change behaviour.
     #[arg(long)]
     pub unsafe_fixes: bool,
@@ -74,6 +72,32 @@ pub struct CommonArgs {
     /// Final image family for multi-stage rewrites.
     #[arg(long = "final", value_enum)]
     pub final_image: Option<FinalArg>,
+}
+
+impl RuleArgs {
+    /// What these flags override in the configuration.
+    pub fn overrides(&self, isolated: bool) -> Overrides {
+        Overrides {
+            select: self.select.clone(),
+            ignore: self.ignore.clone(),
+            unsafe_fixes: self.unsafe_fixes,
+            final_image: self.final_image.map(|f| match f {
+                FinalArg::Distroless => FinalImage::Distroless,
+                FinalArg::Alpine => FinalImage::Alpine,
+                FinalArg::Slim => FinalImage::Slim,
+            }),
+            isolated,
+        }
+    }
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct CommonArgs {
+    /// Files or folders (walked recursively, honouring .gitignore); `-` reads standard input.
+    /// Default: the current folder.
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
     /// Output format (default: diff for `fix`, text for `check`).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -410,17 +434,7 @@ fn process(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    let overrides = Overrides {
-        select: common.select.clone(),
-        ignore: common.ignore.clone(),
-        unsafe_fixes: common.unsafe_fixes,
-        final_image: common.final_image.map(|f| match f {
-            FinalArg::Distroless => FinalImage::Distroless,
-            FinalArg::Alpine => FinalImage::Alpine,
-            FinalArg::Slim => FinalImage::Slim,
-        }),
-        isolated: common.isolated,
-    };
+    let overrides = common.rules.overrides(common.isolated);
     for id in overrides
         .select
         .iter()

@@ -12,8 +12,8 @@
 //! at the end. Exit codes: 0 both build and the smoke test agrees, 1 they differ, 2 errors
 //! (including "no Docker engine").
 
-use crate::cli::{FinalArg, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
-use crate::config::{FinalImage, Settings};
+use crate::cli::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use crate::config::Settings;
 use crate::engine;
 use crate::passes::Registry;
 use crate::syntax::Dockerfile;
@@ -33,18 +33,9 @@ pub struct VerifyArgs {
     /// Dockerfiles to verify.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Also apply fixes that may change behaviour (as `dfopt fix --unsafe-fixes`).
-    #[arg(long)]
-    pub unsafe_fixes: bool,
-    /// Only these rules (comma-separated; ALL for every rule).
-    #[arg(long, value_delimiter = ',')]
-    pub select: Option<Vec<String>>,
-    /// Skip these rules (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
-    /// Final image family for multi-stage rewrites.
-    #[arg(long = "final", value_enum)]
-    pub final_image: Option<FinalArg>,
+    /// The rules, as for `dfopt fix`.
+    #[command(flatten)]
+    pub rules: crate::cli::RuleArgs,
     /// Build context (default: the Dockerfile's folder).
     #[arg(long, value_name = "DIR")]
     pub context: Option<PathBuf>,
@@ -628,21 +619,6 @@ impl Progress {
         if self.on {
             eprintln!("dfopt verify: {msg}");
         }
-    }
-}
-
-/// The command line's rule choices, applied over the `dfopt.toml` that governs each file (as `fix`).
-fn overrides_from(args: &VerifyArgs) -> crate::config::Overrides {
-    crate::config::Overrides {
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
-        unsafe_fixes: args.unsafe_fixes,
-        final_image: args.final_image.map(|f| match f {
-            FinalArg::Distroless => FinalImage::Distroless,
-            FinalArg::Alpine => FinalImage::Alpine,
-            FinalArg::Slim => FinalImage::Slim,
-        }),
-        isolated: false,
     }
 }
 
@@ -1269,7 +1245,7 @@ pub fn run_with(docker: &Path, args: &VerifyArgs, out: &mut dyn Write, err: &mut
             return EXIT_ERROR;
         }
     }
-    let overrides = overrides_from(args);
+    let overrides = args.rules.overrides(false);
     let registry = match Registry::new(&Settings::default()) {
         Ok(r) => r,
         Err(e) => {
@@ -1278,10 +1254,11 @@ pub fn run_with(docker: &Path, args: &VerifyArgs, out: &mut dyn Write, err: &mut
         }
     };
     for id in args
+        .rules
         .select
         .iter()
         .flatten()
-        .chain(args.ignore.iter())
+        .chain(args.rules.ignore.iter())
         .filter(|id| !id.eq_ignore_ascii_case("all"))
     {
         if registry.get(id).is_none() {
@@ -1359,18 +1336,21 @@ mod tests {
         )
         .expect("w");
         let args = VerifyArgs {
-            final_image: Some(FinalArg::Slim),
+            rules: crate::cli::RuleArgs {
+                final_image: Some(crate::cli::FinalArg::Slim),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let (settings, _) =
-            rules_for(&d.path().join("Dockerfile"), &overrides_from(&args)).expect("rules");
+            rules_for(&d.path().join("Dockerfile"), &args.rules.overrides(false)).expect("rules");
         assert!(
             settings.ignore.iter().any(|r| r == "chain-runs"),
             "config applies"
         );
         assert_eq!(
             settings.final_image,
-            FinalImage::Slim,
+            crate::config::FinalImage::Slim,
             "the command line overrides the config"
         );
     }
@@ -1532,9 +1512,9 @@ mod tests {
         let crate::cli::Command::Verify(v) = cli.command else {
             panic!("not verify")
         };
-        assert!(v.unsafe_fixes);
+        assert!(v.rules.unsafe_fixes);
         assert_eq!(v.format, Format::Json);
-        assert_eq!(v.select, Some(vec!["chain-runs".to_string()]));
+        assert_eq!(v.rules.select, Some(vec!["chain-runs".to_string()]));
         assert_eq!(v.probe.as_deref(), Some("http://:3000/"));
         assert!(crate::cli::Cli::try_parse_from(["dfopt", "verify"]).is_err());
         assert!(crate::cli::Cli::try_parse_from([
@@ -1756,7 +1736,10 @@ mod tests {
             ),
             (
                 VerifyArgs {
-                    select: Some(vec!["nope".into()]),
+                    rules: crate::cli::RuleArgs {
+                        select: Some(vec!["nope".into()]),
+                        ..Default::default()
+                    },
                     ..base.clone()
                 },
                 "unknown rule `nope`",
