@@ -279,6 +279,9 @@ impl Vars {
 /// assigned before text offset `at`). `None` for anything else (command substitution, unknown
 /// variables, globs unless `globs`, brace or tilde expansion).
 pub(crate) fn literal(raw: &str, vars: &Vars, at: usize, globs: bool) -> Option<String> {
+    if is_plain_word(raw) {
+        return Some(raw.to_string());
+    }
     let chars: Vec<char> = raw.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -351,6 +354,14 @@ pub(crate) fn literal(raw: &str, vars: &Vars, at: usize, globs: bool) -> Option<
 }
 
 /// `path` without a leading `./` and trailing `/`.
+/// A word made only of characters the shell takes literally (no quotes, expansions or globs): it
+/// stands for itself. Most words are; checking saves the general path's work.
+fn is_plain_word(w: &str) -> bool {
+    !w.is_empty()
+        && w.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._/:+@%,=-".contains(&b))
+}
+
 fn norm(p: &str) -> &str {
     let p = p.strip_prefix("./").unwrap_or(p);
     if p.len() > 1 {
@@ -489,6 +500,7 @@ impl DownloadCleanup {
             let raw = w.text.rsplit_once('=').map(|(_, v)| v);
             let cands = [Some(w.text.as_str()), raw];
             cands.iter().flatten().any(|t| match target {
+                Target::File(f) if is_plain_word(t) => norm(t) == norm(f),
                 Target::File(f) => literal(t, vars, w.start, false)
                     .map(|l| norm(&l) == norm(f))
                     .unwrap_or(false),
@@ -552,10 +564,10 @@ impl DownloadCleanup {
             if r.stage.from != run.stage.from || r.index <= run.index {
                 continue;
             }
-            let vars = Vars::of(&r.rt.text);
+            let vars = r.vars();
             if r.script.cmds.iter().any(|c| {
                 matches!(
-                    self.effect(c, target, &vars),
+                    self.effect(c, target, vars),
                     Effect::Unpacks | Effect::Removes | Effect::Moves
                 )
             }) {
@@ -603,8 +615,17 @@ impl Rule for DownloadCleanup {
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let runs = runtext::runs(ctx);
         for run in runs {
-            let vars = Vars::of(&run.rt.text);
-            let downloads = self.dl.all(&run.script, &vars);
+            // Only a RUN that runs curl or wget can download: skip the variable scan otherwise.
+            if !run
+                .script
+                .cmds
+                .iter()
+                .any(|c| matches!(c.program(), "curl" | "wget"))
+            {
+                continue;
+            }
+            let vars = run.vars();
+            let downloads = self.dl.all(&run.script, vars);
             if downloads.is_empty() {
                 continue;
             }
@@ -621,7 +642,7 @@ impl Rule for DownloadCleanup {
                 let mut unpacked = false;
                 let mut gone = false;
                 for c in after {
-                    match self.effect(c, &d.target, &vars) {
+                    match self.effect(c, &d.target, vars) {
                         Effect::Unpacks => unpacked = true,
                         Effect::Removes | Effect::Moves | Effect::Keeps => gone = true,
                         Effect::None => {}

@@ -140,6 +140,16 @@ impl LaterDelete {
     }
 }
 
+/// The RUN runs `rm` and nothing else that leaves a trace (`set`, `true`).
+fn only_deletes(run: &Run<'_>) -> bool {
+    run.script.cmds.iter().any(|c| c.program() == "rm")
+        && run
+            .script
+            .cmds
+            .iter()
+            .all(|c| matches!(c.program(), "rm" | "set" | "true"))
+}
+
 struct Made {
     path: String,
     what: String,
@@ -159,26 +169,27 @@ impl Rule for LaterDelete {
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        let runs = runtext::runs(ctx);
+        // Only a RUN that does nothing but delete can be reported; most files have none, and then
+        // what earlier RUNs created need not be worked out.
+        if !runs.iter().skip(1).any(only_deletes) {
+            return;
+        }
         let mut stage_from = usize::MAX;
         let mut made: Vec<Made> = Vec::new();
-        for run in runtext::runs(ctx) {
+        for run in runs {
             if run.stage.from != stage_from {
                 stage_from = run.stage.from;
                 made.clear();
             }
-            let vars = Vars::of(&run.rt.text);
+            let vars = run.vars();
             let deleted: Vec<String> = run
                 .script
                 .cmds
                 .iter()
-                .flat_map(|c| rm_paths(c, &vars))
+                .flat_map(|c| rm_paths(c, vars))
                 .collect();
-            let only_rm = run.script.cmds.iter().any(|c| c.program() == "rm")
-                && run
-                    .script
-                    .cmds
-                    .iter()
-                    .all(|c| matches!(c.program(), "rm" | "set" | "true"));
+            let only_rm = only_deletes(run);
             let mounts = run.cache_mounts();
             if only_rm {
                 let hits: Vec<&Made> = made
@@ -219,7 +230,7 @@ impl Rule for LaterDelete {
                 }
             }
             made.retain(|m| !deleted.iter().any(|d| covers(d, &m.path)));
-            for (path, what) in self.created(run, &vars) {
+            for (path, what) in self.created(run, vars) {
                 made.push(Made {
                     path,
                     what,

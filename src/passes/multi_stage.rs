@@ -447,6 +447,11 @@ impl Rule for MultiStage {
         if rt == Some(Runtime::Java) && img.tag_lower().contains("jre") {
             rt = None;
         }
+        // On any other base only a static Go or Rust binary is moved: without a RUN that could
+        // build one there is nothing to do, and the stage need not be scanned.
+        if rt.is_none() && !might_build_static_binary(doc, stage.from, stage.end) {
+            return;
+        }
         let default_wd = if rt == Some(Runtime::Go) { "/go" } else { "/" };
         let facts = StageFacts::scan(doc, stage.from, stage.end, default_wd);
         let bctx = BuildContext::new(ctx.path);
@@ -482,6 +487,21 @@ impl Rule for MultiStage {
             )),
         }
     }
+}
+
+/// Whether a RUN of instructions `from..end` may run `go build`/`go install` or a musl
+/// `cargo build` (a cheap, conservative text test: [`MultiStage::native_artefact`] decides).
+fn might_build_static_binary(doc: &Dockerfile, from: usize, end: usize) -> bool {
+    doc.instructions
+        .get(from..end)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|i| i.effective().kind == Keyword::Run)
+        .map(|i| doc.text(i.span))
+        .any(|t| {
+            (t.contains("go") && (t.contains("build") || t.contains("install")))
+                || (t.contains("cargo") && t.contains("musl"))
+        })
 }
 
 impl MultiStage {

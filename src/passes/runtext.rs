@@ -14,7 +14,9 @@ use crate::syntax::{Dockerfile, Form, Instruction, Keyword, LineKind, Span};
 pub struct RunText {
     /// Equal to `command.args`: continuations joined, comment lines dropped.
     pub text: String,
-    offsets: Vec<usize>,
+    /// One entry per source line the text is taken from: (offset in `text`, offset in the source),
+    /// in order. A text byte maps to the source through the last segment starting at or before it.
+    segments: Vec<(usize, usize)>,
 }
 
 impl RunText {
@@ -44,44 +46,81 @@ impl RunText {
                 ) => {}
             _ => return None,
         }
-        let mut text = String::new();
-        let mut offsets = Vec::new();
+        // Rebuild BuildKit's string from the code lines, trimmed as BuildKit trims it, and check
+        // that it is exactly `c.args`: then every byte maps back to one source byte.
+        let mut pieces: Vec<(usize, usize)> = Vec::new(); // source ranges, in order
         for l in &ins.lines {
             if let LineKind::Code { content, .. } = l.kind {
                 let start = content.start.max(c.args_span.start);
                 let end = content.end.min(c.args_span.end);
-                if start >= end {
-                    continue;
+                if start < end {
+                    pieces.push((start, end));
                 }
-                let s = doc.source.get(start..end)?;
-                text.push_str(s);
-                offsets.extend(start..end);
             }
         }
-        // Trim as BuildKit does and check that we rebuilt its string exactly.
-        let lead = text.len() - text.trim_start().len();
-        let trail = text.len() - text.trim_end().len();
-        let text_t = text.get(lead..text.len() - trail)?.to_string();
-        if text_t != c.args || text_t.is_empty() {
+        let is_space = |b: u8| b.is_ascii_whitespace();
+        let src = doc.source.as_bytes();
+        // Drop leading and trailing whitespace across pieces (str::trim on the joined text; the
+        // comparison with `c.args` below catches any non-ASCII whitespace difference).
+        while let Some(&(s, e)) = pieces.first() {
+            let skip = src.get(s..e)?.iter().take_while(|&&b| is_space(b)).count();
+            if s + skip == e {
+                pieces.remove(0);
+            } else {
+                pieces[0].0 = s + skip;
+                break;
+            }
+        }
+        while let Some(&(s, e)) = pieces.last() {
+            let skip = src
+                .get(s..e)?
+                .iter()
+                .rev()
+                .take_while(|&&b| is_space(b))
+                .count();
+            let last = pieces.len() - 1;
+            if s + skip == e {
+                pieces.pop();
+            } else {
+                pieces[last].1 = e - skip;
+                break;
+            }
+        }
+        let mut text = String::with_capacity(c.args.len());
+        let mut segments = Vec::with_capacity(pieces.len());
+        for (s, e) in pieces {
+            segments.push((text.len(), s));
+            text.push_str(doc.source.get(s..e)?);
+        }
+        if text != c.args || text.is_empty() {
             return None;
         }
-        let offsets = offsets.get(lead..offsets.len() - trail)?.to_vec();
-        Some(RunText {
-            text: text_t,
-            offsets,
-        })
+        Some(RunText { text, segments })
+    }
+
+    /// Source offset of text byte `i`.
+    fn src_of(&self, i: usize) -> Option<usize> {
+        if i >= self.text.len() {
+            return None;
+        }
+        let k = self
+            .segments
+            .partition_point(|&(t, _)| t <= i)
+            .checked_sub(1)?;
+        let (t, s) = *self.segments.get(k)?;
+        Some(s + (i - t))
     }
 
     /// Source offset just after text byte `end - 1` (the place to insert after a word).
     pub fn src_after(&self, end: usize) -> Option<usize> {
         end.checked_sub(1)
-            .and_then(|i| self.offsets.get(i))
+            .and_then(|i| self.src_of(i))
             .map(|o| o + 1)
     }
 
     /// Source span of text bytes `start..end` when they are contiguous in the source.
     pub fn src_span(&self, start: usize, end: usize) -> Option<Span> {
-        let s = *self.offsets.get(start)?;
+        let s = self.src_of(start)?;
         let e = self.src_after(end)?;
         (e >= s && e - s == end - start).then(|| Span::new(s, e))
     }
@@ -107,17 +146,18 @@ pub struct Cmd {
     pub prog: usize,
     /// The program runs under `sudo`.
     pub sudo: bool,
+    /// Where the program's name starts in its word (after the last `/`), worked out once: every
+    /// pass asks for it.
+    name_from: usize,
 }
 
 impl Cmd {
     /// The program name without its directory (`/usr/bin/pip3` → `pip3`).
     pub fn program(&self) -> &str {
-        let w = self
-            .words
+        self.words
             .get(self.prog)
-            .map(|w| w.text.as_str())
-            .unwrap_or("");
-        w.rsplit('/').next().unwrap_or(w)
+            .and_then(|w| w.text.get(self.name_from..))
+            .unwrap_or("")
     }
     /// The words after the program.
     pub fn args(&self) -> &[Word] {
@@ -294,11 +334,16 @@ fn make_cmd(words: Vec<Word>, depth: usize) -> Option<Cmd> {
             _ => break,
         }
     }
+    let name_from = words
+        .get(prog)
+        .and_then(|w| w.text.rfind('/'))
+        .map_or(0, |i| i + 1);
     Some(Cmd {
         words,
         depth,
         prog,
         sudo,
+        name_from,
     })
 }
 
@@ -517,9 +562,17 @@ pub struct Run<'a> {
     pub stage: &'a Stage,
     pub rt: RunText,
     pub script: Script,
+    /// The script's literal variable assignments, computed on first use (most RUNs never need them).
+    vars: std::cell::OnceCell<super::download_cleanup::Vars>,
 }
 
 impl Run<'_> {
+    /// Variables assigned once to a literal in the script (see [`super::download_cleanup::Vars`]).
+    pub(crate) fn vars(&self) -> &super::download_cleanup::Vars {
+        self.vars
+            .get_or_init(|| super::download_cleanup::Vars::of(&self.rt.text))
+    }
+
     /// `target=` paths of the RUN's `--mount=type=cache` and `type=tmpfs` flags.
     pub fn cache_mounts(&self) -> Vec<String> {
         cache_mount_targets(self.ins)
@@ -605,6 +658,7 @@ fn parse_runs<'a>(ctx: &Context<'a>, onbuild: bool) -> Vec<Run<'a>> {
                 stage,
                 rt,
                 script,
+                vars: std::cell::OnceCell::new(),
             });
         }
     }
