@@ -191,9 +191,10 @@ pub fn main() -> i32 {
         }
     };
     let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut err = stderr.lock();
+    // Not locked for the whole run: a worker thread that prints to stderr (`eprintln!` while
+    // debugging, say) would wait for the lock forever and hang the run.
+    let mut err = std::io::stderr();
     let code = run(cli, &mut std::io::stdin(), &mut out, &mut err);
     let _ = out.flush();
     code
@@ -655,6 +656,33 @@ fn process_bytes(
     mode: Mode,
     rules: &FolderRules,
 ) -> FileResult {
+    // A panic is a bug in dfopt, never an answer about the input: report it for this file as an
+    // internal error (exit code 2) and go on with the others, as for any other unreadable file.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        process_bytes_unguarded(shown, path, bytes, mode, rules)
+    })) {
+        Ok(res) => res,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            error_result(
+                shown,
+                format!("{shown}:1:1: error: internal: dfopt panicked ({what}); the file was left untouched, please report it"),
+            )
+        }
+    }
+}
+
+fn process_bytes_unguarded(
+    shown: &str,
+    path: Option<&Path>,
+    bytes: Vec<u8>,
+    mode: Mode,
+    rules: &FolderRules,
+) -> FileResult {
     let mut res = FileResult {
         path: shown.to_string(),
         ..Default::default()
@@ -669,6 +697,12 @@ fn process_bytes(
             return res;
         }
     };
+    // Debug builds only: lets the end-to-end tests make a worker panic, to prove that a panic is
+    // reported for its file and neither hangs nor stops the run.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("DFOPT_TEST_PANIC").is_some() && text.contains("DFOPT-TEST-PANIC") {
+        panic!("test panic requested by DFOPT_TEST_PANIC");
+    }
     let settings = match path {
         Some(p) => rules
             .resolved

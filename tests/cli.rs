@@ -193,6 +193,31 @@ fn bad_input_is_reported_with_a_location_and_the_rest_is_still_processed() {
     );
 }
 
+#[test]
+fn a_panic_is_reported_for_its_file_and_the_run_goes_on() {
+    // Debug builds panic on demand (see `DFOPT_TEST_PANIC` in src/cli.rs). The panic must not
+    // take the run down (rayon would re-raise it on the main thread): the file gets an error line,
+    // exit code 2, and the other file is still fixed.
+    let d = tempfile::tempdir().expect("tmp");
+    write(d.path(), "a/Dockerfile", NEEDS_FIX);
+    let boom = format!("# DFOPT-TEST-PANIC\n{NEEDS_FIX}");
+    write(d.path(), "b/Dockerfile", &boom);
+    let out = dfopt(d.path())
+        .env("DFOPT_TEST_PANIC", "1")
+        .timeout(std::time::Duration::from_secs(60))
+        .args(["fix", "--write", "."])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{err}");
+    assert!(
+        err.contains("b/Dockerfile:1:1: error: internal: dfopt panicked (test panic requested"),
+        "{err}"
+    );
+    assert_eq!(read(d.path(), "a/Dockerfile"), FIXED);
+    assert_eq!(read(d.path(), "b/Dockerfile"), boom, "left untouched");
+}
+
 #[cfg(unix)]
 #[test]
 fn write_is_atomic_keeps_mode_and_refuses_read_only_files_and_symlinks() {
