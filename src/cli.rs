@@ -355,12 +355,33 @@ fn relative(path: &Path, base: &Path) -> Option<PathBuf> {
 /// Files processed in parallel at a time; results are printed in order after each chunk.
 const CHUNK: usize = 256;
 
-/// One input with the rules that govern it (None for inputs that are errors already).
-type Job<'a> = (
-    &'a Input,
-    &'a String,
-    Option<Result<Arc<FolderRules>, String>>,
-);
+/// One input, its name as shown, and the rules that govern it (None for inputs that are errors
+/// already).
+type Job = (Input, String, Option<Result<Arc<FolderRules>, String>>);
+
+/// The work on one input that can run on any thread (stdin is read on the main thread, in order).
+fn process_job(
+    input: &Input,
+    shown: &str,
+    rules: &Option<Result<Arc<FolderRules>, String>>,
+    mode: Mode,
+) -> Option<FileResult> {
+    match (input, rules) {
+        (Input::Stdin, _) => None,
+        (Input::File(p), Some(Ok(rules))) => {
+            let excluded = !rules.resolved.exclude.is_empty()
+                && rules
+                    .resolved
+                    .excluded(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
+            (!excluded).then(|| process_file(shown, p, mode, rules))
+        }
+        (_, Some(Err(e))) => Some(error_result(shown, e.clone())),
+        (Input::Error(_, msg), _) => {
+            Some(error_result(shown, format!("{shown}:1:1: error: {msg}")))
+        }
+        (Input::File(_), None) => None,
+    }
+}
 
 /// Config and rules for the files of one folder.
 struct FolderRules {
@@ -485,10 +506,27 @@ fn process(
     };
     // The walk streams paths through a bounded channel while earlier chunks are processed, so
     // memory stays flat however many files there are.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Input>(2048);
+    // Inputs travel in batches: one channel message (and thread wake-up) per input cost more
+    // system time than the walk itself.
+    const BATCH: usize = 64;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Input>>(32);
     let walker = std::thread::spawn(move || {
-        crate::discover::discover_each(&paths, &walk, |i| tx.send(i).is_ok());
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut open = true;
+        crate::discover::discover_each(&paths, &walk, |i| {
+            batch.push(i);
+            if batch.len() == BATCH {
+                open = tx
+                    .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                    .is_ok();
+            }
+            open
+        });
+        if open && !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
     });
+    let mut received: std::collections::VecDeque<Input> = std::collections::VecDeque::new();
     let progress = (!common.quiet && std::io::stderr().is_terminal()).then(|| {
         let pb = indicatif::ProgressBar::new_spinner();
         pb.set_style(
@@ -501,14 +539,19 @@ fn process(
     let _ = renderer.begin(&default_rules.registry);
     let mut summary = Summary::default();
     let mut swept_dirs: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    let mut chunk: Vec<(Input, String)> = Vec::with_capacity(CHUNK);
     let mut walk_done = false;
-    while !walk_done {
-        chunk.clear();
-        while chunk.len() < CHUNK {
-            let Ok(input) = rx.recv() else {
-                walk_done = true;
-                break;
+    // A pipeline: while the pool works on one chunk, this thread prints the chunk before it (in
+    // order) and gathers the next, so neither the workers nor the printing wait for each other.
+    let mut printing: Option<(Vec<Job>, Vec<Option<FileResult>>)> = None;
+    loop {
+        let mut jobs: Vec<Job> = Vec::with_capacity(CHUNK);
+        while !walk_done && jobs.len() < CHUNK {
+            let Some(input) = received.pop_front() else {
+                match rx.recv() {
+                    Ok(batch) => received.extend(batch),
+                    Err(_) => walk_done = true,
+                }
+                continue;
             };
             let shown = match &input {
                 Input::Stdin => common.stdin_filename.clone(),
@@ -530,70 +573,68 @@ fn process(
                     }
                 }
             }
-            chunk.push((input, shown));
+            // Configs are resolved here, in order, so that the parallel part only reads.
+            let rules = match &input {
+                Input::File(p) => Some(cache.get(p)),
+                Input::Stdin => Some(cache.get(Path::new("./Dockerfile"))),
+                Input::Error(..) => None,
+            };
+            jobs.push((input, shown, rules));
         }
-        // Configs are resolved here, in order, so that the parallel part only reads.
-        let jobs: Vec<Job<'_>> = chunk
-            .iter()
-            .map(|(i, shown)| {
-                let rules = match i {
-                    Input::File(p) => Some(cache.get(p)),
-                    Input::Stdin => Some(cache.get(Path::new("./Dockerfile"))),
-                    Input::Error(..) => None,
-                };
-                (i, shown, rules)
-            })
-            .collect();
-        let results: Vec<Option<FileResult>> = jobs
-            .par_iter()
-            .map(|(input, shown, rules)| match (input, rules) {
-                (Input::Stdin, _) => None, // read below, in order
-                (Input::File(p), Some(Ok(rules))) => {
-                    let excluded = !rules.resolved.exclude.is_empty()
-                        && rules
-                            .resolved
-                            .excluded(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
-                    (!excluded).then(|| process_file(shown, p, mode, rules))
-                }
-                (_, Some(Err(e))) => Some(error_result(shown, e.clone())),
-                (Input::Error(_, msg), _) => {
-                    Some(error_result(shown, format!("{shown}:1:1: error: {msg}")))
-                }
-                (Input::File(_), None) => None,
-            })
-            .collect();
-        for ((input, shown, rules), res) in jobs.iter().zip(results) {
-            let res = match (input, res) {
-                (Input::Stdin, _) => {
-                    let mut buf = Vec::new();
-                    match (stdin.read_to_end(&mut buf), rules) {
-                        (Ok(_), Some(Ok(rules))) => process_bytes(shown, None, buf, mode, rules),
-                        (Err(e), _) => error_result(
-                            shown,
-                            format!("-:1:1: error: cannot read standard input: {e}"),
-                        ),
-                        (_, Some(Err(e))) => error_result(shown, e.clone()),
-                        _ => continue,
+        if jobs.is_empty() && printing.is_none() {
+            break;
+        }
+        let mut results: Vec<Option<FileResult>> = Vec::new();
+        let previous = printing.take();
+        rayon::in_place_scope(|scope| {
+            let jobs = &jobs;
+            let results = &mut results;
+            scope.spawn(move |_| {
+                *results = jobs
+                    .par_iter()
+                    .map(|(input, shown, rules)| process_job(input, shown, rules, mode))
+                    .collect();
+            });
+            if let Some((jobs, results)) = previous {
+                for ((input, shown, rules), res) in jobs.iter().zip(results) {
+                    let res = match (input, res) {
+                        (Input::Stdin, _) => {
+                            let mut buf = Vec::new();
+                            match (stdin.read_to_end(&mut buf), rules) {
+                                (Ok(_), Some(Ok(rules))) => {
+                                    process_bytes(shown, None, buf, mode, rules)
+                                }
+                                (Err(e), _) => error_result(
+                                    shown,
+                                    format!("-:1:1: error: cannot read standard input: {e}"),
+                                ),
+                                (_, Some(Err(e))) => error_result(shown, e.clone()),
+                                _ => continue,
+                            }
+                        }
+                        (_, Some(r)) => r,
+                        (_, None) => continue,
+                    };
+                    let mut res = res;
+                    if mode == Mode::Write && common.format.is_none() {
+                        res.diff.clear(); // --write reports on stderr; a diff only when asked for
+                    }
+                    if let Some(e) = &res.error {
+                        let _ = writeln!(err, "{e}");
+                    }
+                    if mode == Mode::Write && !res.notice.is_empty() && res.fixed_text.is_none() {
+                        let _ = err.write_all(res.notice.as_bytes());
+                    }
+                    summary.add(&res);
+                    let _ = renderer.file(&res, mode != Mode::Report);
+                    if let Some(pb) = &progress {
+                        pb.inc(1);
                     }
                 }
-                (_, Some(r)) => r,
-                (_, None) => continue,
-            };
-            let mut res = res;
-            if mode == Mode::Write && common.format.is_none() {
-                res.diff.clear(); // --write reports on stderr; a diff only when asked for
             }
-            if let Some(e) = &res.error {
-                let _ = writeln!(err, "{e}");
-            }
-            if mode == Mode::Write && !res.notice.is_empty() && res.fixed_text.is_none() {
-                let _ = err.write_all(res.notice.as_bytes());
-            }
-            summary.add(&res);
-            let _ = renderer.file(&res, mode != Mode::Report);
-            if let Some(pb) = &progress {
-                pb.inc(1);
-            }
+        });
+        if !jobs.is_empty() {
+            printing = Some((jobs, results));
         }
     }
     let _ = walker.join();

@@ -21,10 +21,10 @@
 //! left alone.
 
 use super::runtext;
+use super::LazyRegex;
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Safety};
-use regex::Regex;
 
 const DATA: &str = include_str!("../../transforms/apk-no-cache.toml");
 const ID: &str = "apk-no-cache";
@@ -32,7 +32,7 @@ const ID: &str = "apk-no-cache";
 pub struct ApkNoCache {
     programs: Vec<String>,
     subcommands: Vec<String>,
-    decided: Vec<Regex>,
+    decided: Vec<LazyRegex>,
     insert: String,
     cache_mounts: Vec<String>,
 }

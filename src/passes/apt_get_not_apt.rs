@@ -26,10 +26,10 @@
 //! only reported; heredoc, exec-form, `ONBUILD` and Windows RUNs are left alone.
 
 use super::runtext;
+use super::LazyRegex;
 use super::{rule_data, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Edit, Finding, Fix, Safety};
-use regex::Regex;
 
 const DATA: &str = include_str!("../../transforms/apt-get-not-apt.toml");
 const ID: &str = "apt-get-not-apt";
@@ -38,7 +38,7 @@ pub struct AptGetNotApt {
     /// (apt subcommand, replacement program, replacement subcommand words)
     map: Vec<(String, String, String)>,
     require_pins: bool,
-    recommends_decided: Vec<Regex>,
+    recommends_decided: Vec<LazyRegex>,
 }
 
 impl AptGetNotApt {

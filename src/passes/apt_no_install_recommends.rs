@@ -21,10 +21,10 @@
 //! RUNs.
 
 use super::runtext;
+use super::LazyRegex;
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Safety};
-use regex::Regex;
 
 const DATA: &str = include_str!("../../transforms/apt-no-install-recommends.toml");
 const ID: &str = "apt-no-install-recommends";
@@ -32,7 +32,7 @@ const ID: &str = "apt-no-install-recommends";
 pub struct AptNoInstallRecommends {
     programs: Vec<String>,
     subcommands: Vec<String>,
-    decided: Vec<Regex>,
+    decided: Vec<LazyRegex>,
     insert: String,
 }
 

@@ -23,10 +23,10 @@
 //! not changed: it never prompts, and old releases reject `-y`.
 
 use super::runtext;
+use super::LazyRegex;
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Safety};
-use regex::Regex;
 
 const DATA: &str = include_str!("../../transforms/assume-yes.toml");
 const ID: &str = "assume-yes";
@@ -34,7 +34,7 @@ const ID: &str = "assume-yes";
 struct Manager {
     programs: Vec<String>,
     subcommands: Vec<String>,
-    yes: Vec<Regex>,
+    yes: Vec<LazyRegex>,
     insert: String,
 }
 

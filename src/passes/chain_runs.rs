@@ -43,9 +43,9 @@ pub struct ChainRuns {
     windows_cmd_state: Vec<String>,
     windows_powershell_state: Vec<String>,
     /// `$name =` at the start of a PowerShell statement: a variable the next command would see.
-    powershell_assignment: regex::Regex,
+    powershell_assignment: super::LazyRegex,
     /// (install, cleanup) regexes per package manager.
-    cleanup_barriers: Vec<(regex::Regex, regex::Regex)>,
+    cleanup_barriers: Vec<(super::LazyRegex, super::LazyRegex)>,
     pragma_prefixes: Vec<String>,
     default_indent: String,
 }
@@ -56,12 +56,12 @@ impl ChainRuns {
         let mut cleanup_barriers = Vec::new();
         if let Some(toml::Value::Array(items)) = data.get("cleanup_barriers") {
             for item in items {
-                let field = |k: &str| -> Result<regex::Regex, String> {
+                let field = |k: &str| -> Result<super::LazyRegex, String> {
                     let pat = item
                         .get(k)
                         .and_then(|v| v.as_str())
                         .ok_or_else(|| format!("cleanup_barriers: missing `{k}`"))?;
-                    regex::Regex::new(pat).map_err(|e| format!("cleanup_barriers.{k}: {e}"))
+                    super::regex(pat).map_err(|e| format!("cleanup_barriers.{k}: {e}"))
                 };
                 cleanup_barriers.push((field("install")?, field("cleanup")?));
             }
@@ -69,7 +69,7 @@ impl ChainRuns {
         Ok(ChainRuns {
             windows_cmd_state: str_list(&data, "windows_cmd_state")?,
             windows_powershell_state: str_list(&data, "windows_powershell_state")?,
-            powershell_assignment: regex::Regex::new(r"(^|[;{])\s*\$[A-Za-z_][\w:]*\s*[-+*/]?=")
+            powershell_assignment: super::regex(r"(^|[;{])\s*\$[A-Za-z_][^\s=+*/-]*\s*[-+*/]?=")
                 .map_err(|e| e.to_string())?,
             cleanup_barriers,
             state_builtins: str_list(&data, "state_builtins")?,

@@ -31,10 +31,10 @@
 //! Heredoc, exec-form, `ONBUILD` and Windows `RUN`s are left alone.
 
 use super::runtext::{self, Cmd, Run};
+use super::LazyRegex;
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Safety};
-use regex::Regex;
 use std::collections::HashMap;
 
 pub(crate) const DATA: &str = include_str!("../../transforms/download-cleanup.toml");
@@ -136,7 +136,7 @@ impl Downloaders {
                 let value = match val {
                     Some(v) => Some((v.to_string(), w.start)),
                     None if long.iter().any(|l| l == name) => {
-                        let v = args.get(i).map(|x| (x.text.clone(), x.start));
+                        let v = args.get(i).map(|x| (x.text.to_string(), x.start));
                         i += 1;
                         v
                     }
@@ -159,7 +159,7 @@ impl Downloaders {
                     if short.contains(ch) {
                         let rest = t.get(pos + ch.len_utf8()..).unwrap_or("");
                         let val = if rest.is_empty() {
-                            let v = args.get(i).map(|x| (x.text.clone(), x.start));
+                            let v = args.get(i).map(|x| (x.text.to_string(), x.start));
                             i += 1;
                             v
                         } else {
@@ -212,14 +212,14 @@ pub(crate) struct Vars {
 impl Vars {
     pub(crate) fn of(text: &str) -> Vars {
         let mut map: HashMap<String, Option<(String, usize)>> = HashMap::new();
-        static RE: std::sync::OnceLock<Option<(Regex, Regex)>> = std::sync::OnceLock::new();
+        static RE: std::sync::OnceLock<Option<(LazyRegex, LazyRegex)>> = std::sync::OnceLock::new();
         let Some((assign, other)) = RE
             .get_or_init(|| {
-                let a = Regex::new(
+                let a = super::regex(
                     r#"(?:^|[\s;&|(])([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|"[^"$`\\]*"|[A-Za-z0-9._/:+@%,=-]*)"#,
                 )
                 .ok()?;
-                let o = Regex::new(r"\b(?:for|read|local|declare|typeset)\s+(?:-\S+\s+)*([A-Za-z_][A-Za-z0-9_]*)").ok()?;
+                let o = super::regex(r"\b(?:for|read|local|declare|typeset)\s+(?:-\S+\s+)*([A-Za-z_][A-Za-z0-9_]*)").ok()?;
                 Some((a, o))
             })
             .as_ref()
@@ -444,8 +444,8 @@ pub(crate) fn rm_paths(cmd: &Cmd, vars: &Vars) -> Vec<String> {
 
 struct Consumer {
     program: String,
-    needs: Option<Regex>,
-    excludes: Option<Regex>,
+    needs: Option<LazyRegex>,
+    excludes: Option<LazyRegex>,
     script: bool,
 }
 
@@ -453,7 +453,7 @@ pub struct DownloadCleanup {
     dl: Downloaders,
     consumers: Vec<Consumer>,
     self_removing: Vec<String>,
-    keep_flags: Regex,
+    keep_flags: LazyRegex,
     keepers: Vec<String>,
 }
 
@@ -470,11 +470,11 @@ impl DownloadCleanup {
                 .as_table()
                 .ok_or_else(|| format!("transforms/{ID}.toml: a consumer must be a table"))?;
             let needs = match t.get("needs").and_then(|v| v.as_str()) {
-                Some(r) => Some(Regex::new(r).map_err(|e| format!("`needs`: {e}"))?),
+                Some(r) => Some(super::regex(r).map_err(|e| format!("`needs`: {e}"))?),
                 None => None,
             };
             let excludes = match t.get("excludes").and_then(|v| v.as_str()) {
-                Some(r) => Some(Regex::new(r).map_err(|e| format!("`excludes`: {e}"))?),
+                Some(r) => Some(super::regex(r).map_err(|e| format!("`excludes`: {e}"))?),
                 None => None,
             };
             consumers.push(Consumer {
@@ -490,7 +490,7 @@ impl DownloadCleanup {
             consumers,
             self_removing: str_list(&data, "self_removing")?,
             keepers: str_list(&data, "keepers")?,
-            keep_flags: Regex::new(&keep).map_err(|e| format!("`keep_flags`: {e}"))?,
+            keep_flags: super::regex(&keep).map_err(|e| format!("`keep_flags`: {e}"))?,
         })
     }
 
@@ -537,7 +537,7 @@ impl DownloadCleanup {
         }
         let first_operand = cmd.args().iter().find(|w| !w.text.starts_with('-'));
         let unpacks = self.consumers.iter().any(|c| {
-            let any = |r: &Regex| cmd.args().iter().any(|w| r.is_match(&w.text));
+            let any = |r: &LazyRegex| cmd.args().iter().any(|w| r.is_match(&w.text));
             c.program == prog
                 && c.needs.as_ref().map(any).unwrap_or(true)
                 && !c.excludes.as_ref().map(any).unwrap_or(false)

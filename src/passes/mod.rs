@@ -96,6 +96,68 @@ pub fn rule_data(default_toml: &str, id: &str, settings: &Settings) -> Result<to
     Ok(base)
 }
 
+/// A rule's regex, checked when the rules are built and compiled on first use.
+///
+/// Compiling every regex of every rule up front took most of start-up time, on one thread, before
+/// any file was read; many are only needed by files that use a given package manager. The syntax
+/// is still checked up front, so a bad pattern in `dfopt.toml` is reported at once.
+pub struct LazyRegex {
+    pattern: String,
+    compiled: std::sync::OnceLock<regex::Regex>,
+    /// What to use should compiling fail after the syntax check passed (only the size limit is
+    /// left, which these patterns are far from): a regex that matches nothing, not a panic.
+    never: regex::Regex,
+}
+
+impl std::ops::Deref for LazyRegex {
+    type Target = regex::Regex;
+    fn deref(&self) -> &regex::Regex {
+        self.compiled
+            .get_or_init(|| regex::Regex::new(&self.pattern).unwrap_or_else(|_| self.never.clone()))
+    }
+}
+
+/// Checks a rule's regex and returns it, to be compiled on first use. Word boundaries are ASCII
+/// ones (`\b` becomes `(?-u:\b)`): shell commands are ASCII where it matters, and a Unicode word
+/// boundary makes the pattern several times costlier to compile.
+pub fn regex(pattern: &str) -> Result<LazyRegex, String> {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some('B') => out.push_str("(?-u:\\B)"),
+            Some(n) => {
+                out.push('\\');
+                out.push(n);
+            }
+            None => out.push('\\'),
+        }
+    }
+    regex_syntax::ParserBuilder::new()
+        .utf8(true)
+        .build()
+        .parse(&out)
+        .map_err(|e| e.to_string())?;
+    static NEVER: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let never = match NEVER.get() {
+        Some(r) => r.clone(),
+        None => {
+            let r = regex::Regex::new(r"[^\s\S]").map_err(|e| e.to_string())?;
+            NEVER.get_or_init(|| r).clone()
+        }
+    };
+    Ok(LazyRegex {
+        pattern: out,
+        compiled: std::sync::OnceLock::new(),
+        never,
+    })
+}
+
 /// Reads a list of strings from rule data.
 pub fn str_list(data: &toml::Table, key: &str) -> Result<Vec<String>, String> {
     match data.get(key) {

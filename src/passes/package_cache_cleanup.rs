@@ -36,11 +36,11 @@
 //! expected to run `apt-get update` before installing.
 
 use super::runtext::{self, Run};
+use super::LazyRegex;
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Safety};
 use crate::syntax::Keyword;
-use regex::Regex;
 
 const DATA: &str = include_str!("../../transforms/package-cache-cleanup.toml");
 const ID: &str = "package-cache-cleanup";
@@ -50,7 +50,7 @@ struct Manager {
     programs: Vec<String>,
     fills: Vec<String>,
     clean: Vec<String>,
-    cleaned_by: Vec<Regex>,
+    cleaned_by: Vec<LazyRegex>,
     cache_mounts: Vec<String>,
     readers: Vec<String>,
     reader_programs: Vec<String>,
@@ -62,7 +62,7 @@ struct Manager {
 pub struct PackageCacheCleanup {
     managers: Vec<Manager>,
     /// Matches a RUN text that mentions a reader program (for RUNs we cannot parse).
-    reader_mention: Option<Regex>,
+    reader_mention: Option<LazyRegex>,
 }
 
 impl PackageCacheCleanup {
@@ -100,7 +100,7 @@ impl PackageCacheCleanup {
             None
         } else {
             Some(
-                Regex::new(&format!(r"(^|[\s;&|(]){}(\s|$)", alt(&progs)))
+                super::regex(&format!(r"(^|[\s;&|(]){}(\s|$)", alt(&progs)))
                     .map_err(|e| e.to_string())?,
             )
         };

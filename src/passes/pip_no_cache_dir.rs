@@ -23,34 +23,34 @@
 //! and Windows RUNs.
 
 use super::runtext::{self, Cmd, Run};
+use super::LazyRegex;
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Safety};
 use crate::syntax::Keyword;
-use regex::Regex;
 
 const DATA: &str = include_str!("../../transforms/pip-no-cache-dir.toml");
 const ID: &str = "pip-no-cache-dir";
 
 pub struct PipNoCacheDir {
-    pip_program: Regex,
-    python_program: Regex,
+    pip_program: LazyRegex,
+    python_program: LazyRegex,
     subcommands: Vec<String>,
-    decided: Vec<Regex>,
+    decided: Vec<LazyRegex>,
     insert: String,
     cache_mounts: Vec<String>,
     env_var: String,
-    env_set: Regex,
+    env_set: LazyRegex,
 }
 
 impl PipNoCacheDir {
     pub fn new(settings: &Settings) -> Result<Self, String> {
         let data = rule_data(DATA, ID, settings)?;
-        let re = |k: &str| -> Result<Regex, String> {
-            Regex::new(&runtext::str_key(&data, k)?).map_err(|e| format!("`{k}`: {e}"))
+        let re = |k: &str| -> Result<LazyRegex, String> {
+            super::regex(&runtext::str_key(&data, k)?).map_err(|e| format!("`{k}`: {e}"))
         };
         let env_var = runtext::str_key(&data, "env_var")?;
-        let env_set = Regex::new(&format!(r"(^|\s){}(=|\s|$)", regex::escape(&env_var)))
+        let env_set = super::regex(&format!(r"(^|\s){}(=|\s|$)", regex::escape(&env_var)))
             .map_err(|e| e.to_string())?;
         Ok(PipNoCacheDir {
             pip_program: re("pip_program")?,

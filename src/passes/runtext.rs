@@ -129,7 +129,8 @@ impl RunText {
 /// A word of the script, with its byte range in [`RunText::text`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
-    pub text: String,
+    /// Inline up to 24 bytes: most words are short, and a RUN has many.
+    pub text: compact_str::CompactString,
     pub start: usize,
     pub end: usize,
 }
@@ -221,8 +222,22 @@ enum Tok {
     Op(&'static str),
 }
 
+/// Where a `case` statement is: `case WORD in (PATTERN) BODY ;; … esac`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CasePart {
+    /// After `case`: the word tested.
+    Subject,
+    /// After the word: `in`.
+    In,
+    /// Before a branch's `)`: patterns, not commands.
+    Pattern,
+    /// A branch's commands, up to `;;` (or `;&`, `;;&`) or `esac`.
+    Body,
+}
+
 /// Splits the script into words and commands. `None` for anything we do not model: unbalanced
-/// quotes, `case`, here-documents inside the text, a comment (it would swallow appended text).
+/// quotes, `select` and function definitions, here-documents inside the text, a comment (it would
+/// swallow appended text). The commands of `case` branches are nested commands like those of `if`.
 pub fn parse(text: &str) -> Option<Script> {
     let toks = tokenize(text)?;
     let mut cmds = Vec::new();
@@ -231,6 +246,8 @@ pub fn parse(text: &str) -> Option<Script> {
     let mut cur: Vec<Word> = Vec::new();
     let mut cur_depth = 0usize;
     let mut skip_target = false;
+    // Open `case` statements, innermost last, with the depth outside each.
+    let mut cases: Vec<(CasePart, usize)> = Vec::new();
     let flush = |cur: &mut Vec<Word>, d: usize, cmds: &mut Vec<Cmd>| {
         if cur.is_empty() {
             return;
@@ -241,6 +258,40 @@ pub fn parse(text: &str) -> Option<Script> {
         }
     };
     for t in toks {
+        // The header and the patterns of a `case` are not commands.
+        if let Some((part, outside)) = cases.last_mut() {
+            match (*part, &t) {
+                (CasePart::Subject, Tok::Word(_)) => {
+                    *part = CasePart::In;
+                    continue;
+                }
+                (CasePart::In, Tok::Word(w)) if w.text == "in" => {
+                    *part = CasePart::Pattern;
+                    continue;
+                }
+                (CasePart::In | CasePart::Pattern, Tok::Op("\n")) => continue,
+                (CasePart::Pattern, Tok::Word(w)) if w.text == "esac" => {
+                    depth = *outside;
+                    cur_depth = depth;
+                    cases.pop();
+                    continue;
+                }
+                (CasePart::Pattern, Tok::Word(_) | Tok::Op("(" | "|")) => continue,
+                (CasePart::Pattern, Tok::Op(")")) => {
+                    *part = CasePart::Body;
+                    cur_depth = depth;
+                    continue;
+                }
+                (CasePart::Subject | CasePart::In | CasePart::Pattern, _) => return None,
+                (CasePart::Body, Tok::Op(";;" | ";&" | ";;&")) => {
+                    skip_target = false;
+                    flush(&mut cur, cur_depth, &mut cmds);
+                    *part = CasePart::Pattern;
+                    continue;
+                }
+                (CasePart::Body, _) => {}
+            }
+        }
         match t {
             Tok::Word(w) => {
                 if skip_target {
@@ -249,8 +300,25 @@ pub fn parse(text: &str) -> Option<Script> {
                 }
                 if cur.is_empty() || cur.iter().all(|x| RESERVED.contains(&x.text.as_str())) {
                     let t = w.text.as_str();
-                    if t == "case" || t == "select" || t == "function" || t.ends_with("()") {
+                    if t == "select" || t == "function" || t.ends_with("()") {
                         return None;
+                    }
+                    if t == "case" {
+                        // Reserved words before it (`then`, `!`) make no command of their own.
+                        cur.clear();
+                        cases.push((CasePart::Subject, depth));
+                        depth += 1;
+                        continue;
+                    }
+                    if t == "esac" {
+                        let (part, outside) = cases.pop()?;
+                        if part != CasePart::Body {
+                            return None;
+                        }
+                        cur.clear();
+                        depth = outside;
+                        cur_depth = depth;
+                        continue;
                     }
                     if t == "for" {
                         // `for x in a b; do`: the header is not a command; its body is nested.
@@ -277,6 +345,8 @@ pub fn parse(text: &str) -> Option<Script> {
                 match op {
                     "(" => depth += 1,
                     ")" => depth = depth.checked_sub(1)?,
+                    // A branch terminator outside a `case` branch is a syntax error.
+                    ";;" | ";&" | ";;&" => return None,
                     _ if depth == 0 => top_ops.push(op),
                     _ => {}
                 }
@@ -285,7 +355,7 @@ pub fn parse(text: &str) -> Option<Script> {
         }
     }
     flush(&mut cur, cur_depth, &mut cmds);
-    if depth != 0 {
+    if depth != 0 || !cases.is_empty() {
         return None;
     }
     Some(Script { cmds, top_ops })
@@ -368,7 +438,7 @@ fn tokenize(text: &str) -> Option<Vec<Tok>> {
         if let Some(s) = ws.take() {
             if let Some(t) = text.get(s..end) {
                 out.push(Tok::Word(Word {
-                    text: t.to_string(),
+                    text: t.into(),
                     start: s,
                     end,
                 }));
@@ -480,7 +550,10 @@ fn tokenize(text: &str) -> Option<Vec<Tok>> {
                 let (len, op) = match (c, two) {
                     (b'&', Some(b'&')) => (2, "&&"),
                     (b'|', Some(b'|')) => (2, "||"),
-                    (b';', Some(b';')) => return None,
+                    // `case` branch terminators (parse() rejects them anywhere else).
+                    (b';', Some(b';')) if b.get(i + 2) == Some(&b'&') => (3, ";;&"),
+                    (b';', Some(b';')) => (2, ";;"),
+                    (b';', Some(b'&')) => (2, ";&"),
                     (b'|', Some(b'&')) => (2, "|"),
                     (b'&', _) => (1, "&"),
                     (b'|', _) => (1, "|"),
@@ -861,10 +934,10 @@ pub fn str_key(data: &toml::Table, key: &str) -> Result<String, String> {
 }
 
 /// Compiles a list of regexes from rule data (once, when the rule is built).
-pub fn regex_list(data: &toml::Table, key: &str) -> Result<Vec<regex::Regex>, String> {
+pub fn regex_list(data: &toml::Table, key: &str) -> Result<Vec<super::LazyRegex>, String> {
     super::str_list(data, key)?
         .iter()
-        .map(|s| regex::Regex::new(s).map_err(|e| format!("`{key}`: {e}")))
+        .map(|s| super::regex(s).map_err(|e| format!("`{key}`: {e}")))
         .collect()
 }
 
@@ -874,7 +947,7 @@ pub fn missing_switch<'r>(
     run: &'r Run<'_>,
     is_program: impl Fn(&Cmd) -> bool,
     subcommands: &[String],
-    decided: &[regex::Regex],
+    decided: &[super::LazyRegex],
 ) -> Vec<(&'r Cmd, &'r Word)> {
     let mut out = Vec::new();
     for c in &run.script.cmds {
@@ -919,7 +992,34 @@ mod tests {
             progs("for d in a b; do rm -rf \"$d\"; done"),
             ["rm -rf \"$d\""]
         );
-        assert!(parse("case x in a) b;; esac").is_none());
+        // `case`: the tested word and the patterns are not commands; the branches are nested.
+        assert_eq!(
+            progs(
+                "dpkgArch=\"$(dpkg --print-architecture)\"; case \"$dpkgArch\" in \
+                 amd64|arm64) apt-get update; apt-get install x ;; (i386) echo no;; \
+                 *) exit 1 ;; esac && rm -rf /tmp/x"
+            ),
+            [
+                "apt-get update",
+                "apt-get install x",
+                "echo no",
+                "exit 1",
+                "rm -rf /tmp/x"
+            ]
+        );
+        let s = parse("case $a in x) case $b in y) echo in;; esac;; *) echo out; esac; echo end")
+            .unwrap_or_else(|| panic!("nested case"));
+        let depths: Vec<usize> = s.cmds.iter().map(|c| c.depth).collect();
+        assert_eq!(depths, [2, 1, 0]);
+        assert_eq!(s.top_ops, [";"]);
+        assert!(parse("if true; then case $a in x) echo y;; esac; fi").is_some());
+        assert!(parse("case $a in x) echo y;;").is_none(), "no esac");
+        assert!(
+            parse("echo a;; echo b").is_none(),
+            "terminator outside case"
+        );
+        assert!(parse("case $a x) echo y;; esac").is_none(), "no `in`");
+        assert!(parse("case $a in x > y) echo;; esac").is_none());
         assert!(parse("cat <<EOF").is_none());
         assert!(parse("echo hi # c").is_none());
     }
