@@ -194,6 +194,50 @@ fn bad_input_is_reported_with_a_location_and_the_rest_is_still_processed() {
 }
 
 #[test]
+fn a_bad_regex_in_the_config_is_an_error_before_any_file_is_touched() {
+    // Rule regexes compile on first use, but their syntax is checked when the rules are built:
+    // a typo in dfopt.toml must stop the run with a message, not quietly match nothing.
+    let d = tempfile::tempdir().expect("tmp");
+    write(d.path(), "Dockerfile", NEEDS_FIX);
+    write(
+        d.path(),
+        "dfopt.toml",
+        "[transforms.pip-no-cache-dir]\npip_program = '^pip(['\n",
+    );
+    let out = dfopt(d.path())
+        .args(["fix", "--write", "."])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`pip_program`"), "{err}");
+    assert_eq!(read(d.path(), "Dockerfile"), NEEDS_FIX, "nothing written");
+    // A valid override is used: with `pip3` no longer a pip program, nothing is added to it.
+    let pip = "FROM python:3.12\nRUN pip3 install flask\n";
+    write(d.path(), "Dockerfile", pip);
+    write(
+        d.path(),
+        "dfopt.toml",
+        "[transforms.pip-no-cache-dir]\npip_program = '^pip$'\n",
+    );
+    let out = dfopt(d.path())
+        .args(["fix", "--select", "pip-no-cache-dir", "."])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    write(d.path(), "dfopt.toml", "");
+    let out = dfopt(d.path())
+        .args(["fix", "--select", "pip-no-cache-dir", "."])
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("pip3 install --no-cache-dir flask"),
+        "the default data does treat pip3 as pip"
+    );
+}
+
+#[test]
 fn a_panic_is_reported_for_its_file_and_the_run_goes_on() {
     // Debug builds panic on demand (see `DFOPT_TEST_PANIC` in src/cli.rs). The panic must not
     // take the run down (rayon would re-raise it on the main thread): the file gets an error line,
