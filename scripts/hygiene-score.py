@@ -4,6 +4,7 @@ each one that is left is left.
 
 Usage: scripts/hygiene-score.py [--dfopt target/release/dfopt] [--corpus ../shared/corpus]
                                 [--fix-args=--unsafe-fixes] [--jobs N] [--json OUT] [--list]
+                                [--min-in-scope 90]
 
 For every corpus Dockerfile with a finding of the issue's codes: hadolint on the original, then
 `dfopt fix --write FIX_ARGS` on a copy, then hadolint on the copy. Each finding (before and after) is
@@ -92,6 +93,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--json")
     ap.add_argument("--list", action="store_true", help="also list every finding left, by category")
+    ap.add_argument("--min-in-scope", type=float, default=None,
+                    help="exit 1 when less than this share (%%) of the in-scope findings is resolved")
     args = ap.parse_args()
     if not os.access(args.hadolint, os.X_OK):
         sys.exit(f"hadolint not found at {args.hadolint}: run scripts/setup-oracles.sh")
@@ -206,6 +209,9 @@ def main():
                        "left_findings": listing}, f, indent=1)
     print(f"hygiene codes: {total_b} before, {total_b - total_l} resolved ({raw:.1f}%) | in scope: "
           f"{in_b} before, {in_b - in_l} resolved ({scoped:.1f}%)")
+    if args.min_in_scope is not None and scoped < args.min_in_scope:
+        print(f"hygiene-score: in-scope share {scoped:.1f}% is below {args.min_in_scope}%", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
