@@ -225,7 +225,11 @@ fn a_bad_regex_in_the_config_is_an_error_before_any_file_is_touched() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0));
-    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     write(d.path(), "dfopt.toml", "");
     let out = dfopt(d.path())
         .args(["fix", "--select", "pip-no-cache-dir", "."])

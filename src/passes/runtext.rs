@@ -236,8 +236,9 @@ enum CasePart {
 }
 
 /// Splits the script into words and commands. `None` for anything we do not model: unbalanced
-/// quotes, `select` and function definitions, here-documents inside the text, a comment (it would
-/// swallow appended text). The commands of `case` branches are nested commands like those of `if`.
+/// quotes, `select`, `function` (bash's keyword; `name() { …; }` is read), arrays, here-documents
+/// inside the text, a comment (it would swallow appended text). The commands of `case` branches
+/// and of function bodies are nested commands like those of `if`.
 pub fn parse(text: &str) -> Option<Script> {
     let toks = tokenize(text)?;
     let mut cmds = Vec::new();
@@ -300,8 +301,13 @@ pub fn parse(text: &str) -> Option<Script> {
                 }
                 if cur.is_empty() || cur.iter().all(|x| RESERVED.contains(&x.text.as_str())) {
                     let t = w.text.as_str();
-                    if t == "select" || t == "function" || t.ends_with("()") {
+                    if t == "select" || t == "function" {
                         return None;
+                    }
+                    if t.ends_with("()") {
+                        // A function definition: the name is no command; the body that follows
+                        // (`{ …; }` or `( … )`) is read as a nested group.
+                        continue;
                     }
                     if t == "case" {
                         // Reserved words before it (`then`, `!`) make no command of their own.
@@ -483,8 +489,21 @@ fn tokenize(text: &str) -> Option<Vec<Tok>> {
                 i += 1;
             }
             b'(' => {
-                // `a=(x y)` array, or `name()` function definition: not modelled.
-                return None;
+                // `name()`: a function definition (its body is a group or subshell that follows).
+                // Anything else glued to a word, such as the array in `a=(x y)`, is not modelled.
+                let name = word_start.and_then(|s| text.get(s..i)).unwrap_or("");
+                let is_name = name
+                    .bytes()
+                    .next()
+                    .is_some_and(|c| c == b'_' || c.is_ascii_alphabetic())
+                    && name
+                        .bytes()
+                        .all(|c| c == b'_' || c == b'-' || c.is_ascii_alphanumeric());
+                if !is_name || b.get(i + 1) != Some(&b')') {
+                    return None;
+                }
+                i += 2;
+                end_word(&mut out, &mut word_start, i);
             }
             b')' => {
                 end_word(&mut out, &mut word_start, i);
@@ -1014,6 +1033,23 @@ mod tests {
         assert_eq!(s.top_ops, [";"]);
         assert!(parse("if true; then case $a in x) echo y;; esac; fi").is_some());
         assert!(parse("case $a in x) echo y;;").is_none(), "no esac");
+        // Function definitions: the body is nested; the name is no command.
+        let s = parse("_up() { dpkg-scanpackages . > P; apt-get update; }; _up; apt-get install x")
+            .unwrap_or_else(|| panic!("function"));
+        let lines: Vec<(String, usize)> = s.cmds.iter().map(|c| (c.line(), c.depth)).collect();
+        assert_eq!(
+            lines,
+            [
+                ("dpkg-scanpackages .".to_string(), 1),
+                ("apt-get update".to_string(), 1),
+                ("_up".to_string(), 0),
+                ("apt-get install x".to_string(), 0)
+            ]
+        );
+        assert!(parse("f(){ echo a; }").is_some());
+        assert!(parse("a=(x y)").is_none(), "arrays are not modelled");
+        assert!(parse("f(x) { echo; }").is_none());
+        assert!(parse("function f { echo; }").is_none());
         assert!(
             parse("echo a;; echo b").is_none(),
             "terminator outside case"
