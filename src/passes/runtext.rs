@@ -710,6 +710,14 @@ pub fn mount_covers(targets: &[String], dir: &str) -> bool {
     })
 }
 
+/// The script's last word is a `esac` that closes a top-level `case`.
+fn ends_with_case(run: &Run<'_>) -> bool {
+    let t = run.rt.text.trim_end();
+    t.strip_suffix("esac").is_some_and(|before| {
+        before.is_empty() || before.ends_with(|c: char| c.is_whitespace() || c == ';')
+    }) && run.script.cmds.iter().any(|c| c.depth > 0)
+}
+
 /// Every editable RUN in the POSIX, non-Windows stages, in order (`ONBUILD RUN` excluded).
 pub fn runs<'c, 'a>(ctx: &'c Context<'a>) -> &'c [Run<'a>] {
     runs_with(ctx, false)
@@ -830,35 +838,57 @@ pub fn append_commands(ctx: &Context<'_>, run: &Run<'_>, commands: &[String]) ->
     }
     let doc = ctx.doc;
     let facts = shell::analyse(&run.rt.text);
-    if !facts.parsed || facts.has_comment || facts.has_background || facts.trailing_separator {
-        return None;
-    }
-    let mut f2 = shell::ShellFacts::default();
-    let top = shell::split_top_level(&run.rt.text, &mut f2)?;
-    let last = top.last()?;
-    let first_word = last
-        .words
-        .iter()
-        .find(|w| !is_assignment(w))
-        .map(String::as_str)
-        .unwrap_or("");
-    if matches!(first_word, "exec" | "exit" | "return") || run.script.top_ops.last() == Some(&"&") {
+    let errexit_first;
+    if facts.parsed {
+        if facts.has_comment || facts.has_background || facts.trailing_separator {
+            return None;
+        }
+        let mut f2 = shell::ShellFacts::default();
+        let top = shell::split_top_level(&run.rt.text, &mut f2)?;
+        let last = top.last()?;
+        let first_word = last
+            .words
+            .iter()
+            .find(|w| !is_assignment(w))
+            .map(String::as_str)
+            .unwrap_or("");
+        if matches!(first_word, "exec" | "exit" | "return")
+            || run.script.top_ops.last() == Some(&"&")
+        {
+            return None;
+        }
+        errexit_first = top
+            .first()
+            .map(|c| {
+                c.words.first().map(String::as_str) == Some("set")
+                    && c.words.iter().skip(1).any(|w| {
+                        (w.starts_with('-') && !w.starts_with("--") && w.contains('e'))
+                            || w == "errexit"
+                    })
+            })
+            .unwrap_or(false);
+    } else if ends_with_case(run) {
+        // chain-runs' tokeniser does not read `case` patterns, but this one did (no comment, no
+        // here-document, balanced): a script that ends with `esac` ends with its top-level `case`,
+        // so an appended command runs after it, as after any other last command.
+        if run.script.top_ops.contains(&"&") {
+            return None;
+        }
+        errexit_first = run.script.cmds.first().is_some_and(|c| {
+            c.depth == 0
+                && c.program() == "set"
+                && c.args().iter().any(|w| {
+                    (w.text.starts_with('-') && !w.text.starts_with("--") && w.text.contains('e'))
+                        || w.text == "errexit"
+                })
+        });
+    } else {
         return None;
     }
     let end = run.rt.text.len();
     // `set -eux; a; b` lists keep their `;` style (errexit makes `;` stop on failure).
     let semis = run.script.top_ops.iter().filter(|o| **o == ";").count();
     let ands = run.script.top_ops.iter().filter(|o| **o == "&&").count();
-    let errexit_first = top
-        .first()
-        .map(|c| {
-            c.words.first().map(String::as_str) == Some("set")
-                && c.words.iter().skip(1).any(|w| {
-                    (w.starts_with('-') && !w.starts_with("--") && w.contains('e'))
-                        || w == "errexit"
-                })
-        })
-        .unwrap_or(false);
     let semicolon = errexit_first && semis > ands;
     let code_lines: Vec<_> = run
         .ins
