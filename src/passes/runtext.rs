@@ -338,9 +338,9 @@ pub fn parse(text: &str) -> Option<Script> {
                     } else if CLOSERS.contains(&t) {
                         depth = depth.checked_sub(1)?;
                     }
-                    if cur.is_empty() {
-                        cur_depth = depth;
-                    }
+                    // Still in command position (only reserved words so far, as in `then if`):
+                    // the command starts at the depth reached now.
+                    cur_depth = depth;
                 }
                 cur.push(w);
             }
