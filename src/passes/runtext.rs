@@ -62,29 +62,28 @@ impl RunText {
         let src = doc.source.as_bytes();
         // Drop leading and trailing whitespace across pieces (str::trim on the joined text; the
         // comparison with `c.args` below catches any non-ASCII whitespace difference).
-        while let Some(&(s, e)) = pieces.first() {
+        while let Some(first) = pieces.first_mut() {
+            let (s, e) = *first;
             let skip = src.get(s..e)?.iter().take_while(|&&b| is_space(b)).count();
-            if s + skip == e {
-                pieces.remove(0);
-            } else {
-                pieces[0].0 = s + skip;
+            if s + skip < e {
+                first.0 = s + skip;
                 break;
             }
+            pieces.remove(0);
         }
-        while let Some(&(s, e)) = pieces.last() {
+        while let Some(last) = pieces.last_mut() {
+            let (s, e) = *last;
             let skip = src
                 .get(s..e)?
                 .iter()
                 .rev()
                 .take_while(|&&b| is_space(b))
                 .count();
-            let last = pieces.len() - 1;
-            if s + skip == e {
-                pieces.pop();
-            } else {
-                pieces[last].1 = e - skip;
+            if s + skip < e {
+                last.1 = e - skip;
                 break;
             }
+            pieces.pop();
         }
         let mut text = String::with_capacity(c.args.len());
         let mut segments = Vec::with_capacity(pieces.len());
