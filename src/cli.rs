@@ -541,9 +541,8 @@ fn process(
     let mut swept_dirs: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let mut walk_done = false;
     // A pipeline: while the pool works on one chunk, this thread prints the chunk before it (in
-    // order) and gathers the next, so neither the workers nor the printing wait for each other.
-    let mut printing: Option<(Vec<Job>, Vec<Option<FileResult>>)> = None;
-    loop {
+    // order) and gathers the next (configs included), so the workers never wait for this thread.
+    let mut gather = || -> Vec<Job> {
         let mut jobs: Vec<Job> = Vec::with_capacity(CHUNK);
         while !walk_done && jobs.len() < CHUNK {
             let Some(input) = received.pop_front() else {
@@ -581,13 +580,19 @@ fn process(
             };
             jobs.push((input, shown, rules));
         }
-        if jobs.is_empty() && printing.is_none() {
+        jobs
+    };
+    let mut current: Vec<Job> = gather();
+    let mut printing: Option<(Vec<Job>, Vec<Option<FileResult>>)> = None;
+    loop {
+        if current.is_empty() && printing.is_none() {
             break;
         }
         let mut results: Vec<Option<FileResult>> = Vec::new();
         let previous = printing.take();
+        let mut next: Vec<Job> = Vec::new();
         rayon::in_place_scope(|scope| {
-            let jobs = &jobs;
+            let jobs = &current;
             let results = &mut results;
             scope.spawn(move |_| {
                 *results = jobs
@@ -632,10 +637,12 @@ fn process(
                     }
                 }
             }
+            next = gather();
         });
-        if !jobs.is_empty() {
-            printing = Some((jobs, results));
+        if !current.is_empty() {
+            printing = Some((current, results));
         }
+        current = next;
     }
     let _ = walker.join();
     if let Some(pb) = progress {
