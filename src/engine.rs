@@ -3,7 +3,7 @@
 use crate::analysis::Analysis;
 use crate::config::Settings;
 use crate::edit::{apply_fixes, Finding, Safety};
-use crate::passes::{Context, Registry};
+use crate::passes::{Context, Memo, Registry};
 use crate::syntax::{Dockerfile, ParseError};
 use std::fmt;
 use std::path::Path;
@@ -64,8 +64,19 @@ pub fn findings(
     settings: &Settings,
     path: Option<&Path>,
 ) -> Vec<Finding> {
+    findings_with(doc, registry, settings, path, &Memo::default())
+}
+
+/// [`findings`], reusing what `memo` already knows of the file's RUNs (from an earlier round).
+fn findings_with(
+    doc: &Dockerfile,
+    registry: &Registry,
+    settings: &Settings,
+    path: Option<&Path>,
+    memo: &Memo,
+) -> Vec<Finding> {
     let analysis = Analysis::new(doc);
-    let ctx = Context::new(doc, &analysis, settings, path);
+    let ctx = Context::new(doc, &analysis, settings, path, memo);
     let mut out = Vec::new();
     for rule in registry.enabled(settings) {
         rule.check(&ctx, &mut out);
@@ -101,8 +112,9 @@ pub fn fix_source(
         .filter(|i| i.kind() == crate::syntax::Keyword::Run)
         .count();
     let mut applied = Vec::new();
+    let memo = Memo::default();
     for _ in 0..MAX_ROUNDS {
-        let found = findings(&doc, registry, settings, path);
+        let found = findings_with(&doc, registry, settings, path, &memo);
         let fixes: Vec<_> = found
             .iter()
             .filter_map(|f| f.fix.as_ref().map(|fix| (f.rule, fix)))

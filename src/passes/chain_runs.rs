@@ -82,25 +82,32 @@ impl ChainRuns {
         })
     }
 
-    fn facts(&self, cmd: &str) -> ShellFacts {
-        shell::analyse_with(cmd, |w| self.state_builtins.iter().any(|b| b == w))
+    fn facts(&self, memo: &super::Memo, cmd: &str) -> ShellFacts {
+        memo.chain_facts(cmd, || {
+            shell::analyse_with(cmd, |w| self.state_builtins.iter().any(|b| b == w))
+        })
     }
 
     /// A RUN that may take part in a chain, with what we know of its command.
-    fn candidate(&self, doc: &Dockerfile, ins: &Instruction) -> Option<ShellFacts> {
+    fn candidate(
+        &self,
+        memo: &super::Memo,
+        doc: &Dockerfile,
+        ins: &Instruction,
+    ) -> Option<ShellFacts> {
         if !plain_shell_run(ins) {
             return None;
         }
         let c = &ins.command;
         // A heredoc-looking `<<` that BuildKit did not take as one is still shell we cannot see into.
-        let mut facts = self.facts(&c.args);
+        let mut facts = self.facts(memo, &c.args);
         let _ = doc;
         if facts.trailing_separator {
             // `cmd;` behaves as `cmd`: judge (and later emit) it without the separator.
             let stripped = c.args.trim_end().trim_end_matches(';');
             facts = ShellFacts {
                 trailing_separator: true,
-                ..self.facts(stripped)
+                ..self.facts(memo, stripped)
             };
         }
         if !facts.parsed || facts.has_comment || facts.has_background || c.args.trim().is_empty() {
@@ -171,7 +178,7 @@ impl Rule for ChainRuns {
                 };
                 // Shell analysis is the costly part: only RUNs with a RUN neighbour need it.
                 let facts = if is_run(idx - 1) || is_run(idx + 1) {
-                    self.candidate(doc, ins)
+                    self.candidate(ctx.memo, doc, ins)
                 } else {
                     None
                 };

@@ -24,6 +24,45 @@ use crate::edit::{Finding, Safety};
 use crate::syntax::Dockerfile;
 use std::path::Path;
 
+/// What the rules work out of a RUN's text, kept across the fixed-point rounds of one file: a
+/// round after a fix re-reads every RUN, and most of them did not change.
+#[derive(Default)]
+pub struct Memo {
+    scripts:
+        std::cell::RefCell<std::collections::HashMap<String, Option<std::rc::Rc<runtext::Script>>>>,
+    chain_facts: std::cell::RefCell<std::collections::HashMap<String, crate::shell::ShellFacts>>,
+}
+
+impl Memo {
+    /// The shell reading of a RUN's text (see [`runtext::parse`]), read once per distinct text.
+    pub fn script(&self, text: &str) -> Option<std::rc::Rc<runtext::Script>> {
+        if let Some(s) = self.scripts.borrow().get(text) {
+            return s.clone();
+        }
+        let s = runtext::parse(text).map(std::rc::Rc::new);
+        self.scripts
+            .borrow_mut()
+            .insert(text.to_string(), s.clone());
+        s
+    }
+
+    /// chain-runs' shell facts for a RUN's text, worked out once per distinct text.
+    pub fn chain_facts(
+        &self,
+        text: &str,
+        compute: impl FnOnce() -> crate::shell::ShellFacts,
+    ) -> crate::shell::ShellFacts {
+        if let Some(f) = self.chain_facts.borrow().get(text) {
+            return f.clone();
+        }
+        let f = compute();
+        self.chain_facts
+            .borrow_mut()
+            .insert(text.to_string(), f.clone());
+        f
+    }
+}
+
 /// Everything a rule may look at for one file.
 pub struct Context<'a> {
     pub doc: &'a Dockerfile,
@@ -33,6 +72,8 @@ pub struct Context<'a> {
     pub path: Option<&'a Path>,
     /// Shell-parsed RUNs, shared by the passes that read them (without / with ONBUILD triggers).
     pub runs_cache: [std::cell::OnceCell<Vec<runtext::Run<'a>>>; 2],
+    /// Readings kept across rounds.
+    pub memo: &'a Memo,
 }
 
 impl<'a> Context<'a> {
@@ -41,6 +82,7 @@ impl<'a> Context<'a> {
         analysis: &'a Analysis,
         settings: &'a Settings,
         path: Option<&'a Path>,
+        memo: &'a Memo,
     ) -> Self {
         Context {
             doc,
@@ -48,6 +90,7 @@ impl<'a> Context<'a> {
             settings,
             path,
             runs_cache: Default::default(),
+            memo,
         }
     }
 }

@@ -652,7 +652,7 @@ pub struct Run<'a> {
     pub ins: &'a Instruction,
     pub stage: &'a Stage,
     pub rt: RunText,
-    pub script: Script,
+    pub script: std::rc::Rc<Script>,
     /// The script's literal variable assignments, computed on first use (most RUNs never need them).
     vars: std::cell::OnceCell<super::download_cleanup::Vars>,
 }
@@ -748,7 +748,7 @@ fn parse_runs<'a>(ctx: &Context<'a>, onbuild: bool) -> Vec<Run<'a>> {
             let Some(rt) = rt else {
                 continue;
             };
-            let Some(script) = parse(&rt.text) else {
+            let Some(script) = ctx.memo.script(&rt.text) else {
                 continue;
             };
             out.push(Run {
