@@ -690,13 +690,6 @@ fn process_file(shown: &str, path: &Path, mode: Mode, rules: &FolderRules) -> Fi
     }
 }
 
-fn count_runs(doc: &Dockerfile) -> usize {
-    doc.instructions
-        .iter()
-        .filter(|i| i.kind() == crate::syntax::Keyword::Run)
-        .count()
-}
-
 fn process_bytes(
     shown: &str,
     path: Option<&Path>,
@@ -761,7 +754,7 @@ fn process_bytes_unguarded(
     if mode == Mode::Report {
         match engine::check_source(&text, &rules.registry, settings, path) {
             Ok((doc, found)) => {
-                res.runs_before = count_runs(&doc);
+                res.runs_before = doc.run_count();
                 res.runs_after = res.runs_before;
                 res.findings = found
                     .iter()
@@ -784,7 +777,7 @@ fn process_bytes_unguarded(
     };
     res.changed = outcome.changed();
     res.applied = outcome.applied.clone();
-    res.runs_after = count_runs(&outcome.fixed_doc);
+    res.runs_after = outcome.fixed_doc.run_count();
     res.runs_before = outcome.runs_before;
     res.findings = outcome
         .remaining

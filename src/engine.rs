@@ -106,11 +106,7 @@ pub fn fix_source(
     path: Option<&Path>,
 ) -> Result<FileOutcome, FileError> {
     let mut doc = Dockerfile::parse(source).map_err(FileError::Parse)?;
-    let runs_before = doc
-        .instructions
-        .iter()
-        .filter(|i| i.kind() == crate::syntax::Keyword::Run)
-        .count();
+    let runs_before = doc.run_count();
     let mut applied = Vec::new();
     let memo = Memo::default();
     for _ in 0..MAX_ROUNDS {

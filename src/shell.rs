@@ -156,12 +156,18 @@ fn mentions_errexit(cmd: &str) -> bool {
     let words: Vec<&str> = cmd
         .split(|c: char| c.is_whitespace() || c == ';' || c == '(' || c == '{')
         .collect();
-    words.windows(2).any(|w| {
-        w[0] == "set" && w[1].starts_with('-') && !w[1].starts_with("--") && w[1][1..].contains('e')
-    })
+    words
+        .windows(2)
+        .any(|w| w[0] == "set" && is_short_option_with_e(w[1]))
 }
 
-fn is_assignment(w: &str) -> bool {
+/// A short-option word that includes `e` (`-e`, `-eux`): with `set`, it turns errexit on.
+pub(crate) fn is_short_option_with_e(w: &str) -> bool {
+    w.starts_with('-') && !w.starts_with("--") && w.contains('e')
+}
+
+/// `NAME=value` or `NAME+=value`: a shell assignment word.
+pub(crate) fn is_assignment(w: &str) -> bool {
     match w.find('=') {
         Some(0) | None => false,
         Some(i) => {
@@ -361,7 +367,7 @@ fn skip_double_quoted(b: &[u8], mut i: usize) -> Option<usize> {
     None
 }
 
-fn skip_backticks(b: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn skip_backticks(b: &[u8], mut i: usize) -> Option<usize> {
     while i < b.len() {
         match b[i] {
             b'`' => return Some(i + 1),

@@ -6,7 +6,7 @@ use super::Context;
 use crate::analysis::Stage;
 use crate::config::OperatorPosition;
 use crate::edit::Edit;
-use crate::shell;
+use crate::shell::{self, is_assignment, skip_backticks};
 use crate::syntax::{Dockerfile, Form, Instruction, Keyword, LineKind, Span};
 
 /// The command text of a shell-form RUN and where each of its bytes sits in the source.
@@ -422,18 +422,6 @@ fn make_cmd(words: Vec<Word>, depth: usize) -> Option<Cmd> {
     })
 }
 
-fn is_assignment(w: &str) -> bool {
-    match w.find('=') {
-        Some(0) | None => false,
-        Some(i) => {
-            let name = w[..i].trim_end_matches('+');
-            let mut chars = name.chars();
-            matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
-                && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
-        }
-    }
-}
-
 fn tokenize(text: &str) -> Option<Vec<Tok>> {
     let b = text.as_bytes();
     let mut out = Vec::new();
@@ -600,17 +588,6 @@ fn skip_double_quoted(b: &[u8], mut i: usize) -> Option<usize> {
             b'\\' => i += 2,
             b'`' => i = skip_backticks(b, i + 1)?,
             b'$' if matches!(b.get(i + 1), Some(b'(') | Some(b'{')) => i = skip_dollar(b, i)?,
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-fn skip_backticks(b: &[u8], mut i: usize) -> Option<usize> {
-    while i < b.len() {
-        match b[i] {
-            b'`' => return Some(i + 1),
-            b'\\' => i += 2,
             _ => i += 1,
         }
     }
@@ -836,14 +813,14 @@ pub fn append_commands(ctx: &Context<'_>, run: &Run<'_>, commands: &[String]) ->
         return None;
     }
     let doc = ctx.doc;
-    let facts = shell::analyse(&run.rt.text);
+    // One split gives both the operators (comment, background job, trailing separator) and the
+    // top-level commands.
+    let mut facts = shell::ShellFacts::default();
     let errexit_first;
-    if facts.parsed {
+    if let Some(top) = shell::split_top_level(&run.rt.text, &mut facts) {
         if facts.has_comment || facts.has_background || facts.trailing_separator {
             return None;
         }
-        let mut f2 = shell::ShellFacts::default();
-        let top = shell::split_top_level(&run.rt.text, &mut f2)?;
         let last = top.last()?;
         let first_word = last
             .words
@@ -856,16 +833,13 @@ pub fn append_commands(ctx: &Context<'_>, run: &Run<'_>, commands: &[String]) ->
         {
             return None;
         }
-        errexit_first = top
-            .first()
-            .map(|c| {
-                c.words.first().map(String::as_str) == Some("set")
-                    && c.words.iter().skip(1).any(|w| {
-                        (w.starts_with('-') && !w.starts_with("--") && w.contains('e'))
-                            || w == "errexit"
-                    })
-            })
-            .unwrap_or(false);
+        errexit_first = top.first().is_some_and(|c| {
+            c.words.first().map(String::as_str) == Some("set")
+                && c.words
+                    .iter()
+                    .skip(1)
+                    .any(|w| shell::is_short_option_with_e(w) || w == "errexit")
+        });
     } else if ends_with_case(run) {
         // chain-runs' tokeniser does not read `case` patterns, but this one did (no comment, no
         // here-document, balanced): a script that ends with `esac` ends with its top-level `case`,
@@ -876,10 +850,9 @@ pub fn append_commands(ctx: &Context<'_>, run: &Run<'_>, commands: &[String]) ->
         errexit_first = run.script.cmds.first().is_some_and(|c| {
             c.depth == 0
                 && c.program() == "set"
-                && c.args().iter().any(|w| {
-                    (w.text.starts_with('-') && !w.text.starts_with("--") && w.text.contains('e'))
-                        || w.text == "errexit"
-                })
+                && c.args()
+                    .iter()
+                    .any(|w| shell::is_short_option_with_e(&w.text) || w.text == "errexit")
         });
     } else {
         return None;

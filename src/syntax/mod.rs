@@ -275,6 +275,14 @@ impl Dockerfile {
         }
     }
 
+    /// The number of RUN instructions (the image's RUN layers).
+    pub fn run_count(&self) -> usize {
+        self.instructions
+            .iter()
+            .filter(|i| i.kind() == Keyword::Run)
+            .count()
+    }
+
     pub fn text(&self, span: Span) -> &str {
         self.source.get(span.start..span.end).unwrap_or("")
     }
