@@ -1133,24 +1133,17 @@ pub fn render_table(r: &FileReport) -> String {
             if sm.same { "same" } else { "DIFFERENT" }.to_string(),
         ));
     }
-    let w0 = rows
-        .iter()
-        .map(|r| r.0.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(4);
-    let w1 = rows
-        .iter()
-        .map(|r| r.1.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(6);
-    let w2 = rows
-        .iter()
-        .map(|r| r.2.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(5);
+    // Column widths: the widest cell, and at least the header's width.
+    let width = |cell: fn(&(String, String, String, String)) -> &String, header: usize| {
+        rows.iter()
+            .map(|r| cell(r).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(header)
+    };
+    let w0 = width(|r| &r.0, 4);
+    let w1 = width(|r| &r.1, 6);
+    let w2 = width(|r| &r.2, 5);
     let line = |c0: &str, c1: &str, c2: &str, c3: &str| {
         let l = format!("  {c0:<w0$}  {c1:<w1$}  {c2:<w2$}  {c3}");
         format!("{}\n", l.trim_end())

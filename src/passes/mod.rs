@@ -36,14 +36,9 @@ pub struct Memo {
 impl Memo {
     /// The shell reading of a RUN's text (see [`runtext::parse`]), read once per distinct text.
     pub fn script(&self, text: &str) -> Option<std::rc::Rc<runtext::Script>> {
-        if let Some(s) = self.scripts.borrow().get(text) {
-            return s.clone();
-        }
-        let s = runtext::parse(text).map(std::rc::Rc::new);
-        self.scripts
-            .borrow_mut()
-            .insert(text.to_string(), s.clone());
-        s
+        memoized(&self.scripts, text, || {
+            runtext::parse(text).map(std::rc::Rc::new)
+        })
     }
 
     /// chain-runs' shell facts for a RUN's text, worked out once per distinct text.
@@ -52,15 +47,22 @@ impl Memo {
         text: &str,
         compute: impl FnOnce() -> crate::shell::ShellFacts,
     ) -> crate::shell::ShellFacts {
-        if let Some(f) = self.chain_facts.borrow().get(text) {
-            return f.clone();
-        }
-        let f = compute();
-        self.chain_facts
-            .borrow_mut()
-            .insert(text.to_string(), f.clone());
-        f
+        memoized(&self.chain_facts, text, compute)
     }
+}
+
+/// The value kept for `key`, computed and kept on first use.
+fn memoized<T: Clone>(
+    map: &std::cell::RefCell<std::collections::HashMap<String, T>>,
+    key: &str,
+    compute: impl FnOnce() -> T,
+) -> T {
+    if let Some(v) = map.borrow().get(key) {
+        return v.clone();
+    }
+    let v = compute();
+    map.borrow_mut().insert(key.to_string(), v.clone());
+    v
 }
 
 /// Everything a rule may look at for one file.
