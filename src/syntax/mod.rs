@@ -344,7 +344,7 @@ impl<'a> Parser<'a> {
         let mut lines = Vec::new();
         let mut start = if src.starts_with('\u{feff}') { 3 } else { 0 };
         while start < bytes.len() {
-            let end = match bytes[start..].iter().position(|&b| b == b'\n') {
+            let end = match memchr::memchr(b'\n', bytes.get(start..).unwrap_or_default()) {
                 Some(i) => start + i + 1,
                 None => bytes.len(),
             };
@@ -454,13 +454,15 @@ impl<'a> Parser<'a> {
         }
         // BuildKit reads lines with a `bufio.Scanner` whose buffer holds at most 64 KiB: a longer
         // line (its line feed included) stops the scan and fails the build.
-        for (idx, part) in self.src.split_inclusive('\n').enumerate() {
-            let limit = if part.ends_with('\n') {
+        // (The lines are measured from the start of the file: BuildKit counts a BOM in line 1.)
+        for (idx, line) in self.lines.iter().enumerate() {
+            let start = if idx == 0 { 0 } else { line.start };
+            let limit = if self.src.as_bytes().get(line.end.wrapping_sub(1)) == Some(&b'\n') {
                 MAX_LINE_BYTES + 1
             } else {
                 MAX_LINE_BYTES
             };
-            if part.len() > limit {
+            if line.end - start > limit {
                 return Err(self.err(
                     idx + 1,
                     1,
