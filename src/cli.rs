@@ -7,7 +7,6 @@ use crate::passes::{rule_doc, Registry};
 use crate::report::{FileResult, Format, Renderer, Summary};
 use crate::syntax::{Dockerfile, Form};
 use clap::{Args, Parser, Subcommand};
-use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -352,8 +351,10 @@ fn relative(path: &Path, base: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
-/// Files processed in parallel at a time; results are printed in order after each chunk.
-const CHUNK: usize = 256;
+/// Files handed to the pool as one task: a task per file would cost a thread wake-up each.
+const JOB_BATCH: usize = 16;
+/// Tasks in flight at once (so at most 512 files' results are held).
+const WINDOW_BATCHES: usize = 32;
 
 /// One input, its name as shown, and the rules that govern it (None for inputs that are errors
 /// already).
@@ -540,11 +541,13 @@ fn process(
     let mut summary = Summary::default();
     let mut swept_dirs: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let mut walk_done = false;
-    // A pipeline: while the pool works on one chunk, this thread prints the chunk before it (in
-    // order) and gathers the next (configs included), so the workers never wait for this thread.
-    let mut gather = || -> Vec<Job> {
-        let mut jobs: Vec<Job> = Vec::with_capacity(CHUNK);
-        while !walk_done && jobs.len() < CHUNK {
+    // The next input with its shown name and rules, in walk order; configs are resolved here, in
+    // order, so that the parallel part only reads.
+    let mut next_job = || -> Option<Job> {
+        loop {
+            if walk_done {
+                return None;
+            }
             let Some(input) = received.pop_front() else {
                 match rx.recv() {
                     Ok(batch) => received.extend(batch),
@@ -572,78 +575,114 @@ fn process(
                     }
                 }
             }
-            // Configs are resolved here, in order, so that the parallel part only reads.
             let rules = match &input {
                 Input::File(p) => Some(cache.get(p)),
                 Input::Stdin => Some(cache.get(Path::new("./Dockerfile"))),
                 Input::Error(..) => None,
             };
-            jobs.push((input, shown, rules));
+            return Some((input, shown, rules));
         }
-        jobs
     };
-    let mut current: Vec<Job> = gather();
-    let mut printing: Option<(Vec<Job>, Vec<Option<FileResult>>)> = None;
-    loop {
-        if current.is_empty() && printing.is_none() {
-            break;
-        }
-        let mut results: Vec<Option<FileResult>> = Vec::new();
-        let previous = printing.take();
-        let mut next: Vec<Job> = Vec::new();
-        rayon::in_place_scope(|scope| {
-            let jobs = &current;
-            let results = &mut results;
-            scope.spawn(move |_| {
-                *results = jobs
-                    .par_iter()
-                    .map(|(input, shown, rules)| process_job(input, shown, rules, mode))
-                    .collect();
-            });
-            if let Some((jobs, results)) = previous {
-                for ((input, shown, rules), res) in jobs.iter().zip(results) {
-                    let res = match (input, res) {
-                        (Input::Stdin, _) => {
-                            let mut buf = Vec::new();
-                            match (stdin.read_to_end(&mut buf), rules) {
-                                (Ok(_), Some(Ok(rules))) => {
-                                    process_bytes(shown, None, buf, mode, rules)
-                                }
-                                (Err(e), _) => error_result(
-                                    shown,
-                                    format!("-:1:1: error: cannot read standard input: {e}"),
-                                ),
-                                (_, Some(Err(e))) => error_result(shown, e.clone()),
-                                _ => continue,
-                            }
-                        }
-                        (_, Some(r)) => r,
-                        (_, None) => continue,
-                    };
-                    let mut res = res;
-                    if mode == Mode::Write && common.format.is_none() {
-                        res.diff.clear(); // --write reports on stderr; a diff only when asked for
-                    }
-                    if let Some(e) = &res.error {
-                        let _ = writeln!(err, "{e}");
-                    }
-                    if mode == Mode::Write && !res.notice.is_empty() && res.fixed_text.is_none() {
-                        let _ = err.write_all(res.notice.as_bytes());
-                    }
-                    summary.add(&res);
-                    let _ = renderer.file(&res, mode != Mode::Report);
-                    if let Some(pb) = &progress {
-                        pb.inc(1);
-                    }
+    let mut print = |job: Job, res: Option<FileResult>| {
+        let (input, shown, rules) = job;
+        let res = match (&input, res) {
+            (Input::Stdin, _) => {
+                let mut buf = Vec::new();
+                match (stdin.read_to_end(&mut buf), &rules) {
+                    (Ok(_), Some(Ok(rules))) => process_bytes(&shown, None, buf, mode, rules),
+                    (Err(e), _) => error_result(
+                        &shown,
+                        format!("-:1:1: error: cannot read standard input: {e}"),
+                    ),
+                    (_, Some(Err(e))) => error_result(&shown, e.clone()),
+                    _ => return,
                 }
             }
-            next = gather();
-        });
-        if !current.is_empty() {
-            printing = Some((current, results));
+            (_, Some(r)) => r,
+            (_, None) => return,
+        };
+        let mut res = res;
+        if mode == Mode::Write && common.format.is_none() {
+            res.diff.clear(); // --write reports on stderr; a diff only when asked for
         }
-        current = next;
-    }
+        if let Some(e) = &res.error {
+            let _ = writeln!(err, "{e}");
+        }
+        if mode == Mode::Write && !res.notice.is_empty() && res.fixed_text.is_none() {
+            let _ = err.write_all(res.notice.as_bytes());
+        }
+        summary.add(&res);
+        let _ = renderer.file(&res, mode != Mode::Report);
+        if let Some(pb) = &progress {
+            pb.inc(1);
+        }
+    };
+    // A pipeline without barriers: this thread hands the pool small batches of files, up to
+    // WINDOW_BATCHES at a time, and prints the results in walk order as they arrive (a slot per
+    // batch holds those that finish early). The pool never waits for a slow file of a previous
+    // batch, and memory stays bounded by the window.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, Vec<(Job, Option<FileResult>)>)>();
+    let mut slots: std::collections::VecDeque<Option<Vec<(Job, Option<FileResult>)>>> =
+        std::collections::VecDeque::new();
+    let mut first_slot = 0usize; // batch number of `slots[0]`
+    let mut inputs_done = false;
+    rayon::in_place_scope(|scope| loop {
+        while !inputs_done && slots.len() < WINDOW_BATCHES {
+            let batch: Vec<Job> = std::iter::from_fn(&mut next_job).take(JOB_BATCH).collect();
+            if batch.len() < JOB_BATCH {
+                inputs_done = true;
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let number = first_slot + slots.len();
+            let done_tx = done_tx.clone();
+            scope.spawn(move |_| {
+                // process_bytes already turns a panic into that file's error; this covers the rest
+                // of the task, so that every batch reports back and this thread never waits forever.
+                let results: Vec<Option<FileResult>> =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        batch
+                            .iter()
+                            .map(|(input, shown, rules)| process_job(input, shown, rules, mode))
+                            .collect()
+                    }))
+                    .unwrap_or_else(|_| {
+                        batch
+                            .iter()
+                            .map(|(_, shown, _)| {
+                                Some(error_result(
+                                    shown,
+                                    format!("{shown}:1:1: error: internal: dfopt panicked"),
+                                ))
+                            })
+                            .collect()
+                    });
+                let _ = done_tx.send((number, batch.into_iter().zip(results).collect()));
+            });
+            slots.push_back(None);
+        }
+        while let Some(Some(_)) = slots.front() {
+            if let Some(Some(batch)) = slots.pop_front() {
+                first_slot += 1;
+                for (job, res) in batch {
+                    print(job, res);
+                }
+            }
+        }
+        if slots.is_empty() {
+            break;
+        }
+        // The oldest batch is still running: wait for any batch to finish.
+        match done_rx.recv() {
+            Ok((number, results)) => {
+                if let Some(slot) = slots.get_mut(number - first_slot) {
+                    *slot = Some(results);
+                }
+            }
+            Err(_) => break,
+        }
+    });
     let _ = walker.join();
     if let Some(pb) = progress {
         pb.finish_and_clear();
