@@ -359,6 +359,8 @@ const WINDOW_BATCHES: usize = 32;
 /// One input, its name as shown, and the rules that govern it (None for inputs that are errors
 /// already).
 type Job = (Input, String, Option<Result<Arc<FolderRules>, String>>);
+/// A batch of jobs with their results (`None`: nothing to report, or stdin, read when printed).
+type BatchResults = Vec<(Job, Option<FileResult>)>;
 
 /// The work on one input that can run on any thread (stdin is read on the main thread, in order).
 fn process_job(
@@ -621,8 +623,8 @@ fn process(
     // WINDOW_BATCHES at a time, and prints the results in walk order as they arrive (a slot per
     // batch holds those that finish early). The pool never waits for a slow file of a previous
     // batch, and memory stays bounded by the window.
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, Vec<(Job, Option<FileResult>)>)>();
-    let mut slots: std::collections::VecDeque<Option<Vec<(Job, Option<FileResult>)>>> =
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, BatchResults)>();
+    let mut slots: std::collections::VecDeque<Option<BatchResults>> =
         std::collections::VecDeque::new();
     let mut first_slot = 0usize; // batch number of `slots[0]`
     let mut inputs_done = false;
