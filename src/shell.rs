@@ -77,8 +77,8 @@ const COMPOUND_WORDS: &[&str] = &[
 
 /// One top-level simple command: its words, raw.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SimpleCommand {
-    pub words: Vec<String>,
+pub struct SimpleCommand<'a> {
+    pub words: Vec<&'a str>,
     /// Byte range in the analysed text.
     pub start: usize,
     pub end: usize,
@@ -102,7 +102,7 @@ pub fn analyse_with(cmd: &str, is_state_builtin: impl Fn(&str) -> bool) -> Shell
     };
     facts.parsed = true;
     for c in &commands {
-        let mut words = c.words.iter().map(String::as_str).peekable();
+        let mut words = c.words.iter().copied().peekable();
         // Leading assignments: alone they set shell variables; before a command they do not persist.
         let mut assignments = 0;
         while let Some(w) = words.peek() {
@@ -126,7 +126,7 @@ pub fn analyse_with(cmd: &str, is_state_builtin: impl Fn(&str) -> bool) -> Shell
         }
         if COMPOUND_WORDS.contains(&first_l)
             || first_l.ends_with("()")
-            || c.words.iter().any(|w| w == "()")
+            || c.words.iter().any(|w| *w == "()")
         {
             facts.compound = true;
             facts.changes_state = true;
@@ -181,92 +181,94 @@ pub(crate) fn is_assignment(w: &str) -> bool {
 
 /// Splits `cmd` into top-level simple commands, recording operators into `facts`. Returns `None`
 /// where quoting or brackets do not balance.
-pub fn split_top_level(cmd: &str, facts: &mut ShellFacts) -> Option<Vec<SimpleCommand>> {
+///
+/// Every word is a slice of `cmd` (quotes and escapes kept as written), except the marker word
+/// `()` put before a parenthesised word that follows others (`name ()`, `cmd (x)`).
+pub fn split_top_level<'a>(cmd: &'a str, facts: &mut ShellFacts) -> Option<Vec<SimpleCommand<'a>>> {
     let b = cmd.as_bytes();
     let mut out = Vec::new();
-    let mut words: Vec<String> = Vec::new();
-    let mut word = String::new();
-    let mut word_started = false;
+    let mut words: Vec<&'a str> = Vec::new();
+    // The word being read is `cmd[start..i]`; `None` between words.
+    let mut word_start: Option<usize> = None;
     let mut cmd_start = 0usize;
     let mut i = 0usize;
     let mut last_op: Option<&str> = None;
-    let flush_word = |word: &mut String, started: &mut bool, words: &mut Vec<String>| {
-        if *started {
-            words.push(std::mem::take(word));
-            *started = false;
+    // The current word so far (empty between words).
+    let word_of = |start: Option<usize>, i: usize| -> &'a str {
+        start.and_then(|s| cmd.get(s..i)).unwrap_or("")
+    };
+    let flush_word = |start: &mut Option<usize>, i: usize, words: &mut Vec<&'a str>| {
+        if let Some(s) = start.take() {
+            words.push(cmd.get(s..i).unwrap_or(""));
         }
     };
     while i < b.len() {
         let c = b[i];
         match c {
             b' ' | b'\t' => {
-                flush_word(&mut word, &mut word_started, &mut words);
+                flush_word(&mut word_start, i, &mut words);
                 i += 1;
             }
             b'\n' | b'\r' => {
-                flush_word(&mut word, &mut word_started, &mut words);
+                flush_word(&mut word_start, i, &mut words);
                 if !words.is_empty() {
                     facts.has_list_operators = true;
                 }
                 i += 1;
             }
-            b'#' if !word_started => {
+            b'#' if word_start.is_none() => {
                 facts.has_comment = true;
                 break;
             }
             b'\\' => {
                 let end = (i + 2).min(b.len());
-                word.push_str(cmd.get(i..end)?);
-                word_started = true;
+                cmd.get(i..end)?;
+                word_start.get_or_insert(i);
                 i = end;
             }
             b'\'' => {
                 let close = b[i + 1..].iter().position(|&x| x == b'\'')? + i + 1;
-                word.push_str(cmd.get(i..=close)?);
-                word_started = true;
+                cmd.get(i..=close)?;
+                word_start.get_or_insert(i);
                 i = close + 1;
             }
             b'"' => {
                 let close = skip_double_quoted(b, i + 1)?;
-                word.push_str(cmd.get(i..close)?);
-                word_started = true;
+                cmd.get(i..close)?;
+                word_start.get_or_insert(i);
                 i = close;
             }
             b'`' => {
                 let close = skip_backticks(b, i + 1)?;
-                word.push_str(cmd.get(i..close)?);
-                word_started = true;
+                cmd.get(i..close)?;
+                word_start.get_or_insert(i);
                 i = close;
             }
             b'$' if matches!(b.get(i + 1), Some(b'(') | Some(b'{')) => {
                 let close = skip_dollar(b, i)?;
-                word.push_str(cmd.get(i..close)?);
-                word_started = true;
+                cmd.get(i..close)?;
+                word_start.get_or_insert(i);
                 i = close;
             }
-            b'(' if !word_started || word.ends_with('=') => {
+            b'(' if word_start.is_none() || word_of(word_start, i).ends_with('=') => {
                 // A subshell (or an array assignment); balanced as one opaque word.
                 let close = skip_parens(b, i + 1)?;
-                if word.ends_with('=') {
-                    word.push_str(cmd.get(i..close)?);
-                } else {
+                cmd.get(i..close)?;
+                if word_start.is_none() {
                     if !words.is_empty() {
                         // `name ()` function definition or `cmd (x)`: opaque
-                        words.push("()".to_string());
+                        words.push("()");
                     }
-                    word.push_str(cmd.get(i..close)?);
-                    word_started = true;
+                    word_start = Some(i);
                 }
                 i = close;
             }
             b'(' => {
                 // `name()` function definition
-                word.push('(');
                 i += 1;
             }
             b')' => {
-                if word.ends_with('(') {
-                    word.push(')');
+                if word_of(word_start, i).ends_with('(') {
                     i += 1;
                 } else {
                     return None; // unbalanced, or a `case` pattern: give up
@@ -274,25 +276,22 @@ pub fn split_top_level(cmd: &str, facts: &mut ShellFacts) -> Option<Vec<SimpleCo
             }
             b'&' | b'|' | b';' => {
                 let two = b.get(i + 1).copied();
+                let word = word_of(word_start, i);
                 // Redirections such as `2>&1`, `>&2`, `&>file`, `>|file` are part of a word.
                 if c == b'&' && (word.ends_with('>') || word.ends_with('<')) {
-                    word.push('&');
-                    word_started = true;
                     i += 1;
                     continue;
                 }
                 if c == b'&' && two == Some(b'>') {
-                    word.push_str("&>");
-                    word_started = true;
+                    word_start.get_or_insert(i);
                     i += 2;
                     continue;
                 }
                 if c == b'|' && word.ends_with('>') {
-                    word.push('|');
                     i += 1;
                     continue;
                 }
-                flush_word(&mut word, &mut word_started, &mut words);
+                flush_word(&mut word_start, i, &mut words);
                 let (op_len, kind) = match (c, two) {
                     (b'&', Some(b'&')) => (2, "&&"),
                     (b'|', Some(b'|')) => (2, "||"),
@@ -320,19 +319,18 @@ pub fn split_top_level(cmd: &str, facts: &mut ShellFacts) -> Option<Vec<SimpleCo
             b'<' if b.get(i + 1) == Some(&b'<') => {
                 // A here-document inside shell-form RUN text: opaque to us.
                 facts.compound = true;
-                word.push_str("<<");
-                word_started = true;
+                word_start.get_or_insert(i);
                 i += 2;
             }
             _ => {
                 let ch_len = utf8_len(c);
-                word.push_str(cmd.get(i..(i + ch_len).min(b.len()))?);
-                word_started = true;
+                cmd.get(i..(i + ch_len).min(b.len()))?;
+                word_start.get_or_insert(i);
                 i += ch_len;
             }
         }
     }
-    flush_word(&mut word, &mut word_started, &mut words);
+    flush_word(&mut word_start, i, &mut words);
     if !words.is_empty() {
         out.push(SimpleCommand {
             words,

@@ -826,7 +826,7 @@ pub fn append_commands(ctx: &Context<'_>, run: &Run<'_>, commands: &[String]) ->
             .words
             .iter()
             .find(|w| !is_assignment(w))
-            .map(String::as_str)
+            .copied()
             .unwrap_or("");
         if matches!(first_word, "exec" | "exit" | "return")
             || run.script.top_ops.last() == Some(&"&")
@@ -834,11 +834,11 @@ pub fn append_commands(ctx: &Context<'_>, run: &Run<'_>, commands: &[String]) ->
             return None;
         }
         errexit_first = top.first().is_some_and(|c| {
-            c.words.first().map(String::as_str) == Some("set")
+            c.words.first().copied() == Some("set")
                 && c.words
                     .iter()
                     .skip(1)
-                    .any(|w| shell::is_short_option_with_e(w) || w == "errexit")
+                    .any(|w| shell::is_short_option_with_e(w) || *w == "errexit")
         });
     } else if ends_with_case(run) {
         // chain-runs' tokeniser does not read `case` patterns, but this one did (no comment, no
