@@ -126,7 +126,7 @@ pub fn analyse_with(cmd: &str, is_state_builtin: impl Fn(&str) -> bool) -> Shell
         }
         if COMPOUND_WORDS.contains(&first_l)
             || first_l.ends_with("()")
-            || c.words.iter().any(|w| *w == "()")
+            || c.words.contains(&"()")
         {
             facts.compound = true;
             facts.changes_state = true;
