@@ -124,10 +124,7 @@ pub fn analyse_with(cmd: &str, is_state_builtin: impl Fn(&str) -> bool) -> Shell
         if first_l.starts_with('(') {
             continue; // a subshell: nothing leaks out of it
         }
-        if COMPOUND_WORDS.contains(&first_l)
-            || first_l.ends_with("()")
-            || c.words.contains(&"()")
-        {
+        if COMPOUND_WORDS.contains(&first_l) || first_l.ends_with("()") || c.words.contains(&"()") {
             facts.compound = true;
             facts.changes_state = true;
             continue;
@@ -152,6 +149,9 @@ pub fn analyse_with(cmd: &str, is_state_builtin: impl Fn(&str) -> bool) -> Shell
 fn mentions_errexit(cmd: &str) -> bool {
     if cmd.contains("errexit") {
         return true;
+    }
+    if !cmd.contains("set") {
+        return false; // the word split below only looks for `set -e…`
     }
     let words: Vec<&str> = cmd
         .split(|c: char| c.is_whitespace() || c == ';' || c == '(' || c == '{')

@@ -7,11 +7,27 @@ use crate::syntax::Dockerfile;
 
 /// Whether the file opts out of dfopt entirely.
 pub fn skip_file(doc: &Dockerfile) -> bool {
-    doc.source.lines().any(|l| {
-        let t = l.trim();
-        t.strip_prefix('#')
-            .map(|c| c.trim().eq_ignore_ascii_case("dfopt: skip-file"))
-            .unwrap_or(false)
+    // Only lines with a `#` can hold the pragma: find those instead of trimming every line.
+    let src = doc.source.as_str();
+    let mut from = 0;
+    memchr::memchr_iter(b'#', src.as_bytes()).any(|hash| {
+        if hash < from {
+            return false; // a second `#` on a line already looked at
+        }
+        let start = src
+            .get(..hash)
+            .and_then(|b| b.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let end = src
+            .get(hash..)
+            .and_then(|a| a.find('\n'))
+            .map_or(src.len(), |i| hash + i);
+        from = end;
+        src.get(start..end).is_some_and(|l| {
+            l.trim()
+                .strip_prefix('#')
+                .is_some_and(|c| c.trim().eq_ignore_ascii_case("dfopt: skip-file"))
+        })
     })
 }
 
@@ -77,4 +93,23 @@ fn pragmas_above(doc: &Dockerfile, line_start: usize) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_file_pragma_on_its_own_comment_line() {
+        let skips = |src: &str| skip_file(&Dockerfile::parse(src).expect("parses"));
+        assert!(skips("# dfopt: skip-file\nFROM a\n"));
+        assert!(skips("FROM a\r\n  #   DFOPT: Skip-File  \r\nRUN x\r\n"));
+        assert!(skips("FROM a # x\n\t# dfopt: skip-file"));
+        assert!(!skips("FROM a\nRUN echo '# dfopt: skip-file'\n"));
+        assert!(!skips("FROM a\n## dfopt: skip-file\n"));
+        assert!(!skips("FROM a\n# dfopt: skip-file please\n"));
+        assert!(!skips(
+            "FROM a\n# dfopt: ignore=chain-runs # dfopt: skip-file\n"
+        ));
+    }
 }

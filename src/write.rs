@@ -15,7 +15,7 @@ pub struct ReadError {
 /// Decodes bytes as a Dockerfile's text: refuses NUL bytes (binary) and invalid UTF-8 with the
 /// position of the first bad byte.
 pub fn decode(bytes: Vec<u8>) -> Result<String, ReadError> {
-    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+    if let Some(pos) = memchr::memchr(0, &bytes) {
         let (line, col) = position(&bytes, pos);
         return Err(ReadError {
             line,
