@@ -253,7 +253,8 @@ pub fn parse(text: &str) -> Option<Script> {
             return;
         }
         // An exact-size copy for the command; `cur` keeps its buffer for the next one.
-        let words: Vec<Word> = cur.drain(..).collect();
+        let mut words: Vec<Word> = Vec::with_capacity(cur.len());
+        words.extend(cur.drain(..));
         if let Some(c) = make_cmd(words, d) {
             cmds.push(c);
         }
