@@ -254,7 +254,7 @@ pub fn parse(text: &str) -> Option<Script> {
         }
         // An exact-size copy for the command; `cur` keeps its buffer for the next one.
         let mut words: Vec<Word> = Vec::with_capacity(cur.len());
-        words.extend(cur.drain(..));
+        words.append(cur);
         if let Some(c) = make_cmd(words, d) {
             cmds.push(c);
         }
