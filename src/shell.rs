@@ -153,12 +153,13 @@ fn mentions_errexit(cmd: &str) -> bool {
     if !cmd.contains("set") {
         return false; // the word split below only looks for `set -e…`
     }
-    let words: Vec<&str> = cmd
-        .split(|c: char| c.is_whitespace() || c == ';' || c == '(' || c == '{')
-        .collect();
-    words
-        .windows(2)
-        .any(|w| w[0] == "set" && is_short_option_with_e(w[1]))
+    let mut after_set = false;
+    cmd.split(|c: char| c.is_whitespace() || c == ';' || c == '(' || c == '{')
+        .any(|w| {
+            let hit = after_set && is_short_option_with_e(w);
+            after_set = w == "set";
+            hit
+        })
 }
 
 /// A short-option word that includes `e` (`-e`, `-eux`): with `set`, it turns errexit on.

@@ -28,9 +28,50 @@ use std::path::Path;
 /// round after a fix re-reads every RUN, and most of them did not change.
 #[derive(Default)]
 pub struct Memo {
-    scripts:
-        std::cell::RefCell<std::collections::HashMap<String, Option<std::rc::Rc<runtext::Script>>>>,
-    chain_facts: std::cell::RefCell<std::collections::HashMap<String, crate::shell::ShellFacts>>,
+    scripts: std::cell::RefCell<TextMap<Option<std::rc::Rc<runtext::Script>>>>,
+    chain_facts: std::cell::RefCell<TextMap<crate::shell::ShellFacts>>,
+}
+
+/// A map keyed by RUN texts, hashed with FxHash: SipHash's resistance to chosen keys buys nothing
+/// in a table that lives for one file, and it hashed each RUN's text several times slower.
+type TextMap<T> = std::collections::HashMap<String, T, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// The Fx hash (rustc's): a rotate, xor and multiply per 8 bytes.
+#[derive(Default)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.hash
+    }
 }
 
 impl Memo {
@@ -53,7 +94,7 @@ impl Memo {
 
 /// The value kept for `key`, computed and kept on first use.
 fn memoized<T: Clone>(
-    map: &std::cell::RefCell<std::collections::HashMap<String, T>>,
+    map: &std::cell::RefCell<TextMap<T>>,
     key: &str,
     compute: impl FnOnce() -> T,
 ) -> T {
