@@ -204,6 +204,62 @@ impl Downloaders {
     }
 }
 
+/// The assignments `NAME=value` of a script, as the regex
+/// `(?:^|[\s;&|(])([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|"[^"$`\\]*"|[A-Za-z0-9._/:+@%,=-]*)` finds them
+/// left to right without overlaps: (name, value as written, end of the match). Written out by hand
+/// because the regex's capture search was most of the cost of reading a RUN's variables; a test
+/// checks the two agree.
+fn assignments(text: &str) -> Vec<(&str, &str, usize)> {
+    let b = text.as_bytes();
+    let is_name_byte = |c: u8| c == b'_' || c.is_ascii_alphanumeric();
+    let mut out = Vec::new();
+    let mut resume = 0; // where the previous match ended: the next may not start before it
+    for eq in memchr::memchr_iter(b'=', b) {
+        let mut name_start = eq;
+        while name_start > 0 && b.get(name_start - 1).copied().is_some_and(is_name_byte) {
+            name_start -= 1;
+        }
+        if name_start == eq || b.get(name_start).is_some_and(u8::is_ascii_digit) {
+            continue;
+        }
+        // `^`, or one separator character right before the name (the match starts there).
+        let match_start = match text.get(..name_start).and_then(|t| t.chars().next_back()) {
+            None => 0,
+            Some(c) if c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(') => {
+                name_start - c.len_utf8()
+            }
+            Some(_) => continue,
+        };
+        if match_start < resume {
+            continue;
+        }
+        let v = eq + 1;
+        let rest = b.get(v..).unwrap_or_default();
+        let quoted = match rest.first() {
+            Some(b'\'') => memchr::memchr(b'\'', rest.get(1..).unwrap_or_default()).map(|i| i + 2),
+            Some(b'"') => rest
+                .get(1..)
+                .unwrap_or_default()
+                .iter()
+                .position(|&c| matches!(c, b'"' | b'$' | b'`' | b'\\'))
+                .filter(|&i| rest.get(i + 1) == Some(&b'"'))
+                .map(|i| i + 2),
+            _ => None,
+        };
+        let len = quoted.unwrap_or_else(|| {
+            rest.iter()
+                .take_while(|&&c| c.is_ascii_alphanumeric() || b"._/:+@%,=-".contains(&c))
+                .count()
+        });
+        let (Some(name), Some(value)) = (text.get(name_start..eq), text.get(v..v + len)) else {
+            continue;
+        };
+        resume = v + len;
+        out.push((name, value, v + len));
+    }
+    out
+}
+
 /// Variables assigned exactly once, to a literal, in a RUN's script: name → (value, offset).
 pub(crate) struct Vars {
     map: HashMap<String, Option<(String, usize)>>,
@@ -212,41 +268,35 @@ pub(crate) struct Vars {
 impl Vars {
     pub(crate) fn of(text: &str) -> Vars {
         let mut map: HashMap<String, Option<(String, usize)>> = HashMap::new();
-        static RE: std::sync::OnceLock<Option<(LazyRegex, LazyRegex)>> = std::sync::OnceLock::new();
-        let Some((assign, other)) = RE
+        static RE: std::sync::OnceLock<Option<LazyRegex>> = std::sync::OnceLock::new();
+        let Some(other) = RE
             .get_or_init(|| {
-                let a = super::regex(
-                    r#"(?:^|[\s;&|(])([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|"[^"$`\\]*"|[A-Za-z0-9._/:+@%,=-]*)"#,
+                super::regex(
+                    r"\b(?:for|read|local|declare|typeset)\s+(?:-\S+\s+)*([A-Za-z_][A-Za-z0-9_]*)",
                 )
-                .ok()?;
-                let o = super::regex(r"\b(?:for|read|local|declare|typeset)\s+(?:-\S+\s+)*([A-Za-z_][A-Za-z0-9_]*)").ok()?;
-                Some((a, o))
+                .ok()
             })
             .as_ref()
         else {
             return Vars { map };
         };
-        for c in assign.captures_iter(text) {
-            let (Some(all), Some(name), Some(val)) = (c.get(0), c.get(1), c.get(2)) else {
-                continue;
-            };
-            let after = text.as_bytes().get(all.end()).copied();
+        for (name, v, end) in assignments(text) {
+            let after = text.as_bytes().get(end).copied();
             let clean_end = matches!(
                 after,
                 None | Some(b' ' | b'\t' | b'\n' | b'\r' | b';' | b'&' | b'|' | b')')
             );
-            let v = val.as_str();
             let value = if v.len() >= 2 && (v.starts_with('\'') || v.starts_with('"')) {
                 v.get(1..v.len() - 1).map(str::to_string)
             } else {
                 Some(v.to_string())
             };
-            let entry = map.entry(name.as_str().to_string());
+            let entry = map.entry(name.to_string());
             use std::collections::hash_map::Entry;
             match entry {
                 Entry::Vacant(e) => {
                     e.insert(if clean_end {
-                        value.map(|v| (v, all.end()))
+                        value.map(|v| (v, end))
                     } else {
                         None
                     });
@@ -761,5 +811,53 @@ mod tests {
         assert_eq!(literal("$V", &v, 0, false), None);
         assert_eq!(literal("*.tgz", &v, 0, false), None);
         assert_eq!(literal("'a b'", &v, 0, false).as_deref(), Some("a b"));
+    }
+
+    #[test]
+    fn assignments_agree_with_their_regex() {
+        use proptest::prelude::*;
+        let re = regex::Regex::new(
+            r#"(?:^|[\s;&|(])([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|"[^"$`\\]*"|[A-Za-z0-9._/:+@%,=-]*)"#,
+        )
+        .expect("valid");
+        let by_regex = |t: &str| -> Vec<(String, String, usize)> {
+            re.captures_iter(t)
+                .filter_map(|c| {
+                    Some((
+                        c.get(1)?.as_str().to_string(),
+                        c.get(2)?.as_str().to_string(),
+                        c.get(0)?.end(),
+                    ))
+                })
+                .collect()
+        };
+        let by_hand = |t: &str| -> Vec<(String, String, usize)> {
+            assignments(t)
+                .into_iter()
+                .map(|(n, v, e)| (n.to_string(), v.to_string(), e))
+                .collect()
+        };
+        for t in [
+            "A=1 B=2",
+            "A=B=C",
+            "A='x B=1' C=2",
+            "a-b=1 _x=\"y\" 9a=1 x9=2",
+            "\u{a0}V=1;W=(X=2",
+            "F=\"a$b\" G=\"ok\"",
+            "=x A==",
+            "é=1 x=é",
+        ] {
+            assert_eq!(by_hand(t), by_regex(t), "{t:?}");
+        }
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 20_000,
+            ..Default::default()
+        });
+        runner
+            .run(&"[aZ_9 =;&|()'\"$`\\.\n\u{a0}é-]{0,30}", |t| {
+                prop_assert_eq!(by_hand(&t), by_regex(&t));
+                Ok(())
+            })
+            .expect("the scanner and the regex agree");
     }
 }
