@@ -184,6 +184,20 @@ pub fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
 /// BuildKit's `parseWords` (used by ENV, LABEL and ARG): words split on whitespace, quotes and
 /// escapes kept.
 pub fn parse_words(rest: &str, escape: char) -> Vec<String> {
+    if !rest.contains(['\'', '"', escape]) {
+        // Without quotes or escapes the words are the runs of non-blanks (the loop below gives the
+        // same, a character at a time).
+        return rest
+            .split(is_go_space)
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+    }
+    parse_words_by_char(rest, escape)
+}
+
+/// BuildKit's `parseWords` loop, a character at a time.
+fn parse_words_by_char(rest: &str, escape: char) -> Vec<String> {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -778,6 +792,14 @@ mod tests {
     fn words_keep_quotes() {
         assert_eq!(parse_words("A=\"x y\" B=1", '\\'), ["A=\"x y\"", "B=1"]);
         assert_eq!(parse_words("A= B=2", '\\'), ["A=", "B=2"]);
+        // The shortcut for text without quotes or escapes gives what the loop gives.
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(&"[a= \t\u{a0}\u{2003}é]{0,20}", |t| {
+                proptest::prop_assert_eq!(parse_words(&t, '\\'), parse_words_by_char(&t, '\\'));
+                Ok(())
+            })
+            .expect("same words");
     }
 
     #[test]
