@@ -209,6 +209,9 @@ pub fn split_top_level<'a>(cmd: &'a str, facts: &mut ShellFacts) -> Option<Vec<S
             b' ' | b'\t' => {
                 flush_word(&mut word_start, i, &mut words);
                 i += 1;
+                while matches!(b.get(i), Some(b' ' | b'\t')) {
+                    i += 1;
+                }
             }
             b'\n' | b'\r' => {
                 flush_word(&mut word_start, i, &mut words);
@@ -324,8 +327,13 @@ pub fn split_top_level<'a>(cmd: &'a str, facts: &mut ShellFacts) -> Option<Vec<S
                 i += 2;
             }
             _ => {
-                let ch_len = utf8_len(c);
-                cmd.get(i..(i + ch_len).min(b.len()))?;
+                let ch_len = if c.is_ascii() {
+                    1
+                } else {
+                    let n = utf8_len(c);
+                    cmd.get(i..(i + n).min(b.len()))?;
+                    n
+                };
                 word_start.get_or_insert(i);
                 i += ch_len;
             }

@@ -459,6 +459,9 @@ fn tokenize(text: &str) -> Option<Vec<Tok>> {
             b' ' | b'\t' => {
                 end_word(&mut out, &mut word_start, i);
                 i += 1;
+                while matches!(b.get(i), Some(b' ' | b'\t')) {
+                    i += 1;
+                }
             }
             b'\n' | b'\r' => {
                 end_word(&mut out, &mut word_start, i);
