@@ -10,8 +10,8 @@ pub fn unified(path: &str, old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
-    let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
-    let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
+    let old_lines = lines(old);
+    let new_lines = lines(new);
     // A fix changes a few instructions of a file: only the changed middle, with its context, goes
     // to the diff algorithm (which would otherwise hash every line of the file first). Myers
     // strips the common prefix and suffix itself before its search, so the hunks are the same as
@@ -55,6 +55,20 @@ pub fn unified(path: &str, old: &str, new: &str) -> String {
     }
     if !out.ends_with('\n') {
         out.push('\n');
+    }
+    out
+}
+
+/// The lines of `text`, each with its `\n` (as `split_inclusive`), found with memchr.
+fn lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        out.extend(text.get(start..=nl));
+        start = nl + 1;
+    }
+    if start < text.len() {
+        out.extend(text.get(start..));
     }
     out
 }
@@ -107,6 +121,17 @@ mod tests {
             out.push('\n');
         }
         out
+    }
+
+    #[test]
+    fn lines_split_as_split_inclusive() {
+        for t in ["", "a", "a\n", "\n\n", "a\nb", "a\r\nb\n", "é\nü"] {
+            assert_eq!(
+                lines(t),
+                t.split_inclusive('\n').collect::<Vec<_>>(),
+                "{t:?}"
+            );
+        }
     }
 
     #[test]

@@ -332,69 +332,72 @@ pub(crate) fn literal(raw: &str, vars: &Vars, at: usize, globs: bool) -> Option<
     if is_plain_word(raw) {
         return Some(raw.to_string());
     }
-    let chars: Vec<char> = raw.chars().collect();
-    let mut out = String::new();
+    // Byte offsets: every character with a meaning here is ASCII; others are copied whole.
+    let b = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len());
     let mut i = 0;
     let mut dq = false;
-    while let Some(&c) = chars.get(i) {
+    while let Some(&c) = b.get(i) {
+        if !c.is_ascii() {
+            let ch = raw.get(i..)?.chars().next()?;
+            out.push(ch);
+            i += ch.len_utf8();
+            continue;
+        }
         i += 1;
         match c {
-            '\'' if !dq => loop {
-                let c2 = *chars.get(i)?;
-                i += 1;
-                if c2 == '\'' {
-                    break;
-                }
-                out.push(c2);
-            },
-            '"' => dq = !dq,
-            '\\' => {
-                let n = *chars.get(i)?;
-                i += 1;
+            b'\'' if !dq => {
+                let len = memchr::memchr(b'\'', b.get(i..)?)?;
+                out.push_str(raw.get(i..i + len)?);
+                i += len + 1;
+            }
+            b'"' => dq = !dq,
+            b'\\' => {
+                let n = raw.get(i..)?.chars().next()?;
+                i += n.len_utf8();
                 if dq && !matches!(n, '$' | '`' | '"' | '\\') {
                     out.push('\\');
                 }
                 out.push(n);
             }
-            '`' => return None,
-            '$' => {
-                let braced = chars.get(i) == Some(&'{');
+            b'`' => return None,
+            b'$' => {
+                let braced = b.get(i) == Some(&b'{');
                 if braced {
                     i += 1;
                 }
                 let start = i;
-                while chars
+                while b
                     .get(i)
-                    .map(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .unwrap_or(false)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
                 {
                     i += 1;
                 }
-                let name: String = chars.get(start..i)?.iter().collect();
+                let name = raw.get(start..i)?;
                 if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
                     return None;
                 }
                 if braced {
-                    if chars.get(i) != Some(&'}') {
+                    if b.get(i) != Some(&b'}') {
                         return None;
                     }
                     i += 1;
                 }
-                let v = vars.get(&name, at)?;
+                let v = vars.get(name, at)?;
                 if !dq && v.contains([' ', '\t', '\n', '*', '?', '[']) {
                     return None;
                 }
                 out.push_str(v);
             }
-            '*' | '?' | '[' if !dq => {
+            b'*' | b'?' | b'[' if !dq => {
                 if !globs {
                     return None;
                 }
-                out.push(c);
+                out.push(c as char);
             }
-            '{' if !dq => return None,
-            '~' if !dq && i == 1 => return None,
-            _ => out.push(c),
+            b'{' if !dq => return None,
+            b'~' if !dq && i == 1 => return None,
+            _ => out.push(c as char),
         }
     }
     if dq {
@@ -859,5 +862,102 @@ mod tests {
                 Ok(())
             })
             .expect("the scanner and the regex agree");
+    }
+
+    /// The first version of [`literal`], a character at a time: the oracle for the test below.
+    fn literal_by_chars(raw: &str, vars: &Vars, at: usize, globs: bool) -> Option<String> {
+        if is_plain_word(raw) {
+            return Some(raw.to_string());
+        }
+        let chars: Vec<char> = raw.chars().collect();
+        let mut out = String::new();
+        let mut i = 0;
+        let mut dq = false;
+        while let Some(&c) = chars.get(i) {
+            i += 1;
+            match c {
+                '\'' if !dq => loop {
+                    let c2 = *chars.get(i)?;
+                    i += 1;
+                    if c2 == '\'' {
+                        break;
+                    }
+                    out.push(c2);
+                },
+                '"' => dq = !dq,
+                '\\' => {
+                    let n = *chars.get(i)?;
+                    i += 1;
+                    if dq && !matches!(n, '$' | '`' | '"' | '\\') {
+                        out.push('\\');
+                    }
+                    out.push(n);
+                }
+                '`' => return None,
+                '$' => {
+                    let braced = chars.get(i) == Some(&'{');
+                    if braced {
+                        i += 1;
+                    }
+                    let start = i;
+                    while chars
+                        .get(i)
+                        .map(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .unwrap_or(false)
+                    {
+                        i += 1;
+                    }
+                    let name: String = chars.get(start..i)?.iter().collect();
+                    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+                        return None;
+                    }
+                    if braced {
+                        if chars.get(i) != Some(&'}') {
+                            return None;
+                        }
+                        i += 1;
+                    }
+                    let v = vars.get(&name, at)?;
+                    if !dq && v.contains([' ', '\t', '\n', '*', '?', '[']) {
+                        return None;
+                    }
+                    out.push_str(v);
+                }
+                '*' | '?' | '[' if !dq => {
+                    if !globs {
+                        return None;
+                    }
+                    out.push(c);
+                }
+                '{' if !dq => return None,
+                '~' if !dq && i == 1 => return None,
+                _ => out.push(c),
+            }
+        }
+        if dq {
+            return None;
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn literal_agrees_with_the_character_version() {
+        use proptest::prelude::*;
+        let vars = Vars::of("A=1 B='x y' C=/opt/é D=\"a*\"");
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 20_000,
+            ..Default::default()
+        });
+        runner
+            .run(&"[aAB_CD$'\"\\\\{}~*?\\[`/. é-]{0,16}", |t| {
+                for globs in [false, true] {
+                    prop_assert_eq!(
+                        literal(&t, &vars, 1000, globs),
+                        literal_by_chars(&t, &vars, 1000, globs)
+                    );
+                }
+                Ok(())
+            })
+            .expect("same literal");
     }
 }
