@@ -76,27 +76,31 @@ pub enum Keyword {
 
 impl Keyword {
     pub fn from_word(word: &str) -> Keyword {
-        match word.to_ascii_lowercase().as_str() {
-            "from" => Keyword::From,
-            "run" => Keyword::Run,
-            "cmd" => Keyword::Cmd,
-            "label" => Keyword::Label,
-            "maintainer" => Keyword::Maintainer,
-            "expose" => Keyword::Expose,
-            "env" => Keyword::Env,
-            "add" => Keyword::Add,
-            "copy" => Keyword::Copy,
-            "entrypoint" => Keyword::Entrypoint,
-            "volume" => Keyword::Volume,
-            "user" => Keyword::User,
-            "workdir" => Keyword::Workdir,
-            "arg" => Keyword::Arg,
-            "onbuild" => Keyword::Onbuild,
-            "stopsignal" => Keyword::Stopsignal,
-            "healthcheck" => Keyword::Healthcheck,
-            "shell" => Keyword::Shell,
-            _ => Keyword::Unknown,
-        }
+        // Compared in place (a lowercase copy per instruction showed up in profiles).
+        const KEYWORDS: [(&str, Keyword); 18] = [
+            ("from", Keyword::From),
+            ("run", Keyword::Run),
+            ("cmd", Keyword::Cmd),
+            ("label", Keyword::Label),
+            ("maintainer", Keyword::Maintainer),
+            ("expose", Keyword::Expose),
+            ("env", Keyword::Env),
+            ("add", Keyword::Add),
+            ("copy", Keyword::Copy),
+            ("entrypoint", Keyword::Entrypoint),
+            ("volume", Keyword::Volume),
+            ("user", Keyword::User),
+            ("workdir", Keyword::Workdir),
+            ("arg", Keyword::Arg),
+            ("onbuild", Keyword::Onbuild),
+            ("stopsignal", Keyword::Stopsignal),
+            ("healthcheck", Keyword::Healthcheck),
+            ("shell", Keyword::Shell),
+        ];
+        KEYWORDS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(word))
+            .map_or(Keyword::Unknown, |&(_, k)| k)
     }
 
     fn can_contain_heredoc(self) -> bool {
