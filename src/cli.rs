@@ -500,15 +500,9 @@ fn process(
         registries: HashMap::new(),
         by_dir: HashMap::new(),
     };
-    let default_rules = match cache.get(Path::new("./Dockerfile")) {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(err, "{e}");
-            return EXIT_ERROR;
-        }
-    };
-    // The walk streams paths through a bounded channel while earlier chunks are processed, so
-    // memory stays flat however many files there are.
+    // The walk streams paths through a bounded channel while earlier files are processed, so
+    // memory stays flat however many files there are. It starts before the rules are read, which
+    // takes a while, and only needs the paths.
     // Inputs travel in batches: one channel message (and thread wake-up) per input cost more
     // system time than the walk itself.
     const BATCH: usize = 64;
@@ -529,6 +523,13 @@ fn process(
             let _ = tx.send(batch);
         }
     });
+    let default_rules = match cache.get(Path::new("./Dockerfile")) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            return EXIT_ERROR;
+        }
+    };
     let mut received: std::collections::VecDeque<Input> = std::collections::VecDeque::new();
     let progress = (!common.quiet && std::io::stderr().is_terminal()).then(|| {
         let pb = indicatif::ProgressBar::new_spinner();

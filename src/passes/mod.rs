@@ -267,21 +267,29 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(settings: &Settings) -> Result<Registry, String> {
-        let rules: Vec<Box<dyn Rule>> = vec![
-            Box::new(chain_runs::ChainRuns::new(settings)?),
-            Box::new(multi_stage::MultiStage::new(settings)?),
-            Box::new(final_stage_base::FinalStageBase::new(settings)?),
-            Box::new(package_cache_cleanup::PackageCacheCleanup::new(settings)?),
-            Box::new(assume_yes::AssumeYes::new(settings)?),
-            Box::new(apt_no_install_recommends::AptNoInstallRecommends::new(
-                settings,
-            )?),
-            Box::new(apt_get_not_apt::AptGetNotApt::new(settings)?),
-            Box::new(apk_no_cache::ApkNoCache::new(settings)?),
-            Box::new(pip_no_cache_dir::PipNoCacheDir::new(settings)?),
-            Box::new(download_cleanup::DownloadCleanup::new(settings)?),
-            Box::new(later_delete::LaterDelete::new(settings)?),
+        type Build = fn(&Settings) -> Result<Box<dyn Rule>, String>;
+        fn boxed<R: Rule + 'static>(r: Result<R, String>) -> Result<Box<dyn Rule>, String> {
+            r.map(|r| Box::new(r) as Box<dyn Rule>)
+        }
+        const BUILDERS: [Build; 11] = [
+            |s| boxed(chain_runs::ChainRuns::new(s)),
+            |s| boxed(multi_stage::MultiStage::new(s)),
+            |s| boxed(final_stage_base::FinalStageBase::new(s)),
+            |s| boxed(package_cache_cleanup::PackageCacheCleanup::new(s)),
+            |s| boxed(assume_yes::AssumeYes::new(s)),
+            |s| boxed(apt_no_install_recommends::AptNoInstallRecommends::new(s)),
+            |s| boxed(apt_get_not_apt::AptGetNotApt::new(s)),
+            |s| boxed(apk_no_cache::ApkNoCache::new(s)),
+            |s| boxed(pip_no_cache_dir::PipNoCacheDir::new(s)),
+            |s| boxed(download_cleanup::DownloadCleanup::new(s)),
+            |s| boxed(later_delete::LaterDelete::new(s)),
         ];
+        // Reading the rules' data (TOML, regex syntax checks) is most of start-up: the pool's
+        // threads share it. Results stay in order, and the first failing rule is the one reported.
+        use rayon::prelude::*;
+        let built: Vec<Result<Box<dyn Rule>, String>> =
+            BUILDERS.par_iter().map(|build| build(settings)).collect();
+        let rules = built.into_iter().collect::<Result<Vec<_>, String>>()?;
         Ok(Registry { rules })
     }
 
