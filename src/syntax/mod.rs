@@ -475,6 +475,9 @@ impl<'a> Parser<'a> {
             }
         }
         let mut instructions = Vec::new();
+        let mut logical = String::new();
+        let mut segments = Segments { parts: Vec::new() };
+        let mut phys: Vec<PhysicalLine> = Vec::new();
         let mut i = 0usize;
         let n = self.lines.len();
         while i < n {
@@ -491,11 +494,14 @@ impl<'a> Parser<'a> {
             if !continued && first.is_empty() {
                 continue;
             }
-            let mut logical = String::from(first);
-            let mut segments = Segments {
-                parts: vec![(0, token_start, first.len())],
-            };
-            let mut phys = vec![PhysicalLine {
+            // The joined line and its map are scratch space, kept across instructions; the
+            // physical lines are collected here and copied out once, at their final size.
+            logical.clear();
+            logical.push_str(first);
+            segments.parts.clear();
+            segments.parts.push((0, token_start, first.len()));
+            phys.clear();
+            phys.push(PhysicalLine {
                 span: Span::new(
                     self.lines[start_line - 1].start,
                     self.lines[start_line - 1].content_end,
@@ -504,7 +510,7 @@ impl<'a> Parser<'a> {
                     content: Span::new(token_start, token_start + first.len()),
                     continued,
                 },
-            }];
+            });
             let mut eol = !continued;
             while !eol && i < n {
                 let raw = self.content(i);
@@ -649,7 +655,7 @@ impl<'a> Parser<'a> {
                 full_end,
                 start_line,
                 end_line: last_line,
-                lines: phys,
+                lines: phys.clone(),
             });
         }
         if instructions.is_empty() {
