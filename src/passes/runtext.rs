@@ -730,6 +730,13 @@ pub fn runs_with<'c, 'a>(ctx: &'c Context<'a>, onbuild: bool) -> &'c [Run<'a>] {
 fn parse_runs<'a>(ctx: &Context<'a>, onbuild: bool) -> Vec<Run<'a>> {
     let doc = ctx.doc;
     let mut out = Vec::new();
+    // With ONBUILD triggers, every other RUN is one `runs` already read: copy those (in index
+    // order, like the loop below) instead of reading their text a second time.
+    let mut plain = if onbuild {
+        runs_with(ctx, false).iter().peekable()
+    } else {
+        [].iter().peekable()
+    };
     for stage in &ctx.analysis.stages {
         if stage.windows || !(stage.shell.is_posix() || posix_with_options(ctx, stage)) {
             continue;
@@ -738,6 +745,21 @@ fn parse_runs<'a>(ctx: &Context<'a>, onbuild: bool) -> Vec<Run<'a>> {
             let Some(ins) = doc.instructions.get(idx) else {
                 break;
             };
+            if onbuild && ins.trigger.is_none() {
+                // Not a trigger: `runs` has it if it is editable at all (same text, same test).
+                while plain.next_if(|r| r.index < idx).is_some() {}
+                if let Some(r) = plain.next_if(|r| r.index == idx) {
+                    out.push(Run {
+                        index: r.index,
+                        ins: r.ins,
+                        stage: r.stage,
+                        rt: r.rt.clone(),
+                        script: r.script.clone(),
+                        vars: std::cell::OnceCell::new(),
+                    });
+                }
+                continue;
+            }
             let rt = if onbuild {
                 RunText::of_effective(doc, ins)
             } else {
