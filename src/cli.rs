@@ -1,6 +1,6 @@
 //! The command line, kept thin: argument parsing and rendering over the library.
 
-use crate::config::{find_config, resolve, FinalImage, Overrides, Resolved, Settings};
+use crate::config::{resolve, FinalImage, Overrides, Resolved, Settings};
 use crate::discover::{Input, WalkOptions};
 use crate::engine;
 use crate::passes::{rule_doc, Registry};
@@ -399,9 +399,35 @@ struct ConfigCache {
     /// Rules compiled once per distinct `[transforms]` data: a monorepo's many configs share them.
     registries: HashMap<String, Arc<Registry>>,
     by_dir: HashMap<PathBuf, Option<PathBuf>>,
+    /// The nearest config of each absolute folder looked at, so that sibling folders do not test
+    /// their shared parents again.
+    by_abs_dir: HashMap<PathBuf, Option<PathBuf>>,
 }
 
 impl ConfigCache {
+    /// [`crate::config::find_config`] with every folder on the way up remembered.
+    fn config_above(&mut self, abs: &Path) -> Option<PathBuf> {
+        let mut visited: Vec<&Path> = Vec::new();
+        let mut cur = Some(abs);
+        let found = loop {
+            let Some(d) = cur else {
+                break None;
+            };
+            if let Some(known) = self.by_abs_dir.get(d) {
+                break known.clone();
+            }
+            visited.push(d);
+            if let Some(p) = crate::config::config_in(d) {
+                break Some(p);
+            }
+            cur = d.parent();
+        };
+        for d in visited {
+            self.by_abs_dir.insert(d.to_path_buf(), found.clone());
+        }
+        found
+    }
+
     fn get(&mut self, file: &Path) -> Result<Arc<FolderRules>, String> {
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let dir = if dir.as_os_str().is_empty() {
@@ -416,7 +442,7 @@ impl ConfigCache {
                 Some(c) => c.clone(),
                 None => {
                     let abs = std::path::absolute(&dir).unwrap_or_else(|_| dir.clone());
-                    let c = find_config(&abs);
+                    let c = self.config_above(&abs);
                     self.by_dir.insert(dir, c.clone());
                     c
                 }
@@ -499,6 +525,7 @@ fn process(
         by_config: HashMap::new(),
         registries: HashMap::new(),
         by_dir: HashMap::new(),
+        by_abs_dir: HashMap::new(),
     };
     // The walk streams paths through a bounded channel while earlier files are processed, so
     // memory stays flat however many files there are. It starts before the rules are read, which
@@ -719,7 +746,7 @@ fn error_result(shown: &str, message: String) -> FileResult {
 }
 
 fn process_file(shown: &str, path: &Path, mode: Mode, rules: &FolderRules) -> FileResult {
-    match std::fs::read(path) {
+    match read_file(path) {
         Ok(bytes) => process_bytes(shown, Some(path), bytes, mode, rules),
         Err(e) => {
             let msg = if path.is_dir() {
@@ -730,6 +757,18 @@ fn process_file(shown: &str, path: &Path, mode: Mode, rules: &FolderRules) -> Fi
             error_result(shown, format!("{shown}:1:1: error: {msg}"))
         }
     }
+}
+
+/// The whole file. Unlike `std::fs::read`, no `stat` for its size first: a buffer that holds a
+/// typical Dockerfile is read into, and grows for the rare larger one (the walk has already
+/// looked at the file once, and a system call per file shows at thousands of files).
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(16 * 1024);
+    // `File::read_to_end` asks for the size (`statx`, `lseek`); through `Take` it just reads.
+    file.take(u64::MAX).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn process_bytes(
@@ -787,9 +826,7 @@ fn process_bytes_unguarded(
         panic!("test panic requested by DFOPT_TEST_PANIC");
     }
     let settings = match path {
-        Some(p) => rules
-            .resolved
-            .settings_for(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())),
+        Some(p) => rules.resolved.settings_for(p),
         None => std::borrow::Cow::Borrowed(&rules.resolved.settings),
     };
     let settings = settings.as_ref();

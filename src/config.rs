@@ -130,7 +130,10 @@ impl Resolved {
         if self.per_file_ignores.is_empty() {
             return std::borrow::Cow::Borrowed(&self.settings);
         }
-        let rel = file.strip_prefix(&self.base).unwrap_or(file);
+        // Made absolute only here: most configs have no per-file ignores, and resolving a relative
+        // path asks the kernel for the working directory every time.
+        let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        let rel = file.strip_prefix(&self.base).unwrap_or(&file);
         let extra: Vec<String> = self
             .per_file_ignores
             .iter()
@@ -157,15 +160,20 @@ pub const CONFIG_NAMES: [&str; 2] = ["dfopt.toml", ".dfopt.toml"];
 pub fn find_config(dir: &Path) -> Option<PathBuf> {
     let mut cur = Some(dir);
     while let Some(d) = cur {
-        for name in CONFIG_NAMES {
-            let p = d.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
+        if let Some(p) = config_in(d) {
+            return Some(p);
         }
         cur = d.parent();
     }
     None
+}
+
+/// The config file in `dir` itself, if any.
+pub fn config_in(dir: &Path) -> Option<PathBuf> {
+    CONFIG_NAMES
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file())
 }
 
 /// Reads and validates one config file (without following `extend`).
