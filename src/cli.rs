@@ -359,6 +359,24 @@ const WINDOW_BATCHES: usize = 32;
 /// One input, its name as shown, and the rules that govern it (None for inputs that are errors
 /// already).
 type Job = (Input, String, Option<Result<Arc<FolderRules>, String>>);
+/// Files per batch and batches in flight. Debug builds take them from `DFOPT_TEST_PIPELINE`
+/// (`BATCH,WINDOW`), so that tests can drive the pipeline through its edge cases (a window of one
+/// batch is printed empty after every batch).
+fn pipeline_sizes() -> (usize, usize) {
+    #[cfg(debug_assertions)]
+    if let Some((b, w)) = std::env::var("DFOPT_TEST_PIPELINE")
+        .ok()
+        .and_then(|v| {
+            v.split_once(',')
+                .map(|(b, w)| (b.parse().ok(), w.parse().ok()))
+        })
+        .and_then(|(b, w)| Some((b?, w?)))
+    {
+        return (std::cmp::max(b, 1), std::cmp::max(w, 1));
+    }
+    (JOB_BATCH, WINDOW_BATCHES)
+}
+
 /// A batch of jobs with their results (`None`: nothing to report, or stdin, read when printed).
 type BatchResults = Vec<(Job, Option<FileResult>)>;
 
@@ -669,10 +687,11 @@ fn process(
         std::collections::VecDeque::new();
     let mut first_slot = 0usize; // batch number of `slots[0]`
     let mut inputs_done = false;
+    let (job_batch, window_batches) = pipeline_sizes();
     rayon::in_place_scope(|scope| loop {
-        while !inputs_done && slots.len() < WINDOW_BATCHES {
-            let batch: Vec<Job> = std::iter::from_fn(&mut next_job).take(JOB_BATCH).collect();
-            if batch.len() < JOB_BATCH {
+        while !inputs_done && slots.len() < window_batches {
+            let batch: Vec<Job> = std::iter::from_fn(&mut next_job).take(job_batch).collect();
+            if batch.len() < job_batch {
                 inputs_done = true;
             }
             if batch.is_empty() {
@@ -714,12 +733,20 @@ fn process(
             }
         }
         if slots.is_empty() {
-            break;
+            if inputs_done {
+                break;
+            }
+            // Every batch in flight has been printed (the oldest was the last to finish): hand
+            // out the next ones. Stopping here once left the rest of the walk unprocessed.
+            continue;
         }
         // The oldest batch is still running: wait for any batch to finish.
         match done_rx.recv() {
             Ok((number, results)) => {
-                if let Some(slot) = slots.get_mut(number - first_slot) {
+                if let Some(slot) = number
+                    .checked_sub(first_slot)
+                    .and_then(|k| slots.get_mut(k))
+                {
                     *slot = Some(results);
                 }
             }

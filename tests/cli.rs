@@ -242,6 +242,31 @@ fn a_bad_regex_in_the_config_is_an_error_before_any_file_is_touched() {
 }
 
 #[test]
+fn every_file_is_processed_whatever_order_the_pipeline_finishes_in() {
+    // Debug builds size the pipeline from `DFOPT_TEST_PIPELINE` (files per batch, batches in
+    // flight). With one batch in flight, every batch is printed before the next is handed out: a
+    // run once stopped there after the first file and left the others unprocessed.
+    let d = tempfile::tempdir().expect("tmp");
+    let n = 7;
+    for i in 0..n {
+        write(d.path(), &format!("s{i}/Dockerfile"), NEEDS_FIX);
+    }
+    for sizes in ["1,1", "1,2", "2,1", "3,2", "16,32"] {
+        let out = dfopt(d.path())
+            .env("DFOPT_TEST_PIPELINE", sizes)
+            .timeout(std::time::Duration::from_secs(60))
+            .args(["fix", "--format", "json", "."])
+            .output()
+            .expect("run");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let files = json["files"].as_array().expect("files");
+        let paths: Vec<&str> = files.iter().filter_map(|f| f["path"].as_str()).collect();
+        let want: Vec<String> = (0..n).map(|i| format!("s{i}/Dockerfile")).collect();
+        assert_eq!(paths, want, "sizes {sizes}");
+    }
+}
+
+#[test]
 fn a_panic_is_reported_for_its_file_and_the_run_goes_on() {
     // Debug builds panic on demand (see `DFOPT_TEST_PANIC` in src/cli.rs). The panic must not
     // take the run down (rayon would re-raise it on the main thread): the file gets an error line,
