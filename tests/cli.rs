@@ -267,6 +267,10 @@ fn every_file_is_processed_whatever_order_the_pipeline_finishes_in() {
 }
 
 #[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the DFOPT_TEST_PANIC hook, which only debug builds have"
+)]
 fn a_panic_is_reported_for_its_file_and_the_run_goes_on() {
     // Debug builds panic on demand (see `DFOPT_TEST_PANIC` in src/cli.rs). The panic must not
     // take the run down (rayon would re-raise it on the main thread): the file gets an error line,
