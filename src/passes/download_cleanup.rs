@@ -246,11 +246,7 @@ fn assignments(text: &str) -> Vec<(&str, &str, usize)> {
                 .map(|i| i + 2),
             _ => None,
         };
-        let len = quoted.unwrap_or_else(|| {
-            rest.iter()
-                .take_while(|&&c| c.is_ascii_alphanumeric() || b"._/:+@%,=-".contains(&c))
-                .count()
-        });
+        let len = quoted.unwrap_or_else(|| rest.iter().take_while(|&&c| is_plain_byte(c)).count());
         let (Some(name), Some(value)) = (text.get(name_start..eq), text.get(v..v + len)) else {
             continue;
         };
@@ -410,9 +406,12 @@ pub(crate) fn literal(raw: &str, vars: &Vars, at: usize, globs: bool) -> Option<
 /// A word made only of characters the shell takes literally (no quotes, expansions or globs): it
 /// stands for itself. Most words are; checking saves the general path's work.
 fn is_plain_word(w: &str) -> bool {
-    !w.is_empty()
-        && w.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._/:+@%,=-".contains(&b))
+    !w.is_empty() && w.bytes().all(is_plain_byte)
+}
+
+/// A byte that means itself in a shell word: no quoting, expansion or glob.
+fn is_plain_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"._/:+@%,=-".contains(&b)
 }
 
 fn norm(p: &str) -> &str {
