@@ -199,8 +199,8 @@ pub fn split_top_level<'a>(cmd: &'a str, facts: &mut ShellFacts) -> Option<Vec<S
         start.and_then(|s| cmd.get(s..i)).unwrap_or("")
     };
     let flush_word = |start: &mut Option<usize>, i: usize, words: &mut Vec<&'a str>| {
-        if let Some(s) = start.take() {
-            words.push(cmd.get(s..i).unwrap_or(""));
+        if start.is_some() {
+            words.push(word_of(start.take(), i));
         }
     };
     while i < b.len() {
@@ -336,6 +336,11 @@ pub fn split_top_level<'a>(cmd: &'a str, facts: &mut ShellFacts) -> Option<Vec<S
                 };
                 word_start.get_or_insert(i);
                 i += ch_len;
+                // The rest of a run of ordinary bytes at once: each would land here again (they
+                // are ASCII or whole characters, so `i` ends on a character boundary).
+                while b.get(i).is_some_and(|&x| !WORD_SPECIAL[x as usize]) {
+                    i += 1;
+                }
             }
         }
     }
@@ -350,6 +355,21 @@ pub fn split_top_level<'a>(cmd: &'a str, facts: &mut ShellFacts) -> Option<Vec<S
         facts.trailing_separator = true;
     }
     Some(out)
+}
+
+/// Bytes `split_top_level` treats specially inside a word (`#` only starts a comment between
+/// words, and `<` only matters as `<<`, but stopping on them is harmless).
+const WORD_SPECIAL: [bool; 256] = byte_set(b" \t\n\r\\'\"`$()&|;<");
+
+/// A lookup table that is true for the given bytes (the tokenisers' byte classes).
+pub(crate) const fn byte_set(bytes: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut k = 0;
+    while k < bytes.len() {
+        t[bytes[k] as usize] = true;
+        k += 1;
+    }
+    t
 }
 
 fn utf8_len(first: u8) -> usize {

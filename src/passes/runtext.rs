@@ -425,16 +425,7 @@ fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
 }
 
 /// Bytes with a meaning of their own inside a word (see `tokenize`'s match).
-const WORD_SPECIAL: [bool; 256] = {
-    let mut t = [false; 256];
-    let special = b" \t\n\r\\'\"`$()<>&|;";
-    let mut k = 0;
-    while k < special.len() {
-        t[special[k] as usize] = true;
-        k += 1;
-    }
-    t
-};
+const WORD_SPECIAL: [bool; 256] = shell::byte_set(b" \t\n\r\\'\"`$()<>&|;");
 
 fn tokenize(text: &str) -> Option<Vec<Tok>> {
     let b = text.as_bytes();
