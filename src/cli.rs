@@ -366,13 +366,11 @@ fn pipeline_sizes() -> (usize, usize) {
     #[cfg(debug_assertions)]
     if let Some((b, w)) = std::env::var("DFOPT_TEST_PIPELINE")
         .ok()
-        .and_then(|v| {
-            v.split_once(',')
-                .map(|(b, w)| (b.parse().ok(), w.parse().ok()))
-        })
-        .and_then(|(b, w)| Some((b?, w?)))
+        .as_deref()
+        .and_then(|v| v.split_once(','))
+        .and_then(|(b, w)| Some((b.parse::<usize>().ok()?, w.parse::<usize>().ok()?)))
     {
-        return (std::cmp::max(b, 1), std::cmp::max(w, 1));
+        return (b.max(1), w.max(1));
     }
     (JOB_BATCH, WINDOW_BATCHES)
 }
