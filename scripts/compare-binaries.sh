@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Compares what two dfopt binaries print over the corpus, byte for byte, in the modes that cover
+# every rule (safe and unsafe fixes, every output format that carries findings, every final image).
+# Used to show that a refactoring changes no output:
+#
+#   bash scripts/compare-binaries.sh OLD_BIN NEW_BIN [CORPUS]
+#
+# Exit 0 when every mode prints the same bytes (stdout and exit status), 1 otherwise, with the
+# first lines of each differing output. The corpus is read in place and never written: every mode
+# is a dry run.
+set -uo pipefail
+old=${1:?usage: compare-binaries.sh OLD_BIN NEW_BIN [CORPUS]}
+new=${2:?usage: compare-binaries.sh OLD_BIN NEW_BIN [CORPUS]}
+corpus=${3:-$(cd "$(dirname "$0")/../.." && pwd)/shared/corpus}
+old=$(realpath "$old")
+new=$(realpath "$new")
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+modes=(
+  "fix -q --color never"
+  "fix -q --color never --unsafe-fixes"
+  "fix -q --color never --select ALL --final distroless"
+  "fix -q --color never --select ALL --final alpine --unsafe-fixes"
+  "fix -q --color never --select ALL --final slim --unsafe-fixes"
+  "check -q --color never --format json --unsafe-fixes"
+  "check -q --color never --select ALL --final alpine"
+  "check -q --color never --select ALL --format sarif"
+  "check -q --color never --select ALL --format github --unsafe-fixes"
+)
+
+fail=0
+i=0
+for mode in "${modes[@]}"; do
+  i=$((i + 1))
+  # shellcheck disable=SC2086 # the mode is a list of flags
+  (cd "$corpus/.." && "$old" $mode --isolated "$(basename "$corpus")") >"$out/old.$i" 2>"$out/old.$i.err"
+  echo "exit $?" >>"$out/old.$i"
+  # shellcheck disable=SC2086
+  (cd "$corpus/.." && "$new" $mode --isolated "$(basename "$corpus")") >"$out/new.$i" 2>"$out/new.$i.err"
+  echo "exit $?" >>"$out/new.$i"
+  if cmp -s "$out/old.$i" "$out/new.$i"; then
+    printf 'same      %8d bytes  dfopt %s\n' "$(wc -c <"$out/old.$i")" "$mode"
+  else
+    printf 'DIFFERENT               dfopt %s\n' "$mode"
+    diff "$out/old.$i" "$out/new.$i" | head -20 | cut -c1-300
+    fail=1
+  fi
+done
+if [ "$fail" = 0 ]; then
+  echo "identical: ${#modes[@]} modes over $(find "$corpus" -type f | wc -l) files"
+fi
+exit "$fail"
