@@ -232,8 +232,9 @@ impl Server {
         if let Some(options) = &params.initialization_options {
             self.state.apply_client_options(options);
         }
-        // Build the rules now, so that the first diagnostics do not wait for them.
-        let _ = self.state.rules.for_file(None);
+        // Build the rules now, and compile what a check needs, so that the first diagnostics do
+        // not wait for them.
+        self.state.warm_up();
     }
 
     fn send_all(&mut self, connection: &Connection) {
