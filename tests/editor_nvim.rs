@@ -11,7 +11,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const UNICODE: &str = "FROM debian:12\nLABEL description=\"Café 🐳 ünï\"\nRUN echo \"héllo 🐳\" > /greeting\nRUN apt-get update\nRUN apt-get install -y curl\nRUN pip install requests\n";
+const UNICODE: &str = concat!(
+    "FROM debian:12\n",
+    "LABEL description=\"Café 🐳 ünï\"\n",
+    "RUN echo \"héllo 🐳\" > /greeting\n",
+    "RUN apt-get update\n",
+    "RUN apt-get install -y curl\n",
+    "RUN pip install requests\n",
+);
 const SEED: &str = include_str!("../examples/seed-node/Dockerfile");
 
 fn nvim_available() -> bool {

@@ -15,7 +15,14 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// A Dockerfile with characters outside the BMP and two-byte ones before and on the lines that
 /// the fixes touch, so that UTF-16 columns differ from byte and character columns.
-const UNICODE: &str = "FROM debian:12\nLABEL description=\"Café 🐳 ünï\"\nRUN echo \"héllo 🐳\" > /greeting\nRUN apt-get update\nRUN apt-get install -y curl\nRUN pip install requests\n";
+const UNICODE: &str = concat!(
+    "FROM debian:12\n",
+    "LABEL description=\"Café 🐳 ünï\"\n",
+    "RUN echo \"héllo 🐳\" > /greeting\n",
+    "RUN apt-get update\n",
+    "RUN apt-get install -y curl\n",
+    "RUN pip install requests\n",
+);
 const SEED: &str = include_str!("../examples/seed-node/Dockerfile");
 
 struct Client {

@@ -39,9 +39,9 @@ use std::time::{Duration, Instant};
 /// and the diagnostics of a half-typed word are noise. Opening a document is checked at once.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
 
-/// Runs the server, reading standard input and writing the client's messages to `out` (the CLI's
-/// standard output, which the CLI holds locked), until the client says `exit` or goes away;
-/// returns the process exit code.
+/// Runs the server until the client says `exit` or goes away, and returns the process exit code.
+/// It reads standard input and writes its messages for the client to `out` (the CLI's standard
+/// output, which the CLI holds locked).
 pub fn run(out: &mut dyn std::io::Write) -> i32 {
     let (server_side, io_side) = Connection::memory();
     let Connection {
