@@ -6,7 +6,8 @@
 # Env:   CORPUS (default ../shared/corpus), BENCH_DIR (default /tmp/dfopt-bench: generated trees are
 #        kept there and reused), RUNS (default 3), RUNS_WRITE (default RUNS), CORPUS_RUNS (default
 #        max(RUNS, 20): runs of the two corpus rows), HADOLINT_SAMPLE (default 200), SKIP_BUILD=1,
-#        HADOLINT (default ~/.cache/dfopt-oracles/bin/hadolint; run ../shared/tools/setup-oracles.sh).
+#        HADOLINT (default ~/.cache/dfopt-oracles/bin/hadolint; run ../shared/tools/setup-oracles.sh),
+#        LSP_RUNS (default 20; 0 skips the editor-latency section, scripts/bench-lsp.py).
 #
 # Method: every command is run once untimed (warm page cache; for --write runs the fresh copy made
 # before each run warms it instead), then RUNS times; the table shows the median wall time and the
@@ -148,3 +149,13 @@ echo "Commands (as timed):"
 while IFS=$'\x1f' read -r label _f _m _s _c _r _n cmd; do
   printf -- '- %s: `%s`\n' "$label" "$cmd"
 done < "$RESULTS"
+
+# ---- editor latency ----------------------------------------------------------------------------------
+# Not a files/s workload, so a section of its own: time from didOpen of a 200-line Dockerfile to the
+# first diagnostics of `dfopt server` (target < 100 ms). LSP_RUNS=0 skips it.
+if [ "${LSP_RUNS:-20}" -gt 0 ]; then
+  echo
+  echo "Editor latency (\`scripts/bench-lsp.py --runs ${LSP_RUNS:-20}\`):"
+  echo
+  python3 "$ROOT/scripts/bench-lsp.py" --dfopt "$BIN" --runs "${LSP_RUNS:-20}" | sed 's/^/    /'
+fi

@@ -51,6 +51,12 @@ pub enum Command {
     Man,
     /// Build the original and the rewritten Dockerfile with the local Docker engine and compare.
     Verify(crate::verify::VerifyArgs),
+    /// Run the Language Server (LSP over standard input and output) for editors.
+    Server {
+        /// Accepted and ignored: stdio is the only transport (some clients pass it).
+        #[arg(long, hide = true)]
+        stdio: bool,
+    },
     /// Print dfopt's parse of each file as one JSON line (for the BuildKit agreement check).
     #[command(hide = true)]
     Parse { paths: Vec<PathBuf> },
@@ -291,6 +297,7 @@ pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Wr
             }
         }
         Command::Verify(args) => crate::verify::run(&args, out, err),
+        Command::Server { .. } => crate::server::run(out),
         Command::Parse { paths } => {
             for p in paths {
                 let rec = parse_record(&p);

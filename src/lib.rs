@@ -13,6 +13,7 @@ pub mod edit;
 pub mod engine;
 pub mod passes;
 pub mod report;
+pub mod server;
 pub mod shell;
 pub mod suppress;
 pub mod syntax;
