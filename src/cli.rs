@@ -1,10 +1,13 @@
 //! The command line, kept thin: argument parsing and rendering over the library.
 
-use crate::config::{resolve, FinalImage, Overrides, Resolved, Settings};
+use crate::config::{resolve, Overrides, Resolved, Settings};
 use crate::discover::{Input, WalkOptions};
+use crate::display_path::{display_path, display_path_from};
 use crate::engine;
+use crate::exit::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::passes::{rule_doc, Registry};
 use crate::report::{FileResult, Format, Renderer, Summary};
+use crate::rule_args::RuleArgs;
 use crate::syntax::{Dockerfile, Form};
 use clap::{Args, Parser, Subcommand};
 use std::collections::HashMap;
@@ -56,40 +59,6 @@ pub enum Command {
     Parse { paths: Vec<PathBuf> },
 }
 
-/// The rule choices `fix`, `check` and `verify` share.
-#[derive(Args, Debug, Default, Clone)]
-pub struct RuleArgs {
-    /// Also apply fixes that may change behaviour.
-    #[arg(long)]
-    pub unsafe_fixes: bool,
-    /// Only these rules (comma-separated; ALL for every rule).
-    #[arg(long, value_delimiter = ',')]
-    pub select: Option<Vec<String>>,
-    /// Skip these rules (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
-    /// Final image family for multi-stage rewrites.
-    #[arg(long = "final", value_enum)]
-    pub final_image: Option<FinalArg>,
-}
-
-impl RuleArgs {
-    /// What these flags override in the configuration.
-    pub fn overrides(&self, isolated: bool) -> Overrides {
-        Overrides {
-            select: self.select.clone(),
-            ignore: self.ignore.clone(),
-            unsafe_fixes: self.unsafe_fixes,
-            final_image: self.final_image.map(|f| match f {
-                FinalArg::Distroless => FinalImage::Distroless,
-                FinalArg::Alpine => FinalImage::Alpine,
-                FinalArg::Slim => FinalImage::Slim,
-            }),
-            isolated,
-        }
-    }
-}
-
 #[derive(Args, Debug, Default, Clone)]
 pub struct CommonArgs {
     /// Files or folders (walked recursively, honouring .gitignore); `-` reads standard input.
@@ -138,13 +107,6 @@ pub struct FixArgs {
     pub check: bool,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-pub enum FinalArg {
-    Distroless,
-    Alpine,
-    Slim,
-}
-
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ColorChoice {
     #[default]
@@ -173,11 +135,6 @@ pub fn shard_of(display: &str, n: u64) -> u64 {
     }
     h % n
 }
-
-/// Exit codes.
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_FINDINGS: i32 = 1;
-pub const EXIT_ERROR: i32 = 2;
 
 /// Runs the CLI with process streams; returns the exit code.
 pub fn main() -> i32 {
@@ -307,48 +264,6 @@ enum Mode {
     Write,
     CheckFix,
     Report,
-}
-
-/// `path` relative to the current folder, with `/` separators, for headers and messages.
-pub fn display_path(path: &Path) -> String {
-    let cwd = std::env::current_dir().ok();
-    display_path_from(path, cwd.as_deref())
-}
-
-fn display_path_from(path: &Path, cwd: Option<&Path>) -> String {
-    let rel = if path.is_absolute() {
-        cwd.and_then(|c| relative(path, c))
-            .unwrap_or_else(|| path.to_path_buf())
-    } else {
-        path.to_path_buf()
-    };
-    let s = rel.to_string_lossy().replace('\\', "/");
-    let mut s = s.as_str();
-    while let Some(rest) = s.strip_prefix("./") {
-        s = rest;
-    }
-    s.to_string()
-}
-
-fn relative(path: &Path, base: &Path) -> Option<PathBuf> {
-    use std::path::Component;
-    let p: Vec<Component> = path
-        .components()
-        .filter(|c| !matches!(c, Component::CurDir))
-        .collect();
-    let b: Vec<Component> = base.components().collect();
-    let common = p.iter().zip(b.iter()).take_while(|(a, b)| a == b).count();
-    if common == 0 {
-        return None;
-    }
-    let mut out = PathBuf::new();
-    for _ in common..b.len() {
-        out.push("..");
-    }
-    for c in &p[common..] {
-        out.push(c.as_os_str());
-    }
-    Some(out)
 }
 
 /// Files handed to the pool as one task: a task per file would cost a thread wake-up each.
@@ -986,5 +901,54 @@ pub fn parse_record(path: &Path) -> String {
             serde_json::json!({"path": p, "ok": true, "error": null, "instructions": ins})
                 .to_string()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_parses_verify_flags() {
+        let cli = Cli::try_parse_from([
+            "dfopt",
+            "verify",
+            "a/Dockerfile",
+            "--probe",
+            "http://:3000/",
+            "--unsafe-fixes",
+            "--select",
+            "chain-runs",
+            "--final",
+            "distroless",
+            "--format",
+            "json",
+            "--context",
+            ".",
+        ])
+        .unwrap();
+        let Command::Verify(v) = cli.command else {
+            panic!("not verify")
+        };
+        assert!(v.rules.unsafe_fixes);
+        assert_eq!(v.format, crate::verify::Format::Json);
+        assert_eq!(v.rules.select, Some(vec!["chain-runs".to_string()]));
+        assert_eq!(v.probe.as_deref(), Some("http://:3000/"));
+        assert!(Cli::try_parse_from(["dfopt", "verify"]).is_err());
+        assert!(Cli::try_parse_from([
+            "dfopt",
+            "verify",
+            "D",
+            "--probe",
+            "http://:1/",
+            "--run",
+            "x"
+        ])
+        .is_err());
+        let cli = Cli::try_parse_from(["dfopt", "verify", "D", "--run", "-e 'x'"]).unwrap();
+        let Command::Verify(v) = cli.command else {
+            panic!("not verify")
+        };
+        assert_eq!(v.run.as_deref(), Some("-e 'x'"));
     }
 }

@@ -22,10 +22,12 @@ pub use http::parse_http_response;
 pub use render::{render_json, render_table};
 pub use smoke::{answers_agree, parse_probe, shell_join, split_words, SmokeSpec};
 
-use crate::cli::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::config::Settings;
+use crate::display_path::display_path;
 use crate::engine;
+use crate::exit::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::passes::Registry;
+use crate::rule_args::RuleArgs;
 use crate::syntax::Dockerfile;
 use clap::Args;
 use docker::{facts_from_inspect, Cleanup, Docker};
@@ -42,7 +44,7 @@ pub struct VerifyArgs {
     pub paths: Vec<PathBuf>,
     /// The rules, as for `dfopt fix`.
     #[command(flatten)]
-    pub rules: crate::cli::RuleArgs,
+    pub rules: RuleArgs,
     /// Build context (default: the Dockerfile's folder).
     #[arg(long, value_name = "DIR")]
     pub context: Option<PathBuf>,
@@ -242,7 +244,7 @@ fn verify_file(
     settings: &Settings,
     progress: &Progress,
 ) -> FileReport {
-    let shown = crate::cli::display_path(path);
+    let shown = display_path(path);
     let text = match std::fs::read(path) {
         Ok(b) => match crate::write::decode(b) {
             Ok(t) => t,
@@ -428,7 +430,7 @@ pub fn run_with(docker: &Path, args: &VerifyArgs, out: &mut dyn Write, err: &mut
             let _ = writeln!(
                 err,
                 "{}:1:1: error: {}",
-                crate::cli::display_path(p),
+                display_path(p),
                 if p.is_dir() {
                     "is a directory (give the Dockerfile's path)"
                 } else {
@@ -529,8 +531,8 @@ mod tests {
         )
         .expect("w");
         let args = VerifyArgs {
-            rules: crate::cli::RuleArgs {
-                final_image: Some(crate::cli::FinalArg::Slim),
+            rules: RuleArgs {
+                final_image: Some(crate::rule_args::FinalArg::Slim),
                 ..Default::default()
             },
             ..Default::default()
@@ -546,52 +548,6 @@ mod tests {
             crate::config::FinalImage::Slim,
             "the command line overrides the config"
         );
-    }
-
-    #[test]
-    fn cli_parses_verify_flags() {
-        use clap::Parser;
-        let cli = crate::cli::Cli::try_parse_from([
-            "dfopt",
-            "verify",
-            "a/Dockerfile",
-            "--probe",
-            "http://:3000/",
-            "--unsafe-fixes",
-            "--select",
-            "chain-runs",
-            "--final",
-            "distroless",
-            "--format",
-            "json",
-            "--context",
-            ".",
-        ])
-        .unwrap();
-        let crate::cli::Command::Verify(v) = cli.command else {
-            panic!("not verify")
-        };
-        assert!(v.rules.unsafe_fixes);
-        assert_eq!(v.format, Format::Json);
-        assert_eq!(v.rules.select, Some(vec!["chain-runs".to_string()]));
-        assert_eq!(v.probe.as_deref(), Some("http://:3000/"));
-        assert!(crate::cli::Cli::try_parse_from(["dfopt", "verify"]).is_err());
-        assert!(crate::cli::Cli::try_parse_from([
-            "dfopt",
-            "verify",
-            "D",
-            "--probe",
-            "http://:1/",
-            "--run",
-            "x"
-        ])
-        .is_err());
-        let cli =
-            crate::cli::Cli::try_parse_from(["dfopt", "verify", "D", "--run", "-e 'x'"]).unwrap();
-        let crate::cli::Command::Verify(v) = cli.command else {
-            panic!("not verify")
-        };
-        assert_eq!(v.run.as_deref(), Some("-e 'x'"));
     }
 
     #[test]
@@ -685,7 +641,7 @@ mod tests {
             ),
             (
                 VerifyArgs {
-                    rules: crate::cli::RuleArgs {
+                    rules: RuleArgs {
                         select: Some(vec!["nope".into()]),
                         ..Default::default()
                     },
