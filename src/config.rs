@@ -208,7 +208,7 @@ pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         ("extend-select", &cfg.extend_select),
     ] {
         if let Some(list) = list {
-            if let Some(bad) = list.iter().find(|r| !crate::passes::is_rule_id(r)) {
+            if let Some(bad) = list.iter().find(|r| !crate::rule_ids::is_rule_id(r)) {
                 let (line, col) = key_position(&text, key);
                 return Err(err(
                     line,
@@ -219,7 +219,7 @@ pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         }
     }
     for (pattern, rules) in cfg.per_file_ignores.iter().flatten() {
-        if let Some(bad) = rules.iter().find(|r| !crate::passes::is_rule_id(r)) {
+        if let Some(bad) = rules.iter().find(|r| !crate::rule_ids::is_rule_id(r)) {
             let (line, col) = key_position(&text, pattern);
             return Err(err(
                 line,

@@ -16,6 +16,7 @@ pub mod exit;
 pub mod passes;
 pub mod report;
 pub mod rule_args;
+pub mod rule_ids;
 pub mod shell;
 pub mod suppress;
 pub mod syntax;

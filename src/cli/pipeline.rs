@@ -88,7 +88,7 @@ pub(super) fn process(
         .flatten()
         .chain(overrides.ignore.iter())
     {
-        if !crate::passes::is_rule_id(id) {
+        if !crate::rule_ids::is_rule_id(id) {
             let _ = writeln!(err, "error: unknown rule `{id}` (see `dfopt rules`)");
             return EXIT_ERROR;
         }
