@@ -70,26 +70,7 @@ pub struct Overrides {
 }
 
 /// A config file's problem, located.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub path: PathBuf,
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: error: {}",
-            self.path.display(),
-            self.line,
-            self.col,
-            self.message
-        )
-    }
-}
+pub type ConfigError = crate::diagnostic::Diagnostic;
 
 /// The keys of a `dfopt.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]

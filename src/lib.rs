@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod config;
+pub mod diagnostic;
 pub mod diff;
 pub mod discover;
 pub mod display_path;

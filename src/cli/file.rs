@@ -2,6 +2,7 @@
 
 use super::folder_rules::FolderRules;
 use super::Mode;
+use crate::diagnostic::Diagnostic;
 use crate::engine;
 use crate::report::FileResult;
 use std::path::Path;
@@ -28,7 +29,7 @@ pub(super) fn process_file(
             } else {
                 crate::discover::io_message(&e)
             };
-            error_result(shown, format!("{shown}:1:1: error: {msg}"))
+            error_result(shown, Diagnostic::whole_file(shown, msg).to_string())
         }
     }
 }
@@ -66,7 +67,7 @@ pub(super) fn process_bytes(
                 .unwrap_or_else(|| "unknown panic".into());
             error_result(
                 shown,
-                format!("{shown}:1:1: error: internal: dfopt panicked ({what}); the file was left untouched, please report it"),
+                Diagnostic::whole_file(shown, format!("internal: dfopt panicked ({what}); the file was left untouched, please report it")).to_string(),
             )
         }
     }
@@ -86,10 +87,7 @@ fn process_bytes_unguarded(
     let text = match crate::write::decode(bytes) {
         Ok(t) => t,
         Err(e) => {
-            res.error = Some(format!(
-                "{shown}:{}:{}: error: {}",
-                e.line, e.col, e.message
-            ));
+            res.error = Some(e.in_file(shown).to_string());
             return res;
         }
     };
@@ -151,7 +149,7 @@ fn process_bytes_unguarded(
             Some(p) if res.changed => match crate::write::write_atomic(p, &outcome.fixed) {
                 Ok(()) => res.notice = format!("fixed {shown} ({})\n", summarize(&outcome.applied)),
                 Err(e) => {
-                    res.error = Some(format!("{shown}:1:1: error: {e}"));
+                    res.error = Some(Diagnostic::whole_file(shown, e).to_string());
                     res.changed = false;
                 }
             },

@@ -1,6 +1,7 @@
 //! The configuration and compiled rules that govern each folder, resolved once per folder.
 
 use crate::config::{resolve, Overrides, Resolved};
+use crate::diagnostic::Diagnostic;
 use crate::display_path::display_path;
 use crate::passes::Registry;
 use std::collections::HashMap;
@@ -109,7 +110,9 @@ impl ConfigCache {
                         let r =
                             Arc::new(Registry::new(&resolved.settings).map_err(
                                 |e| match &config {
-                                    Some(p) => format!("{}:1:1: error: {e}", display_path(p)),
+                                    Some(p) => {
+                                        Diagnostic::whole_file(display_path(p), e).to_string()
+                                    }
                                     None => format!("error: {e}"),
                                 },
                             )?);

@@ -12,6 +12,7 @@ use pipeline::process;
 pub use pipeline::shard_of;
 
 use crate::config::Settings;
+use crate::diagnostic::Diagnostic;
 use crate::display_path::display_path;
 use crate::exit::{EXIT_ERROR, EXIT_OK};
 use crate::passes::{rule_doc, Registry};
@@ -207,8 +208,11 @@ pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Wr
             if path.exists() && !force {
                 let _ = writeln!(
                     err,
-                    "{}:1:1: error: already exists (use --force to overwrite)",
-                    display_path(&path)
+                    "{}",
+                    Diagnostic::whole_file(
+                        display_path(&path),
+                        "already exists (use --force to overwrite)"
+                    )
                 );
                 return EXIT_ERROR;
             }
@@ -220,9 +224,11 @@ pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Wr
                 Err(e) => {
                     let _ = writeln!(
                         err,
-                        "{}:1:1: error: {}",
-                        display_path(&path),
-                        crate::discover::io_message(&e)
+                        "{}",
+                        Diagnostic::whole_file(
+                            display_path(&path),
+                            crate::discover::io_message(&e)
+                        )
                     );
                     EXIT_ERROR
                 }

@@ -4,6 +4,7 @@
 use super::file::{error_result, process_bytes, process_file};
 use super::folder_rules::{ConfigCache, FolderRules};
 use super::{ColorChoice, CommonArgs, Mode};
+use crate::diagnostic::Diagnostic;
 use crate::discover::{Input, WalkOptions};
 use crate::display_path::display_path_from;
 use crate::exit::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
@@ -67,9 +68,10 @@ fn process_job(
             (!excluded).then(|| process_file(shown, p, mode, rules))
         }
         (_, Some(Err(e))) => Some(error_result(shown, e.clone())),
-        (Input::Error(_, msg), _) => {
-            Some(error_result(shown, format!("{shown}:1:1: error: {msg}")))
-        }
+        (Input::Error(_, msg), _) => Some(error_result(
+            shown,
+            Diagnostic::whole_file(shown, msg.as_str()).to_string(),
+        )),
         (Input::File(_), None) => None,
     }
 }
@@ -212,7 +214,8 @@ pub(super) fn process(
                     (Ok(_), Some(Ok(rules))) => process_bytes(&shown, None, buf, mode, rules),
                     (Err(e), _) => error_result(
                         &shown,
-                        format!("-:1:1: error: cannot read standard input: {e}"),
+                        Diagnostic::whole_file("-", format!("cannot read standard input: {e}"))
+                            .to_string(),
                     ),
                     (_, Some(Err(e))) => error_result(&shown, e.clone()),
                     _ => return,
@@ -274,7 +277,8 @@ pub(super) fn process(
                             .map(|(_, shown, _)| {
                                 Some(error_result(
                                     shown,
-                                    format!("{shown}:1:1: error: internal: dfopt panicked"),
+                                    Diagnostic::whole_file(shown, "internal: dfopt panicked")
+                                        .to_string(),
                                 ))
                             })
                             .collect()

@@ -23,6 +23,7 @@ pub use render::{render_json, render_table};
 pub use smoke::{answers_agree, parse_probe, shell_join, split_words, SmokeSpec};
 
 use crate::config::Settings;
+use crate::diagnostic::Diagnostic;
 use crate::display_path::display_path;
 use crate::engine;
 use crate::exit::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
@@ -427,16 +428,12 @@ pub fn run_with(docker: &Path, args: &VerifyArgs, out: &mut dyn Write, err: &mut
     }
     for p in &args.paths {
         if !p.is_file() {
-            let _ = writeln!(
-                err,
-                "{}:1:1: error: {}",
-                display_path(p),
-                if p.is_dir() {
-                    "is a directory (give the Dockerfile's path)"
-                } else {
-                    "no such file"
-                }
-            );
+            let why = if p.is_dir() {
+                "is a directory (give the Dockerfile's path)"
+            } else {
+                "no such file"
+            };
+            let _ = writeln!(err, "{}", Diagnostic::whole_file(display_path(p), why));
             return EXIT_ERROR;
         }
     }
