@@ -1,11 +1,13 @@
 //! Collects each pass's `//!` documentation (src/passes/<rule>.rs) so that `dfopt explain RULE`
-//! and the README show the same text as the source.
+//! and the README show the same text as the source, and the list of rule ids, so that the
+//! configuration can check rule names without depending on the rules themselves.
 use std::fmt::Write as _;
 use std::{env, fs, path::Path};
 
 fn main() {
     println!("cargo:rerun-if-changed=src/passes");
     let mut arms = String::new();
+    let mut ids = String::new();
     let mut entries: Vec<_> = fs::read_dir("src/passes")
         .map(|d| d.flatten().collect())
         .unwrap_or_default();
@@ -15,10 +17,15 @@ fn main() {
         let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
             continue;
         };
-        if stem == "mod" || path.extension().and_then(|e| e.to_str()) != Some("rs") {
+        // A rule is `<rule>.rs`, or a folder `<rule>/mod.rs` once it grows into several files.
+        let source = if path.is_dir() {
+            path.join("mod.rs")
+        } else if stem != "mod" && path.extension().and_then(|e| e.to_str()) == Some("rs") {
+            path.clone()
+        } else {
             continue;
-        }
-        let text = fs::read_to_string(&path).unwrap_or_default();
+        };
+        let text = fs::read_to_string(&source).unwrap_or_default();
         let doc: Vec<&str> = text
             .lines()
             .take_while(|l| l.starts_with("//!"))
@@ -33,7 +40,11 @@ fn main() {
         }
         let id = stem.replace('_', "-");
         let _ = writeln!(arms, "    {:?} => Some({:?}),", id, doc.join("\n"));
+        let _ = writeln!(ids, "    {id:?},");
     }
-    let out = Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("rule_docs.rs");
+    let out_dir = env::var("OUT_DIR").expect("OUT_DIR");
+    let out = Path::new(&out_dir).join("rule_docs.rs");
     fs::write(out, format!("match id {{\n{arms}    _ => None,\n}}\n")).expect("write rule_docs.rs");
+    let out = Path::new(&out_dir).join("rule_ids.rs");
+    fs::write(out, format!("&[\n{ids}]\n")).expect("write rule_ids.rs");
 }

@@ -70,26 +70,7 @@ pub struct Overrides {
 }
 
 /// A config file's problem, located.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub path: PathBuf,
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: error: {}",
-            self.path.display(),
-            self.line,
-            self.col,
-            self.message
-        )
-    }
-}
+pub type ConfigError = crate::diagnostic::Diagnostic;
 
 /// The keys of a `dfopt.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -208,7 +189,7 @@ pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         ("extend-select", &cfg.extend_select),
     ] {
         if let Some(list) = list {
-            if let Some(bad) = list.iter().find(|r| !crate::passes::is_rule_id(r)) {
+            if let Some(bad) = list.iter().find(|r| !crate::rule_ids::is_rule_id(r)) {
                 let (line, col) = key_position(&text, key);
                 return Err(err(
                     line,
@@ -219,7 +200,7 @@ pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         }
     }
     for (pattern, rules) in cfg.per_file_ignores.iter().flatten() {
-        if let Some(bad) = rules.iter().find(|r| !crate::passes::is_rule_id(r)) {
+        if let Some(bad) = rules.iter().find(|r| !crate::rule_ids::is_rule_id(r)) {
             let (line, col) = key_position(&text, pattern);
             return Err(err(
                 line,

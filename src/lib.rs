@@ -7,12 +7,17 @@
 pub mod analysis;
 pub mod cli;
 pub mod config;
+pub mod diagnostic;
 pub mod diff;
 pub mod discover;
+pub mod display_path;
 pub mod edit;
 pub mod engine;
+pub mod exit;
 pub mod passes;
 pub mod report;
+pub mod rule_args;
+pub mod rule_ids;
 pub mod server;
 pub mod shell;
 pub mod suppress;

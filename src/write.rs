@@ -1,5 +1,6 @@
 //! Reading input safely and writing fixed files atomically.
 
+use crate::diagnostic::Diagnostic;
 use std::fs;
 use std::io::Write as _;
 use std::path::Path;
@@ -10,6 +11,13 @@ pub struct ReadError {
     pub line: usize,
     pub col: usize,
     pub message: String,
+}
+
+impl ReadError {
+    /// The error as a diagnostic about the file shown as `path`.
+    pub fn in_file(self, path: impl Into<std::path::PathBuf>) -> Diagnostic {
+        Diagnostic::new(path, self.line, self.col, self.message)
+    }
 }
 
 /// Decodes bytes as a Dockerfile's text: refuses NUL bytes (binary) and invalid UTF-8 with the

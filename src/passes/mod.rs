@@ -162,10 +162,7 @@ pub fn rule_doc(id: &str) -> Option<&'static str> {
     include!(concat!(env!("OUT_DIR"), "/rule_docs.rs"))
 }
 
-/// Whether `id` names a rule (or `ALL` / `default`), for validating configuration and flags.
-pub fn is_rule_id(id: &str) -> bool {
-    id.eq_ignore_ascii_case("all") || id.eq_ignore_ascii_case("default") || rule_doc(id).is_some()
-}
+pub use crate::rule_ids::is_rule_id;
 
 /// A rule's data: its `transforms/<rule>.toml` merged with `[transforms.<rule>]` from the config.
 pub fn rule_data(default_toml: &str, id: &str, settings: &Settings) -> Result<toml::Table, String> {

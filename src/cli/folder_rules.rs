@@ -1,0 +1,127 @@
+//! The configuration and compiled rules that govern each folder, resolved once per folder.
+
+use crate::config::{resolve, Overrides, Resolved};
+use crate::diagnostic::Diagnostic;
+use crate::display_path::display_path;
+use crate::passes::Registry;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Config and rules for the files of one folder.
+pub(super) struct FolderRules {
+    pub(super) resolved: Resolved,
+    pub(super) registry: Arc<Registry>,
+}
+
+/// Resolves configs per folder, once each.
+pub(super) struct ConfigCache {
+    overrides: Overrides,
+    by_config: HashMap<Option<PathBuf>, Result<Arc<FolderRules>, String>>,
+    /// Rules compiled once per distinct `[transforms]` data: a monorepo's many configs share them.
+    registries: HashMap<String, Arc<Registry>>,
+    by_dir: HashMap<PathBuf, Option<PathBuf>>,
+    /// The nearest config of each absolute folder looked at, so that sibling folders do not test
+    /// their shared parents again.
+    by_abs_dir: HashMap<PathBuf, Option<PathBuf>>,
+}
+
+/// Folders remembered by each [`ConfigCache`] table before it starts over: a monorepo can have a
+/// folder per Dockerfile, and the walk visits a folder's files together, so a small table keeps
+/// nearly every hit while memory stays flat (100,000 files in 71,670 folders took 13 MB more
+/// without a bound).
+const FOLDER_CACHE_LIMIT: usize = 4096;
+
+fn bounded_insert<V>(map: &mut HashMap<PathBuf, V>, key: PathBuf, value: V) {
+    if map.len() >= FOLDER_CACHE_LIMIT {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
+impl ConfigCache {
+    /// An empty cache for a run with these command-line overrides.
+    pub(super) fn new(overrides: Overrides) -> Self {
+        ConfigCache {
+            overrides,
+            by_config: HashMap::new(),
+            registries: HashMap::new(),
+            by_dir: HashMap::new(),
+            by_abs_dir: HashMap::new(),
+        }
+    }
+
+    /// [`crate::config::find_config`] with every folder on the way up remembered.
+    fn config_above(&mut self, abs: &Path) -> Option<PathBuf> {
+        let mut visited: Vec<&Path> = Vec::new();
+        let mut cur = Some(abs);
+        let found = loop {
+            let Some(d) = cur else {
+                break None;
+            };
+            if let Some(known) = self.by_abs_dir.get(d) {
+                break known.clone();
+            }
+            visited.push(d);
+            if let Some(p) = crate::config::config_in(d) {
+                break Some(p);
+            }
+            cur = d.parent();
+        };
+        for d in visited {
+            bounded_insert(&mut self.by_abs_dir, d.to_path_buf(), found.clone());
+        }
+        found
+    }
+
+    pub(super) fn get(&mut self, file: &Path) -> Result<Arc<FolderRules>, String> {
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let config = if self.overrides.isolated {
+            None
+        } else {
+            match self.by_dir.get(&dir) {
+                Some(c) => c.clone(),
+                None => {
+                    let abs = std::path::absolute(&dir).unwrap_or_else(|_| dir.clone());
+                    let c = self.config_above(&abs);
+                    bounded_insert(&mut self.by_dir, dir, c.clone());
+                    c
+                }
+            }
+        };
+        let overrides = &self.overrides;
+        let registries = &mut self.registries;
+        self.by_config
+            .entry(config.clone())
+            .or_insert_with(|| {
+                let resolved = resolve(config.as_deref(), overrides).map_err(|mut e| {
+                    e.path = PathBuf::from(display_path(&e.path));
+                    e.to_string()
+                })?;
+                let key = format!("{:?}", resolved.settings.transforms);
+                let registry = match registries.get(&key) {
+                    Some(r) => r.clone(),
+                    None => {
+                        let r =
+                            Arc::new(Registry::new(&resolved.settings).map_err(
+                                |e| match &config {
+                                    Some(p) => {
+                                        Diagnostic::whole_file(display_path(p), e).to_string()
+                                    }
+                                    None => format!("error: {e}"),
+                                },
+                            )?);
+                        registries.insert(key, r.clone());
+                        r
+                    }
+                };
+                Ok(Arc::new(FolderRules { resolved, registry }))
+            })
+            .clone()
+    }
+}
