@@ -643,14 +643,14 @@ pub struct Run<'a> {
     pub rt: RunText,
     pub script: std::rc::Rc<Script>,
     /// The script's literal variable assignments, computed on first use (most RUNs never need them).
-    vars: std::cell::OnceCell<super::download_cleanup::Vars>,
+    vars: std::cell::OnceCell<crate::model::files::Vars>,
 }
 
 impl Run<'_> {
-    /// Variables assigned once to a literal in the script (see [`super::download_cleanup::Vars`]).
-    pub(crate) fn vars(&self) -> &super::download_cleanup::Vars {
+    /// Variables assigned once to a literal in the script (see [`crate::model::files::Vars`]).
+    pub(crate) fn vars(&self) -> &crate::model::files::Vars {
         self.vars
-            .get_or_init(|| super::download_cleanup::Vars::of(&self.rt.text))
+            .get_or_init(|| crate::model::files::Vars::of(&self.rt.text))
     }
 
     /// `target=` paths of the RUN's `--mount=type=cache` and `type=tmpfs` flags.

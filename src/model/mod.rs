@@ -1,0 +1,4 @@
+//! What dfopt knows about a Dockerfile's RUN scripts, independent of any rule: rules read the
+//! model, never each other.
+
+pub mod files;
