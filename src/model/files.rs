@@ -4,7 +4,8 @@
 //! (download-cleanup, later-delete), so that no rule borrows another rule's internals.
 
 use crate::config::Settings;
-use crate::passes::runtext::{str_key, Cmd, Script};
+use crate::model::script::{Cmd, Script};
+use crate::passes::runtext::str_key;
 use crate::passes::{rule_data, str_list, LazyRegex};
 use std::collections::HashMap;
 

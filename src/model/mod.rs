@@ -2,3 +2,5 @@
 //! model, never each other.
 
 pub mod files;
+pub mod script;
+pub mod top_level;

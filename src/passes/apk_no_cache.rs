@@ -74,7 +74,8 @@ impl Rule for ApkNoCache {
             {
                 continue;
             }
-            let is_prog = |c: &runtext::Cmd| self.programs.iter().any(|p| p == c.program());
+            let is_prog =
+                |c: &crate::model::script::Cmd| self.programs.iter().any(|p| p == c.program());
             for (_, sub) in runtext::missing_switch(run, is_prog, &self.subcommands, &self.decided)
             {
                 let msg = format!(

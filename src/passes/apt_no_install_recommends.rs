@@ -64,7 +64,8 @@ impl Rule for AptNoInstallRecommends {
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for run in runtext::runs_with(ctx, true) {
-            let is_prog = |c: &runtext::Cmd| self.programs.iter().any(|p| p == c.program());
+            let is_prog =
+                |c: &crate::model::script::Cmd| self.programs.iter().any(|p| p == c.program());
             for (c, sub) in runtext::missing_switch(run, is_prog, &self.subcommands, &self.decided)
             {
                 let msg = format!(

@@ -30,7 +30,7 @@
 //! only when everything before it succeeded. Otherwise a finding explains why nothing was changed.
 //! Heredoc, exec-form, `ONBUILD` and Windows `RUN`s are left alone.
 
-use super::runtext::{self, Cmd, Run};
+use super::runtext::{self, Run};
 use super::LazyRegex;
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::Settings;
@@ -39,6 +39,7 @@ use crate::model::files::{
     covers, is_plain_word, literal, norm, rm_paths, Downloaders, Target, Vars,
     DOWNLOAD_CLEANUP_DATA as DATA,
 };
+use crate::model::script::Cmd;
 
 const ID: &str = "download-cleanup";
 

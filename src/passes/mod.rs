@@ -28,7 +28,7 @@ use std::path::Path;
 /// round after a fix re-reads every RUN, and most of them did not change.
 #[derive(Default)]
 pub struct Memo {
-    scripts: std::cell::RefCell<TextMap<Option<std::rc::Rc<runtext::Script>>>>,
+    scripts: std::cell::RefCell<TextMap<Option<std::rc::Rc<crate::model::script::Script>>>>,
     chain_facts: std::cell::RefCell<TextMap<crate::shell::ShellFacts>>,
 }
 
@@ -75,10 +75,10 @@ impl std::hash::Hasher for FxHasher {
 }
 
 impl Memo {
-    /// The shell reading of a RUN's text (see [`runtext::parse`]), read once per distinct text.
-    pub fn script(&self, text: &str) -> Option<std::rc::Rc<runtext::Script>> {
+    /// The shell reading of a RUN's text (see [`crate::model::script::parse`]), read once per distinct text.
+    pub fn script(&self, text: &str) -> Option<std::rc::Rc<crate::model::script::Script>> {
         memoized(&self.scripts, text, || {
-            runtext::parse(text).map(std::rc::Rc::new)
+            crate::model::script::parse(text).map(std::rc::Rc::new)
         })
     }
 
