@@ -2,5 +2,6 @@
 //! model, never each other.
 
 pub mod files;
+pub mod packages;
 pub mod script;
 pub mod top_level;

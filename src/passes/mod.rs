@@ -169,8 +169,21 @@ pub fn is_rule_id(id: &str) -> bool {
 
 /// A rule's data: its `transforms/<rule>.toml` merged with `[transforms.<rule>]` from the config.
 pub fn rule_data(default_toml: &str, id: &str, settings: &Settings) -> Result<toml::Table, String> {
-    let mut base: toml::Table =
+    rule_data_with(toml::Table::new(), default_toml, id, settings)
+}
+
+/// Like [`rule_data`], with `defaults` (what the rule takes from the model, such as a package
+/// manager's programs) under the keys of its TOML: both may be overridden from the config.
+pub fn rule_data_with(
+    defaults: toml::Table,
+    default_toml: &str,
+    id: &str,
+    settings: &Settings,
+) -> Result<toml::Table, String> {
+    let own: toml::Table =
         toml::from_str(default_toml).map_err(|e| format!("transforms/{id}.toml: {e}"))?;
+    let mut base = defaults;
+    base.extend(own);
     if let Some(over) = settings.transforms.get(id) {
         for (k, v) in over {
             if !base.contains_key(k) {
