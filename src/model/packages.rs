@@ -13,7 +13,8 @@ use std::sync::OnceLock;
 pub const DATA: &str = include_str!("../../transforms/package-managers.toml");
 
 /// One package manager's facts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Manager {
     pub name: String,
     pub programs: Vec<String>,
@@ -61,28 +62,18 @@ pub fn rule_defaults(pairs: &[(&str, &[String])]) -> toml::Table {
         .collect()
 }
 
+/// The file's shape: read straight into [`Manager`]s (no intermediate TOML tree: this file is
+/// read at every start).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    managers: Vec<Manager>,
+}
+
 fn read(text: &str) -> Result<Vec<Manager>, String> {
-    let err = |e: String| format!("transforms/package-managers.toml: {e}");
-    let table: toml::Table = toml::from_str(text).map_err(|e| err(e.to_string()))?;
-    let Some(toml::Value::Array(list)) = table.get("managers") else {
-        return Err(err("`managers` must be a list of tables".into()));
-    };
-    list.iter()
-        .map(|m| {
-            let t = m
-                .as_table()
-                .ok_or_else(|| err("a manager must be a table".into()))?;
-            let strings = |k: &str| crate::passes::str_list(t, k).map_err(err);
-            Ok(Manager {
-                name: crate::passes::runtext::str_key(t, "name").map_err(err)?,
-                programs: strings("programs")?,
-                install: strings("install")?,
-                update: strings("update")?,
-                cache_paths: strings("cache_paths")?,
-                list_paths: strings("list_paths")?,
-            })
-        })
-        .collect()
+    toml::from_str::<File>(text)
+        .map(|f| f.managers)
+        .map_err(|e| format!("transforms/package-managers.toml: {e}"))
 }
 
 #[cfg(test)]
