@@ -127,3 +127,45 @@ fn untouched_files() {
         assert_eq!(out.fixed, src, "{name} changed");
     }
 }
+
+/// The keys apk-no-cache and apt-no-install-recommends take from `transforms/package-managers.toml`
+/// can still be overridden under `[transforms.<rule>]`, and an unknown key is still refused.
+#[test]
+fn package_manager_defaults_stay_overridable() {
+    let src = "FROM alpine\nRUN apk add curl\nRUN apt-get install -y git\n";
+    let with = |rule: &str, key: &str, list: &[&str]| {
+        let mut s = settings(false, true);
+        let values = list
+            .iter()
+            .map(|v| toml::Value::String(v.to_string()))
+            .collect();
+        let mut table = toml::Table::new();
+        table.insert(key.to_string(), toml::Value::Array(values));
+        s.transforms.insert(rule.to_string(), table);
+        s
+    };
+    let fixed = |s: &Settings| render(src, s);
+    let plain = fixed(&settings(false, true));
+    assert!(plain.contains("apk add --no-cache curl"), "{plain}");
+    // apk's programs overridden: `apk` is no longer one of them.
+    let other = fixed(&with("apk-no-cache", "programs", &["apk-tools"]));
+    assert!(other.contains("RUN apk add curl\n"), "{other}");
+    // apk's cache mounts overridden is accepted.
+    let mounts = with("apk-no-cache", "cache_mounts", &["/somewhere"]);
+    assert!(fixed(&mounts).contains("apk add --no-cache curl"));
+    // apt's install subcommands overridden: `install` is no longer one.
+    let mut unsafe_plain = settings(true, true);
+    unsafe_plain.select = Some(vec!["apt-no-install-recommends".to_string()]);
+    let plain = fixed(&unsafe_plain);
+    assert!(
+        plain.contains("apt-get install --no-install-recommends -y git\n"),
+        "{plain}"
+    );
+    let mut s = with("apt-no-install-recommends", "subcommands", &["reinstall"]);
+    s.unsafe_fixes = true;
+    s.select = unsafe_plain.select.clone();
+    let other = fixed(&s);
+    assert!(other.contains("apt-get install -y git\n"), "{other}");
+    let bad = with("apk-no-cache", "no_such_key", &["x"]);
+    assert!(Registry::new(&bad).is_err());
+}

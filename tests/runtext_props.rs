@@ -1,10 +1,10 @@
-//! Property test for the hygiene passes' shell reader (`dfopt::passes::runtext::parse`): scripts are
+//! Property test for the hygiene passes' shell reader (`dfopt::model::script::parse`): scripts are
 //! generated from a small grammar (lists, `if`, `for`, `while`, `case`, function bodies, subshells,
 //! groups) together with the simple commands they contain and the nesting depth of each. The reader
 //! must find exactly those commands, in order, at those depths, and every word must point at its
 //! own text. (It found that a command right after `then if` was given the outer depth.)
 
-use dfopt::passes::runtext;
+use dfopt::model::script;
 use proptest::prelude::*;
 
 /// A generated script and the (command line, depth) pairs it contains.
@@ -100,7 +100,7 @@ proptest! {
 
     #[test]
     fn reader_finds_every_command_at_its_depth(g in script()) {
-        let parsed = runtext::parse(&g.text);
+        let parsed = script::parse(&g.text);
         prop_assert!(parsed.is_some(), "not parsed: {}", g.text);
         let Some(s) = parsed else { return Ok(()) };
         let got: Vec<(String, usize)> = s.cmds.iter().map(|c| (c.line(), c.depth)).collect();

@@ -22,7 +22,7 @@
 
 use super::runtext;
 use super::LazyRegex;
-use super::{rule_data, str_list, Context, Rule};
+use super::{rule_data_with, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Safety};
 
@@ -39,7 +39,13 @@ pub struct ApkNoCache {
 
 impl ApkNoCache {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, ID, settings)?;
+        let apk = crate::model::packages::manager("apk")?;
+        let defaults = crate::model::packages::rule_defaults(&[
+            ("programs", &apk.programs),
+            ("subcommands", &apk.install),
+            ("cache_mounts", &apk.cache_paths),
+        ]);
+        let data = rule_data_with(defaults, DATA, ID, settings)?;
         Ok(ApkNoCache {
             programs: str_list(&data, "programs")?,
             subcommands: str_list(&data, "subcommands")?,
@@ -74,7 +80,8 @@ impl Rule for ApkNoCache {
             {
                 continue;
             }
-            let is_prog = |c: &runtext::Cmd| self.programs.iter().any(|p| p == c.program());
+            let is_prog =
+                |c: &crate::model::script::Cmd| self.programs.iter().any(|p| p == c.program());
             for (_, sub) in runtext::missing_switch(run, is_prog, &self.subcommands, &self.decided)
             {
                 let msg = format!(

@@ -108,7 +108,7 @@ impl Rule for AptGetNotApt {
                 };
                 let mut msg = format!("use `{new_prog} {new_sub}` instead of `apt {k}` in scripts");
                 let installs = new_prog == "apt-get" && new_sub.starts_with("install");
-                let after: Vec<&runtext::Word> = c
+                let after: Vec<&crate::model::script::Word> = c
                     .args()
                     .iter()
                     .filter(|w| w.start > sub.start && !w.text.starts_with('-'))

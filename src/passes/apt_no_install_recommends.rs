@@ -22,7 +22,7 @@
 
 use super::runtext;
 use super::LazyRegex;
-use super::{rule_data, str_list, Context, Rule};
+use super::{rule_data_with, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Safety};
 
@@ -38,7 +38,12 @@ pub struct AptNoInstallRecommends {
 
 impl AptNoInstallRecommends {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, ID, settings)?;
+        let apt = crate::model::packages::manager("apt")?;
+        let defaults = crate::model::packages::rule_defaults(&[
+            ("programs", &apt.programs),
+            ("subcommands", &apt.install),
+        ]);
+        let data = rule_data_with(defaults, DATA, ID, settings)?;
         Ok(AptNoInstallRecommends {
             programs: str_list(&data, "programs")?,
             subcommands: str_list(&data, "subcommands")?,
@@ -64,7 +69,8 @@ impl Rule for AptNoInstallRecommends {
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for run in runtext::runs_with(ctx, true) {
-            let is_prog = |c: &runtext::Cmd| self.programs.iter().any(|p| p == c.program());
+            let is_prog =
+                |c: &crate::model::script::Cmd| self.programs.iter().any(|p| p == c.program());
             for (c, sub) in runtext::missing_switch(run, is_prog, &self.subcommands, &self.decided)
             {
                 let msg = format!(

@@ -81,7 +81,8 @@ impl Rule for AssumeYes {
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for run in runtext::runs_with(ctx, true) {
             for m in &self.managers {
-                let is_prog = |c: &runtext::Cmd| m.programs.iter().any(|p| p == c.program());
+                let is_prog =
+                    |c: &crate::model::script::Cmd| m.programs.iter().any(|p| p == c.program());
                 for (c, sub) in runtext::missing_switch(run, is_prog, &m.subcommands, &m.yes) {
                     let msg = format!(
                         "`{}` may stop at a question no one answers in a build: add `{}`",

@@ -23,11 +23,11 @@
 //! them), nor paths under a `--mount=type=cache`/`tmpfs` mount, nor relative paths, nor heredoc,
 //! exec-form, `ONBUILD` and Windows `RUN`s.
 
-use super::download_cleanup::{self, covers, rm_paths, Downloaders, Target, Vars};
 use super::runtext::{self, Run};
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Safety};
+use crate::model::files::{covers, literal, rm_paths, Downloaders, Target, Vars};
 
 const DATA: &str = include_str!("../../transforms/later-delete.toml");
 const ID: &str = "later-delete";
@@ -47,7 +47,6 @@ pub struct LaterDelete {
 impl LaterDelete {
     pub fn new(settings: &Settings) -> Result<Self, String> {
         let data = rule_data(DATA, ID, settings)?;
-        let dl_data = rule_data(download_cleanup::DATA, "download-cleanup", settings)?;
         let list = match data.get("creators") {
             Some(toml::Value::Array(a)) => a,
             _ => return Err(format!("transforms/{ID}.toml: `creators` must be a list")),
@@ -65,7 +64,7 @@ impl LaterDelete {
             });
         }
         Ok(LaterDelete {
-            dl: Downloaders::from_data(&dl_data)?,
+            dl: Downloaders::from_settings(settings)?,
             creators,
         })
     }
@@ -117,7 +116,7 @@ impl LaterDelete {
                     )
                 });
                 if let (false, [_, dir]) = (valued, pos.as_slice()) {
-                    if let Some(d) = download_cleanup::literal(&dir.text, vars, dir.start, false) {
+                    if let Some(d) = literal(&dir.text, vars, dir.start, false) {
                         made.push((i, d.clone(), format!("`{d}` (cloned)")));
                     }
                 }

@@ -153,7 +153,7 @@ impl PackageCacheCleanup {
                     continue;
                 }
                 let parsed = runtext::RunText::of(doc, ins)
-                    .and_then(|rt| runtext::parse(&rt.text))
+                    .and_then(|rt| crate::model::script::parse(&rt.text))
                     .filter(|_| ins.trigger.is_none());
                 match parsed {
                     Some(script) => {

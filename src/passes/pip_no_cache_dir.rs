@@ -22,11 +22,12 @@
 //! is meant to be kept, in the mount), for `pipx` and `pipenv`, and in heredoc, exec-form, `ONBUILD`
 //! and Windows RUNs.
 
-use super::runtext::{self, Cmd, Run};
+use super::runtext::{self, Run};
 use super::LazyRegex;
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Safety};
+use crate::model::script::Cmd;
 use crate::syntax::Keyword;
 
 const DATA: &str = include_str!("../../transforms/pip-no-cache-dir.toml");

@@ -4,6 +4,8 @@
 //! `${ }`, subshells) and looks at the top level, where state can leak from one command into the
 //! next. Anything it does not understand makes the verdict more conservative, never less.
 
+use super::script::{byte_set, is_assignment, skip_backticks};
+
 /// What matters about one RUN command when it is placed in an `&&` chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShellFacts {
@@ -165,19 +167,6 @@ fn mentions_errexit(cmd: &str) -> bool {
 /// A short-option word that includes `e` (`-e`, `-eux`): with `set`, it turns errexit on.
 pub(crate) fn is_short_option_with_e(w: &str) -> bool {
     w.starts_with('-') && !w.starts_with("--") && w.contains('e')
-}
-
-/// `NAME=value` or `NAME+=value`: a shell assignment word.
-pub(crate) fn is_assignment(w: &str) -> bool {
-    match w.find('=') {
-        Some(0) | None => false,
-        Some(i) => {
-            let name = w[..i].trim_end_matches('+');
-            let mut chars = name.chars();
-            matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
-                && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
-        }
-    }
 }
 
 /// Splits `cmd` into top-level simple commands, recording operators into `facts`. Returns `None`
@@ -361,17 +350,6 @@ pub fn split_top_level<'a>(cmd: &'a str, facts: &mut ShellFacts) -> Option<Vec<S
 /// words, and `<` only matters as `<<`, but stopping on them is harmless).
 const WORD_SPECIAL: [bool; 256] = byte_set(b" \t\n\r\\'\"`$()&|;<");
 
-/// A lookup table that is true for the given bytes (the tokenisers' byte classes).
-pub(crate) const fn byte_set(bytes: &[u8]) -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut k = 0;
-    while k < bytes.len() {
-        t[bytes[k] as usize] = true;
-        k += 1;
-    }
-    t
-}
-
 fn utf8_len(first: u8) -> usize {
     match first {
         0xF0..=0xF7 => 4,
@@ -388,17 +366,6 @@ fn skip_double_quoted(b: &[u8], mut i: usize) -> Option<usize> {
             b'\\' => i += 2,
             b'`' => i = skip_backticks(b, i + 1)?,
             b'$' if matches!(b.get(i + 1), Some(b'(') | Some(b'{')) => i = skip_dollar(b, i)?,
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-pub(crate) fn skip_backticks(b: &[u8], mut i: usize) -> Option<usize> {
-    while i < b.len() {
-        match b[i] {
-            b'`' => return Some(i + 1),
-            b'\\' => i += 2,
             _ => i += 1,
         }
     }
