@@ -1,0 +1,7 @@
+//! What a Dockerfile does, beyond its syntax: the one place the rules ask.
+//!
+//! Rules read the model, never each other: stages and their shells ([`stages`]), image references,
+//! runtimes and the image catalogue ([`images`]), the build context beside the Dockerfile
+//! ([`context`]), what a stage does ([`stage_facts`]) and how the container starts ([`start`]).
+
+pub mod stages;
