@@ -4,4 +4,8 @@
 //! runtimes and the image catalogue ([`images`]), the build context beside the Dockerfile
 //! ([`context`]), what a stage does ([`stage_facts`]) and how the container starts ([`start`]).
 
+pub mod context;
+pub mod images;
+pub mod stage_facts;
 pub mod stages;
+pub mod start;

@@ -37,13 +37,13 @@
 use super::multi_stage::{
     check_healthcheck, effective_argv, java_jar, java_start, node_args, python_args, Data, StartOut,
 };
-use super::runtime::{
-    self, json_array, resolve, BuildContext, Catalogue, Choice, ImageRef, Native, Runtime,
-    StageFacts,
-};
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::{FinalImage, Settings};
 use crate::edit::{Edit, Finding, Fix, Safety};
+use crate::model::context::BuildContext;
+use crate::model::images::{self, Catalogue, Choice, ImageRef, Native, Runtime};
+use crate::model::stage_facts::{resolve, StageFacts};
+use crate::model::start::json_array;
 use crate::syntax::{Dockerfile, Form, Keyword, Span};
 
 const DATA: &str = include_str!("../../transforms/final-stage-base.toml");
@@ -124,7 +124,7 @@ impl Rule for FinalStageBase {
         }
         let kind = match self.data.runtime_of(&img) {
             Some(rt @ (Runtime::Node | Runtime::Python | Runtime::Java)) => {
-                match runtime::version_of(rt, &img) {
+                match images::version_of(rt, &img) {
                     Some(v) => Kind::Interp(rt, v),
                     None => return,
                 }

@@ -47,13 +47,13 @@
 //! requirements.txt) is read when it is there. Images come from `transforms/images.toml`,
 //! overridable under `[transforms.images]`.
 
-use super::runtime::{
-    self, argv_of, block_start, env_pairs, json_array, plain_words, resolve, var_refs, within,
-    BuildContext, Catalogue, Choice, ImageRef, Native, RunCmd, Runtime, StageFacts,
-};
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::{FinalImage, Settings};
 use crate::edit::{Edit, Finding, Fix, Safety};
+use crate::model::context::BuildContext;
+use crate::model::images::{self, Catalogue, Choice, ImageRef, Native, Runtime};
+use crate::model::stage_facts::{env_pairs, resolve, var_refs, within, RunCmd, StageFacts};
+use crate::model::start::{argv_of, json_array, plain_words};
 use crate::shell;
 use crate::syntax::{Dockerfile, Form, Instruction, Keyword, Span};
 
@@ -517,7 +517,7 @@ impl MultiStage {
         match rt {
             Runtime::Go | Runtime::Rust => self.plan_native(ctx, img, facts, bctx, Some(rt)),
             Runtime::Node | Runtime::Python | Runtime::Java => {
-                let version = runtime::version_of(rt, img).ok_or_else(|| {
+                let version = images::version_of(rt, img).ok_or_else(|| {
                     format!(
                         "`{}` names no {} version, so the runtime image cannot match it: pin one (e.g. {})",
                         img.repo,
@@ -557,7 +557,7 @@ impl MultiStage {
     }
 
     fn refuse_packages(&self, pkgs: &[String], slim: &str, alpine: &str) -> String {
-        let apk: Vec<String> = pkgs.iter().map(|p| runtime::apk_name(p)).collect();
+        let apk: Vec<String> = pkgs.iter().map(|p| images::apk_name(p)).collect();
         format!(
             "the build installs {} with the OS package manager, and the app may use {} at run time; distroless has no package manager: a final stage you write on `{slim}` (`apt-get install {}`) or `{alpine}` (`apk add {}`) would carry {}",
             pkgs.join(", "),
@@ -1582,4 +1582,22 @@ fn is_global_npm(r: &RunCmd) -> bool {
     let first = w.first().map(|s| basename(s)).unwrap_or("");
     (first == "npm" && w.iter().any(|a| a == "-g" || a == "--global"))
         || (first == "yarn" && w.get(1).map(String::as_str) == Some("global"))
+}
+
+/// Byte offset where an instruction's block starts: its own first line, or the comment lines
+/// directly above it (no blank line between), when `prev_end` (end of the instruction before) allows.
+pub fn block_start(doc: &Dockerfile, ins: &Instruction, prev_end: usize) -> usize {
+    let gap = doc.source.get(prev_end..ins.line_start).unwrap_or("");
+    let mut start = ins.line_start;
+    let mut offset = ins.line_start;
+    for line in gap.split_inclusive('\n').rev() {
+        offset -= line.len();
+        let t = line.trim();
+        if t.starts_with('#') {
+            start = offset;
+        } else {
+            break;
+        }
+    }
+    start
 }
