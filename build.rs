@@ -1,5 +1,5 @@
-//! Collects each pass's `//!` documentation (src/passes/<rule>.rs) so that `dfopt explain RULE`
-//! and the README show the same text as the source.
+//! Collects each pass's `//!` documentation (src/passes/<rule>.rs, or <rule>/mod.rs for a rule split
+//! into a folder) so that `dfopt explain RULE` and the README show the same text as the source.
 use std::fmt::Write as _;
 use std::{env, fs, path::Path};
 
@@ -11,11 +11,18 @@ fn main() {
         .unwrap_or_default();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let path = entry.path();
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+        let mut path = entry.path();
+        let Some(stem) = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(str::to_string)
+        else {
             continue;
         };
-        if stem == "mod" || path.extension().and_then(|e| e.to_str()) != Some("rs") {
+        // A rule split into a folder (src/passes/<rule>/) documents itself in its mod.rs.
+        if path.is_dir() {
+            path = path.join("mod.rs");
+        } else if stem == "mod" || path.extension().and_then(|e| e.to_str()) != Some("rs") {
             continue;
         }
         let text = fs::read_to_string(&path).unwrap_or_default();

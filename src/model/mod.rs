@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod images;
+pub mod runtime_data;
 pub mod stage_facts;
 pub mod stages;
 pub mod start;
