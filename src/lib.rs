@@ -1,8 +1,9 @@
 //! dfopt: a codemod that rewrites Dockerfiles into smaller, safer images.
 //!
-//! Data flows one way: [`syntax`] parses a file losslessly, [`analysis`] finds its stages and
-//! runtimes, [`passes`] return [`edit::Finding`]s with byte-range edits, [`engine`] applies them to a
-//! fixed point and re-parses the result, and the CLI renders a diff, writes files or reports.
+//! Data flows one way: [`syntax`] parses a file losslessly, [`model`] says what it does (stages,
+//! shells, runtimes, start commands), [`passes`] return [`edit::Finding`]s with byte-range edits,
+//! [`engine`] applies them to a fixed point and re-parses the result, and the CLI renders a diff,
+//! writes files or reports.
 
 pub mod analysis;
 pub mod cli;

@@ -1,7 +1,21 @@
-//! What dfopt knows about a Dockerfile's RUN scripts, independent of any rule: rules read the
-//! model, never each other.
+//! What a Dockerfile does, beyond its syntax: the one place the rules ask.
+//!
+//! Rules read the model, never each other:
+//! - stages, their shells and which stages ship ([`stages`]);
+//! - RUN scripts: the shell reader ([`script`]) and the top-level reading chain-runs uses
+//!   ([`top_level`]);
+//! - files a RUN downloads, uses or deletes ([`files`]) and package-manager facts ([`packages`]);
+//! - image references, runtimes and the image catalogue ([`images`]), what dfopt knows about build
+//!   images and their apps' needs ([`runtime_data`]), the build context beside the Dockerfile
+//!   ([`context`]), what a stage does ([`stage_facts`]) and how the container starts ([`start`]).
 
+pub mod context;
 pub mod files;
+pub mod images;
 pub mod packages;
+pub mod runtime_data;
 pub mod script;
+pub mod stage_facts;
+pub mod stages;
+pub mod start;
 pub mod top_level;

@@ -34,23 +34,24 @@
 //! A binary whose linking dfopt cannot tell, a shell-form CMD with shell features, a HEALTHCHECK that
 //! needs curl or a shell: a finding, no fix.
 
-use super::multi_stage::{
-    check_healthcheck, effective_argv, java_jar, java_start, node_args, python_args, Data, StartOut,
-};
-use super::runtime::{
-    self, json_array, resolve, BuildContext, Catalogue, Choice, ImageRef, Native, Runtime,
-    StageFacts,
-};
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::{FinalImage, Settings};
 use crate::edit::{Edit, Finding, Fix, Safety};
+use crate::model::context::BuildContext;
+use crate::model::images::{self, Catalogue, Choice, ImageRef, Native, Runtime};
+use crate::model::runtime_data::RuntimeData;
+use crate::model::stage_facts::{resolve, StageFacts};
+use crate::model::start::{
+    check_healthcheck, effective_argv, java_jar, java_start, json_array, node_args, python_args,
+    StartOut,
+};
 use crate::syntax::{Dockerfile, Form, Keyword, Span};
 
 const DATA: &str = include_str!("../../transforms/final-stage-base.toml");
 const ID: &str = "final-stage-base";
 
 pub struct FinalStageBase {
-    data: Data,
+    data: RuntimeData,
     cat: Catalogue,
     distros: Vec<String>,
 }
@@ -59,7 +60,7 @@ impl FinalStageBase {
     pub fn new(settings: &Settings) -> Result<Self, String> {
         let d = rule_data(DATA, ID, settings)?;
         Ok(FinalStageBase {
-            data: Data::load(settings)?,
+            data: RuntimeData::load(settings)?,
             cat: Catalogue::load(settings)?,
             distros: str_list(&d, "distro_images")?,
         })
@@ -124,7 +125,7 @@ impl Rule for FinalStageBase {
         }
         let kind = match self.data.runtime_of(&img) {
             Some(rt @ (Runtime::Node | Runtime::Python | Runtime::Java)) => {
-                match runtime::version_of(rt, &img) {
+                match images::version_of(rt, &img) {
                     Some(v) => Kind::Interp(rt, v),
                     None => return,
                 }

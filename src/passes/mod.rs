@@ -16,7 +16,6 @@ pub mod multi_stage;
 pub mod package_cache_cleanup;
 pub mod pip_no_cache_dir;
 pub mod runtext;
-pub mod runtime;
 
 use crate::analysis::Analysis;
 use crate::config::Settings;

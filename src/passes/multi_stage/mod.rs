@@ -1,0 +1,498 @@
+//! ## multi-stage
+//!
+//! **What it does**: turns a single-stage Dockerfile built on a language's build image (node, golang,
+//! rust, maven/gradle/JDK, python) into two stages: the original steps become `FROM <image> AS build`,
+//! and a new runtime stage on a small image (distroless by default; `--final alpine|slim`) copies only
+//! what runs: the app folder with production dependencies (node), the binary (go, rust), the jar
+//! (java), the virtualenv and the app folder (python). WORKDIR, runtime ENV, EXPOSE, LABEL, USER,
+//! VOLUME, STOPSIGNAL and HEALTHCHECK move to the runtime stage; CMD/ENTRYPOINT are written in exec
+//! form for the runtime image (`CMD ["node", "index.js"]` becomes `CMD ["index.js"]` on distroless
+//! nodejs, whose ENTRYPOINT is node; `npm start` is resolved through package.json).
+//!
+//! **Why is this bad**: a build image carries compilers, package managers, headers, dev dependencies
+//! and caches the app never uses at run time: hundreds of megabytes to pull and to scan, and a shell
+//! and tools for an attacker. The node hello-world of the seed article goes from 745.7 MB on `node:18`
+//! to about 116 MB on distroless nodejs.
+//!
+//! **Example**
+//! ```dockerfile
+//! FROM node:18
+//! WORKDIR /app
+//! COPY . .
+//! RUN npm install
+//! EXPOSE 3000
+//! CMD ["node", "index.js"]
+//! ```
+//! becomes
+//! ```dockerfile
+//! FROM node:18 AS build
+//! WORKDIR /app
+//! COPY . .
+//! RUN npm install
+//!
+//! FROM gcr.io/distroless/nodejs18-debian12:nonroot
+//! WORKDIR /app
+//! COPY --from=build /app /app
+//! EXPOSE 3000
+//! CMD ["index.js"]
+//! ```
+//!
+//! **Fix safety**: unsafe. The runtime image has no shell and no package manager (distroless) or a
+//! different C library (alpine), the app runs as a non-root user, and only the inferred artefacts are
+//! copied: files the build writes elsewhere are gone. dfopt does not guess: when it cannot tell what
+//! to copy or how to start the app, when the app needs OS packages at run time (`apt-get install
+//! ffmpeg`, `curl` in a HEALTHCHECK), when a shell-form HEALTHCHECK would need a shell, when Python
+//! versions differ, or when native modules meet musl, it reports why (and which `--final` would work)
+//! without a fix. The build context beside the Dockerfile (package.json, go.mod, Cargo.toml,
+//! requirements.txt) is read when it is there. Images come from `transforms/images.toml`,
+//! overridable under `[transforms.images]`.
+
+mod go;
+mod java;
+mod native;
+mod node;
+mod python;
+mod render;
+mod rust;
+
+use super::{Context, Rule};
+use crate::config::{FinalImage, Settings};
+use crate::edit::{Edit, Finding, Fix, Safety};
+use crate::model::context::BuildContext;
+use crate::model::images::{self, Catalogue, Choice, ImageRef, Native, Runtime};
+use crate::model::runtime_data::RuntimeData;
+use crate::model::stage_facts::{env_pairs, within, StageFacts};
+use crate::model::start::{check_healthcheck, effective_argv, node_args, python_args, StartOut};
+use crate::syntax::{Dockerfile, Keyword};
+use node::is_global_npm;
+
+const ID: &str = "multi-stage";
+
+pub struct MultiStage {
+    data: RuntimeData,
+    cat: Catalogue,
+}
+
+impl MultiStage {
+    pub fn new(settings: &Settings) -> Result<Self, String> {
+        Ok(MultiStage {
+            data: RuntimeData::load(settings)?,
+            cat: Catalogue::load(settings)?,
+        })
+    }
+}
+
+/// The runtime stage being built.
+struct Plan {
+    choice: Choice,
+    /// Absolute paths copied to the same place.
+    copies: Vec<String>,
+    chown: Option<String>,
+    /// Lines to create the runtime user (alpine/slim).
+    user_setup: Option<String>,
+    /// USER line for the runtime stage: `Some(None)` drops the original, `Some(Some(x))` replaces it.
+    user_line: Option<Option<String>>,
+    extra_env: Vec<String>,
+    start: StartOut,
+    build_edits: Vec<Edit>,
+    notes: Vec<String>,
+}
+
+/// Resolves `$VAR`/`${VAR}` in a FROM image from the global ARG defaults.
+fn resolve_base(doc: &Dockerfile, preamble_end: usize, base: &str) -> String {
+    if !base.contains('$') {
+        return base.to_string();
+    }
+    let mut out = base.to_string();
+    for ins in doc.instructions.iter().take(preamble_end) {
+        if ins.kind() != Keyword::Arg {
+            continue;
+        }
+        for (k, v) in env_pairs(ins, doc.escape) {
+            if v.is_empty() {
+                continue;
+            }
+            out = out
+                .replace(&format!("${{{k}}}"), &v)
+                .replace(&format!("${k}"), &v);
+        }
+    }
+    out
+}
+
+impl Rule for MultiStage {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn summary(&self) -> &'static str {
+        "A single-stage build image ships compilers and dev dependencies: build in one stage, run in a small one"
+    }
+    fn fix_safety(&self) -> Option<Safety> {
+        Some(Safety::Unsafe)
+    }
+
+    fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        let a = ctx.analysis;
+        let [stage] = a.stages.as_slice() else {
+            return;
+        };
+        if stage.windows || !stage.shell.is_posix() {
+            return;
+        }
+        let doc = ctx.doc;
+        let Some(from) = doc.instructions.get(stage.from) else {
+            return;
+        };
+        let base = resolve_base(doc, a.preamble_end, &stage.base);
+        let Some(img) = ImageRef::parse(&base) else {
+            return;
+        };
+        let mut rt = self.data.runtime_of(&img);
+        // A JRE image is already a runtime image: nothing to build there.
+        if rt == Some(Runtime::Java) && img.tag_lower().contains("jre") {
+            rt = None;
+        }
+        // On any other base only a static Go or Rust binary is moved: without a RUN that could
+        // build one there is nothing to do, and the stage need not be scanned.
+        if rt.is_none() && !might_build_static_binary(doc, stage.from, stage.end) {
+            return;
+        }
+        let default_wd = if rt == Some(Runtime::Go) { "/go" } else { "/" };
+        let facts = StageFacts::scan(doc, stage.from, stage.end, default_wd);
+        let bctx = BuildContext::new(ctx.path);
+        let result = match rt {
+            Some(rt) => self.plan(ctx, &img, rt, &facts, &bctx),
+            None => {
+                // Any other base: only a static Go binary is certain enough to move.
+                match self.native_artefact(doc, &facts, &bctx, None) {
+                    Ok((_, Native::Static, _)) => self.plan_native(ctx, &img, &facts, &bctx, None),
+                    _ => return,
+                }
+            }
+        };
+        let span = from.span;
+        match result {
+            Ok(plan) => {
+                let (edits, copied) = self.edits(ctx, from, &facts, &plan);
+                let mut msg = format!(
+                    "single-stage build on `{base}` ships its build tools: build in a `build` stage and run on `{}`, copying {}",
+                    plan.choice.image,
+                    copied
+                );
+                for n in &plan.notes {
+                    msg.push_str("; ");
+                    msg.push_str(n);
+                }
+                out.push(Finding::new(ID, span, msg).with_fix(Fix::unsafe_(edits)));
+            }
+            Err(why) => out.push(Finding::new(
+                ID,
+                span,
+                format!("single-stage build on `{base}` could be split into build and runtime stages, but dfopt does not guess: {why}"),
+            )),
+        }
+    }
+}
+
+/// Whether a RUN of instructions `from..end` may run `go build`/`go install` or a musl
+/// `cargo build` (a cheap, conservative text test: [`MultiStage::native_artefact`] decides).
+fn might_build_static_binary(doc: &Dockerfile, from: usize, end: usize) -> bool {
+    doc.instructions
+        .get(from..end)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|i| i.effective().kind == Keyword::Run)
+        .map(|i| doc.text(i.span))
+        .any(|t| {
+            (t.contains("go") && (t.contains("build") || t.contains("install")))
+                || (t.contains("cargo") && t.contains("musl"))
+        })
+}
+
+impl MultiStage {
+    fn plan(
+        &self,
+        ctx: &Context<'_>,
+        img: &ImageRef,
+        rt: Runtime,
+        facts: &StageFacts,
+        bctx: &BuildContext,
+    ) -> Result<Plan, String> {
+        self.common_refusals(facts)?;
+        match rt {
+            Runtime::Go | Runtime::Rust => self.plan_native(ctx, img, facts, bctx, Some(rt)),
+            Runtime::Node | Runtime::Python | Runtime::Java => {
+                let version = images::version_of(rt, img).ok_or_else(|| {
+                    format!(
+                        "`{}` names no {} version, so the runtime image cannot match it: pin one (e.g. {})",
+                        img.repo,
+                        rt.name(),
+                        match rt {
+                            Runtime::Node => "node:22",
+                            Runtime::Python => "python:3.11",
+                            _ => "eclipse-temurin:21-jdk",
+                        }
+                    )
+                })?;
+                self.plan_interpreted(ctx, img, rt, &version, facts, bctx)
+            }
+        }
+    }
+
+    fn common_refusals(&self, facts: &StageFacts) -> Result<(), String> {
+        if facts.onbuild {
+            return Err("the image declares ONBUILD triggers for images built on it".into());
+        }
+        if facts.opaque_runs > 0 {
+            return Err("a RUN command is too complex for dfopt to follow".into());
+        }
+        Ok(())
+    }
+
+    /// OS packages the build installs that the app may need at run time.
+    fn runtime_packages(&self, facts: &StageFacts) -> Vec<String> {
+        let mut v: Vec<String> = facts
+            .os_packages
+            .iter()
+            .filter(|p| !self.data.build_only_pkg(p))
+            .cloned()
+            .collect();
+        v.dedup();
+        v
+    }
+
+    fn refuse_packages(&self, pkgs: &[String], slim: &str, alpine: &str) -> String {
+        let apk: Vec<String> = pkgs.iter().map(|p| images::apk_name(p)).collect();
+        format!(
+            "the build installs {} with the OS package manager, and the app may use {} at run time; distroless has no package manager: a final stage you write on `{slim}` (`apt-get install {}`) or `{alpine}` (`apk add {}`) would carry {}",
+            pkgs.join(", "),
+            if pkgs.len() == 1 { "it" } else { "them" },
+            pkgs.join(" "),
+            apk.join(" "),
+            if pkgs.len() == 1 { "it" } else { "them" },
+        )
+    }
+
+    fn runtime_user(
+        &self,
+        facts: &StageFacts,
+        choice: &mut Choice,
+        rt: Option<Runtime>,
+        notes: &mut Vec<String>,
+    ) -> (Option<String>, Option<Option<String>>, Option<String>) {
+        // (chown owner, USER line override, user setup RUN)
+        let orig = facts.user.as_ref().map(|(_, u)| u.clone());
+        let is_root = |u: &str| matches!(u.split(':').next().unwrap_or(u), "root" | "0");
+        let numeric = |u: &str| {
+            u.split(':')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        };
+        let low_port = facts.exposed.iter().any(|p| *p < 1024);
+        match choice.family {
+            FinalImage::Distroless => match orig.as_deref() {
+                Some(u) if is_root(u) => (None, None, None),
+                Some(u) if numeric(u) => (Some(u.to_string()), None, None),
+                Some(u) => {
+                    notes.push(format!("USER {u} does not exist in distroless: the image's `nonroot` user (65532) runs the app"));
+                    (Some("65532:65532".into()), Some(None), None)
+                }
+                None => {
+                    if low_port {
+                        notes.push("the app now runs as uid 65532: binding a port below 1024 needs Docker 20.10+ (or the NET_BIND_SERVICE capability)".into());
+                    }
+                    (Some("65532:65532".into()), None, None)
+                }
+            },
+            FinalImage::Alpine | FinalImage::Slim => match orig.as_deref() {
+                Some(u) if is_root(u) || numeric(u) => {
+                    (Some(u.to_string()).filter(|u| !is_root(u)), None, None)
+                }
+                Some(u) if rt == Some(Runtime::Node) && u == "node" => {
+                    (Some("node:node".into()), None, None)
+                }
+                Some(u) => {
+                    let name = u.split(':').next().unwrap_or(u).to_string();
+                    (
+                        Some(format!("{name}:{name}")),
+                        None,
+                        Some(self.create_user(choice, &name, None)),
+                    )
+                }
+                // Numeric ids (hadolint DL3066): `node` is 1000:1000 in the node images.
+                None if rt == Some(Runtime::Node) => {
+                    choice.nonroot = true;
+                    (
+                        Some("1000:1000".into()),
+                        Some(Some("1000:1000".into())),
+                        None,
+                    )
+                }
+                None => {
+                    choice.nonroot = true;
+                    (
+                        Some("10001:10001".into()),
+                        Some(Some("10001:10001".into())),
+                        Some(self.create_user(choice, "app", Some(10001))),
+                    )
+                }
+            },
+        }
+    }
+
+    fn create_user(&self, choice: &Choice, name: &str, id: Option<u32>) -> String {
+        let (g, u) = match id {
+            Some(n) if choice.family == FinalImage::Alpine => {
+                (format!(" -g {n}"), format!(" -u {n}"))
+            }
+            Some(n) => (format!(" --gid {n}"), format!(" --uid {n}")),
+            None => (String::new(), String::new()),
+        };
+        if choice.family == FinalImage::Alpine {
+            format!("RUN addgroup -S{g} {name} && adduser -S{u} -G {name} {name}")
+        } else {
+            format!("RUN groupadd --system{g} {name} && useradd --system --no-log-init{u} --gid {name} --no-create-home {name}")
+        }
+    }
+
+    fn plan_interpreted(
+        &self,
+        ctx: &Context<'_>,
+        img: &ImageRef,
+        rt: Runtime,
+        version: &str,
+        facts: &StageFacts,
+        bctx: &BuildContext,
+    ) -> Result<Plan, String> {
+        let doc = ctx.doc;
+        let family = ctx.settings.final_image;
+        let explicit_root = facts
+            .user
+            .as_ref()
+            .map(|(_, u)| matches!(u.split(':').next().unwrap_or(u), "root" | "0"))
+            .unwrap_or(false);
+        let mut choice = self.cat.for_runtime(rt, version, family, explicit_root)?;
+        let slim = self
+            .cat
+            .for_runtime(rt, version, FinalImage::Slim, false)
+            .map(|c| c.image)
+            .unwrap_or_default();
+        let alpine = self
+            .cat
+            .for_runtime(rt, version, FinalImage::Alpine, false)
+            .map(|c| c.image)
+            .unwrap_or_default();
+        let pkgs = self.runtime_packages(facts);
+        if !pkgs.is_empty() {
+            return Err(self.refuse_packages(&pkgs, &slim, &alpine));
+        }
+        let build_alpine = img.tag_lower().contains("alpine");
+        let mut notes: Vec<String> = choice.note.iter().cloned().collect();
+        if let Some(h) = facts.healthcheck.and_then(|i| doc.instructions.get(i)) {
+            check_healthcheck(h, &choice, &self.data)?;
+        }
+        let argv = effective_argv(doc, facts.start.entrypoint, facts.start.cmd)?;
+        let mut copies: Vec<String> = Vec::new();
+        let mut extra_env = Vec::new();
+        let mut build_edits = Vec::new();
+        let start;
+        let app = facts
+            .final_workdir
+            .clone()
+            .filter(|w| w != "/" && facts.has_workdir);
+        match rt {
+            Runtime::Node | Runtime::Python => {
+                let app = app.ok_or_else(|| {
+                    "there is no WORKDIR, so dfopt cannot tell which folder holds the app"
+                        .to_string()
+                })?;
+                copies.push(app.clone());
+                if rt == Runtime::Node {
+                    if facts.runs.iter().any(is_global_npm) {
+                        return Err("the build installs global npm packages, which live outside the app folder".into());
+                    }
+                    self.node_musl(bctx, &choice, build_alpine, &mut notes)?;
+                    start = if choice.interpreter_entrypoint {
+                        StartOut::Exec {
+                            entrypoint: None,
+                            cmd: Some(node_args(&argv, bctx)?),
+                        }
+                    } else {
+                        StartOut::Verbatim
+                    };
+                    if let Some(e) = self.node_prune(ctx, facts, bctx, version) {
+                        build_edits.push(e);
+                    }
+                } else {
+                    if build_alpine && family != FinalImage::Alpine {
+                        return Err("the build image is alpine (musl): packages built in it need `--final alpine`".into());
+                    }
+                    let venv = self.python_env(ctx, facts, &mut build_edits)?;
+                    if let Some(v) = &venv {
+                        copies.push(v.clone());
+                        let created = !build_edits.is_empty();
+                        match (&choice.python, created) {
+                            (Some(py), _) => extra_env.push(format!(
+                                "ENV PYTHONPATH={v}/lib/python{py}/site-packages{}",
+                                if facts.env.contains_key("PYTHONPATH") {
+                                    ":$PYTHONPATH"
+                                } else {
+                                    ""
+                                }
+                            )),
+                            (None, true) => extra_env.push(format!("ENV PATH=\"{v}/bin:$PATH\"")),
+                            _ => {}
+                        }
+                    }
+                    if family == FinalImage::Alpine && !build_alpine {
+                        self.python_musl(bctx, &mut notes)?;
+                    }
+                    start = if choice.interpreter_entrypoint {
+                        StartOut::Exec {
+                            entrypoint: None,
+                            cmd: Some(python_args(&argv, &self.data)?),
+                        }
+                    } else {
+                        StartOut::Verbatim
+                    };
+                }
+                for d in &facts.copy_dests {
+                    if !copies.iter().any(|c| within(d, c)) {
+                        copies.push(d.clone());
+                    }
+                }
+                let outside = facts.writes_outside(&copies);
+                if !outside.is_empty() {
+                    return Err(format!(
+                        "RUN writes {} outside the app folder, and dfopt cannot tell whether the app needs {} at run time",
+                        outside.join(", "),
+                        if outside.len() == 1 { "it" } else { "them" }
+                    ));
+                }
+            }
+            Runtime::Java => {
+                let (jar, java_start) =
+                    java::plan_jar(&argv, facts, &choice, build_alpine, &mut notes)?;
+                copies.push(jar);
+                start = java_start;
+            }
+            Runtime::Go | Runtime::Rust => {
+                return Err("internal: a compiled runtime reached the interpreter plan".into())
+            }
+        }
+        let (chown_owner, user_line, user_setup) =
+            self.runtime_user(facts, &mut choice, Some(rt), &mut notes);
+        let app_dir = copies.first().cloned().unwrap_or_default();
+        let chown = chown_owner.filter(|_| rt != Runtime::Java && facts.writable_in(&app_dir));
+        Ok(Plan {
+            choice,
+            copies,
+            chown,
+            user_setup,
+            user_line,
+            extra_env,
+            start,
+            build_edits,
+            notes,
+        })
+    }
+}

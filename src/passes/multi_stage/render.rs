@@ -1,0 +1,265 @@
+//! The Dockerfile text of the split: the build stage named, runtime metadata moved out of it, the
+//! runtime stage written after it.
+
+use super::{MultiStage, Plan};
+use crate::edit::Edit;
+use crate::model::stage_facts::{env_pairs, var_refs, StageFacts};
+use crate::model::start::{json_array, StartOut};
+use crate::passes::Context;
+use crate::syntax::{Dockerfile, Instruction, Keyword, Span};
+
+pub(super) fn kw(doc: &Dockerfile, from: &Instruction, word: &str) -> String {
+    let _ = doc;
+    if from.command.keyword.chars().all(|c| c.is_ascii_lowercase()) {
+        word.to_ascii_lowercase()
+    } else {
+        word.to_string()
+    }
+}
+
+/// Byte offset where an instruction's block starts: its own first line, or the comment lines
+/// directly above it (no blank line between), when `prev_end` (end of the instruction before) allows.
+pub fn block_start(doc: &Dockerfile, ins: &Instruction, prev_end: usize) -> usize {
+    let gap = doc.source.get(prev_end..ins.line_start).unwrap_or("");
+    let mut start = ins.line_start;
+    let mut offset = ins.line_start;
+    for line in gap.split_inclusive('\n').rev() {
+        offset -= line.len();
+        let t = line.trim();
+        if t.starts_with('#') {
+            start = offset;
+        } else {
+            break;
+        }
+    }
+    start
+}
+
+impl MultiStage {
+    /// Instructions that move from the build stage to the runtime stage.
+    pub(super) fn moved(
+        &self,
+        doc: &Dockerfile,
+        from: usize,
+        end: usize,
+        facts: &StageFacts,
+    ) -> Vec<usize> {
+        (from + 1..end)
+            .filter(|i| {
+                doc.instructions
+                    .get(*i)
+                    .map(|ins| match ins.kind() {
+                        Keyword::Cmd
+                        | Keyword::Entrypoint
+                        | Keyword::Expose
+                        | Keyword::Healthcheck
+                        | Keyword::Stopsignal
+                        | Keyword::Label
+                        | Keyword::Maintainer
+                        | Keyword::Volume => true,
+                        Keyword::User => {
+                            !facts.run_after_user
+                                && facts.user.as_ref().map(|(u, _)| u == i).unwrap_or(false)
+                        }
+                        _ => false,
+                    })
+                    .unwrap_or(false)
+            })
+            .collect()
+    }
+
+    pub(super) fn edits(
+        &self,
+        ctx: &Context<'_>,
+        from: &Instruction,
+        facts: &StageFacts,
+        plan: &Plan,
+    ) -> (Vec<Edit>, String) {
+        let doc = ctx.doc;
+        let nl = doc.newline();
+        let k = |w: &str| kw(doc, from, w);
+        let Some(stage) = ctx.analysis.stages.first() else {
+            return (Vec::new(), String::new());
+        };
+        let mut edits: Vec<Edit> = Vec::new();
+        // 1. name the build stage
+        let alias = match &stage.alias {
+            Some(a) => a.clone(),
+            None => {
+                edits.push(Edit::insert(
+                    from.command.args_span.end,
+                    format!(" {} build", k("AS")),
+                ));
+                "build".to_string()
+            }
+        };
+        edits.extend(plan.build_edits.iter().cloned());
+        // 2. move runtime metadata out of the build stage
+        let moved = self.moved(doc, stage.from, stage.end, facts);
+        let mut blocks: Vec<(usize, String)> = Vec::new();
+        for &i in &moved {
+            let Some(ins) = doc.instructions.get(i) else {
+                continue;
+            };
+            let prev_end = i
+                .checked_sub(1)
+                .and_then(|p| doc.instructions.get(p))
+                .map(|p| p.full_end)
+                .unwrap_or(0);
+            let start = block_start(doc, ins, prev_end);
+            // Blank lines before the block go with it (they separated it from what stays).
+            let mut del_start = start;
+            let before = doc.source.get(prev_end..start).unwrap_or("");
+            if !before.is_empty() && before.trim().is_empty() {
+                del_start = prev_end;
+            }
+            edits.push(Edit::delete(Span::new(del_start, ins.full_end)));
+            let comments = doc
+                .source
+                .get(start..ins.line_start)
+                .unwrap_or("")
+                .to_string();
+            blocks.push((
+                i,
+                format!(
+                    "{comments}{}",
+                    doc.text(Span::new(ins.line_start, ins.span.end))
+                ),
+            ));
+        }
+        // 3. the runtime stage
+        let mut body: Vec<String> = Vec::new();
+        body.push(format!("{} {}", k("FROM"), plan.choice.image));
+        // variables the carried text needs
+        let mut carried_env: Vec<String> = Vec::new();
+        for &i in &facts.env_ins {
+            let Some(ins) = doc.instructions.get(i) else {
+                continue;
+            };
+            let keys = env_pairs(ins, doc.escape);
+            if keys
+                .iter()
+                .all(|(k, _)| self.data.build_env.iter().any(|b| b == k))
+            {
+                continue;
+            }
+            carried_env.push(
+                doc.text(Span::new(ins.line_start, ins.span.end))
+                    .to_string(),
+            );
+        }
+        let mut text_for_vars: String = carried_env.join("\n");
+        for (_, b) in &blocks {
+            text_for_vars.push('\n');
+            text_for_vars.push_str(b);
+        }
+        let refs = var_refs(&text_for_vars);
+        let mut args_lines: Vec<String> = Vec::new();
+        for (i, names) in &facts.arg_ins {
+            if names.iter().any(|n| refs.contains(n)) {
+                if let Some(ins) = doc.instructions.get(*i) {
+                    args_lines.push(
+                        doc.text(Span::new(ins.line_start, ins.span.end))
+                            .to_string(),
+                    );
+                }
+            }
+        }
+        let local: Vec<&String> = facts.arg_ins.iter().flat_map(|(_, n)| n).collect();
+        for ins in doc.instructions.iter().take(ctx.analysis.preamble_end) {
+            if ins.kind() == Keyword::Arg {
+                for (name, _) in env_pairs(ins, doc.escape) {
+                    if refs.contains(&name) && !local.contains(&&name) {
+                        args_lines.push(format!("{} {name}", k("ARG")));
+                    }
+                }
+            }
+        }
+        body.extend(args_lines);
+        body.extend(carried_env);
+        body.extend(
+            plan.extra_env
+                .iter()
+                .map(|e| e.replacen("ENV", &k("ENV"), 1)),
+        );
+        // The build image's own working directory (golang's /go) counts too: relative paths in
+        // CMD depend on it.
+        if let Some(wd) = facts
+            .final_workdir
+            .as_ref()
+            .filter(|w| facts.has_workdir || *w != "/")
+        {
+            body.push(format!("{} {wd}", k("WORKDIR")));
+        }
+        if let Some(u) = &plan.user_setup {
+            body.push(u.replacen("RUN", &k("RUN"), 1));
+        }
+        for c in &plan.copies {
+            let chown = match &plan.chown {
+                Some(o) if c == plan.copies.first().unwrap_or(c) => format!(" --chown={o}"),
+                _ => String::new(),
+            };
+            body.push(format!("{} --from={alias}{chown} {c} {c}", k("COPY")));
+        }
+        let mut start_comments = String::new();
+        let user_done = blocks
+            .iter()
+            .any(|(i, _)| doc.instructions.get(*i).map(|x| x.kind()) == Some(Keyword::User));
+        if !user_done {
+            if let Some(Some(u)) = &plan.user_line {
+                // The original USER stays in the build stage (a RUN follows it) or there was none.
+                body.push(format!("{} {u}", k("USER")));
+            } else if facts.user.is_some() && plan.user_line.is_none() {
+                if let Some((_, u)) = &facts.user {
+                    let root = matches!(u.split(':').next().unwrap_or(u), "root" | "0");
+                    let numeric = u.chars().all(|c| c.is_ascii_digit() || c == ':');
+                    if root || numeric || plan.choice.has_shell {
+                        body.push(format!("{} {u}", k("USER")));
+                    }
+                }
+            }
+        }
+        for (i, b) in &blocks {
+            let ins = &doc.instructions[*i];
+            match ins.kind() {
+                Keyword::Cmd | Keyword::Entrypoint if plan.start != StartOut::Verbatim => {
+                    let c = b
+                        .get(..b.len() - doc.text(Span::new(ins.line_start, ins.span.end)).len())
+                        .unwrap_or("");
+                    start_comments.push_str(c);
+                }
+                Keyword::User => match &plan.user_line {
+                    Some(None) => {}
+                    Some(Some(u)) => body.push(format!("{} {u}", k("USER"))),
+                    None => body.push(b.clone()),
+                },
+                _ => body.push(b.clone()),
+            }
+        }
+        if let StartOut::Exec { entrypoint, cmd } = &plan.start {
+            let mut s = start_comments;
+            if let Some(e) = entrypoint {
+                s.push_str(&format!("{} {}", k("ENTRYPOINT"), json_array(e)));
+                if cmd.is_some() {
+                    s.push_str(nl);
+                }
+            }
+            if let Some(c) = cmd {
+                s.push_str(&format!("{} {}", k("CMD"), json_array(c)));
+            }
+            body.push(s);
+        }
+        let mut text = String::new();
+        if !doc.source.is_empty() && !doc.source.ends_with('\n') {
+            text.push_str(nl);
+        }
+        text.push_str(nl);
+        for line in body {
+            text.push_str(&line.replace('\n', nl).replace("\r\r", "\r"));
+            text.push_str(nl);
+        }
+        edits.push(Edit::insert(doc.source.len(), text));
+        let copied = plan.copies.join(", ");
+        (edits, copied)
+    }
+}
