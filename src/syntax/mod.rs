@@ -9,9 +9,11 @@
 //! The files mirror BuildKit's package: this one holds the syntax tree; `parser` joins lines and
 //! splits instructions (`parser.go`), `directives` reads `# escape=` and friends (`directives.go`),
 //! `line_parsers` decides each instruction's argument form (`line_parsers.go`), `json` decodes exec
-//! form like Go's `encoding/json`, and `lex` holds the word, flag and heredoc lexers they share.
+//! form like Go's `encoding/json`, `instructions` makes the checks BuildKit's build adds after parsing
+//! (`instructions/parse.go`), and `lex` holds the word, flag and heredoc lexers they share.
 
 mod directives;
+mod instructions;
 mod json;
 pub mod lex;
 mod line_parsers;
@@ -66,7 +68,8 @@ impl ParseError {
 }
 
 /// The instruction keywords BuildKit dispatches on; anything else is `Unknown` (BuildKit's parser
-/// accepts it and the build fails later).
+/// accepts it and the build fails later, so [`Dockerfile::parse`] refuses it except as an ONBUILD
+/// trigger, which BuildKit does not check until the image is used as a base).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Keyword {
     From,
@@ -266,9 +269,20 @@ pub struct Dockerfile {
 }
 
 impl Dockerfile {
-    /// Parses `source`. Fails where BuildKit's parser fails (and on input BuildKit cannot take:
-    /// NUL bytes), with the position BuildKit reports.
+    /// Parses `source`. Fails where BuildKit's parser fails, where the build then fails on an
+    /// instruction BuildKit's parser let through (`RUNN x`, a bare `ENV`, `FROM x AS`; see
+    /// `instructions.rs`), and on input BuildKit cannot take (NUL bytes), with the position BuildKit
+    /// reports.
     pub fn parse(source: &str) -> Result<Dockerfile, ParseError> {
+        let doc = Dockerfile::parse_without_build_checks(source)?;
+        instructions::check_instructions(&doc.instructions, doc.escape)?;
+        Ok(doc)
+    }
+
+    /// What BuildKit's parser alone accepts: [`Dockerfile::parse`] without the checks the build
+    /// adds after parsing. For tests and tools that compare with BuildKit's parser; a file this
+    /// accepts and `parse` refuses cannot be built, so it is not one to rewrite.
+    pub fn parse_without_build_checks(source: &str) -> Result<Dockerfile, ParseError> {
         parser::Parser::new(source).run()
     }
 
