@@ -16,6 +16,14 @@ each one the lower-case command, ONBUILD trigger keyword, exec (JSON) form, firs
 flags and heredoc names. Files BuildKit rejects are not part of the agreement figure: those dfopt accepts
 are listed as warnings, and the `buildkit-testfiles-negative` ones must be rejected (a failure if not).
 
+BuildKit's parser is not the whole of what a build accepts: `instructions.Parse` (in
+frontend/dockerfile/instructions/parse.go) then refuses some files the parser let through, before anything
+runs, and dfopt refuses those too. The ones dfopt models are modelled here as well, on BuildKit's parse
+result (see `build_failure`): an unknown instruction (`RUNN x`; not an ONBUILD trigger, which BuildKit only
+parses when the image is used as a base), ENV or LABEL without arguments, and a FROM that is not
+`image` or `image AS name` with a valid stage name. Such a file counts as rejected by BuildKit, and dfopt
+must reject it at the same line (a failure if not).
+
 With --random N it also generates N Dockerfile-like files from a fixed seed (awkward corners on
 purpose: heredoc words, flags, JSON, continuations, Unicode blanks, CR/LF) and requires the same
 verdict (accept/reject) and, where both accept, the same instructions.
@@ -65,6 +73,7 @@ def record(path):
             "start_line": c.start_line,
             "end_line": c.end_line,
             "flags": list(c.flags),
+            "value": list(c.value),
             "heredocs": [h.name for h in (getattr(c, "heredocs", None) or ())],
         }
         for c in cmds
@@ -153,6 +162,43 @@ def generate(directory, seed, count):
 
 
 FIELDS = ("cmd", "sub_cmd", "json", "start_line", "end_line", "flags", "heredocs")
+
+
+# `ParseInstruction`'s switch: every other keyword is an "unknown instruction".
+BUILD_KEYWORDS = {"env", "maintainer", "label", "add", "copy", "from", "onbuild", "workdir", "run", "cmd",
+                  "healthcheck", "entrypoint", "expose", "user", "volume", "stopsignal", "arg", "shell"}
+
+
+def valid_stage_name(name):
+    """`validStageName` (`^[a-z][a-z0-9-_.]*$`) on Go's `strings.ToLower`, which maps rune by rune
+    (U+0130 becomes `i`, where Python's lower() gives `i` plus a combining dot)."""
+    low = "".join("i" if c == "\u0130" else c.lower() for c in name)
+    return bool(low) and "a" <= low[0] <= "z" and all(
+        "a" <= c <= "z" or "0" <= c <= "9" or c in "-_." for c in low)
+
+
+def build_failure(rec):
+    """(line, message) of the first instruction BuildKit's build refuses although its parser accepted
+    the file, for the checks dfopt models (see the module doc); None when there is none."""
+    for ins in rec["instructions"]:
+        cmd, value, line = ins["cmd"], ins.get("value") or [], ins["start_line"]
+        if cmd not in BUILD_KEYWORDS:
+            return line, f"unknown instruction: {cmd}"
+        if cmd in ("env", "label") and not value:
+            return line, f"{cmd.upper()} requires at least one argument"
+        if cmd == "from":
+            if len(value) == 3 and value[1].lower() == "as":
+                if not valid_stage_name(value[2]):
+                    return line, f"invalid name for build stage: {value[2]!r}"
+            elif len(value) != 1:
+                return line, "FROM requires either one or three arguments"
+    return None
+
+
+def error_line(rec):
+    """The line of dfopt's `LINE:COL: message` error, or None."""
+    head = (rec.get("error") or "").split(":", 1)[0]
+    return int(head) if head.isdigit() else None
 
 
 def die(msg):
@@ -319,7 +365,7 @@ def main():
 
     accepted = agree = 0
     mismatches, df_rejects, crashes, extra_accepts, negative_bad = [], [], [], [], []
-    no_verdict = []
+    no_verdict, build_bad, build_rejected = [], [], 0
     for p in paths:
         rel = os.path.relpath(p, corpus)
         b, d = bk[p], df.get(p, {"ok": False, "error": "no record", "instructions": []})
@@ -335,6 +381,13 @@ def main():
         if not b["ok"]:
             if d.get("ok"):
                 extra_accepts.append(f"{rel}: buildkit: {b.get('error')}")
+            continue
+        fail = build_failure(b)
+        if fail:
+            build_rejected += 1
+            if d.get("ok") or error_line(d) != fail[0]:
+                build_bad.append(f"{rel}: buildkit's build: line {fail[0]}: {fail[1]}; "
+                                 f"dfopt: {d.get('error') if not d.get('ok') else 'accepts'}")
             continue
         accepted += 1
         if not d.get("ok"):
@@ -356,6 +409,7 @@ def main():
     section("mismatches on files BuildKit accepts", mismatches)
     section("dfopt crashed", crashes)
     section("negative cases dfopt accepts (must be rejected)", negative_bad)
+    section("files BuildKit's build rejects that dfopt accepts or rejects at another line", build_bad)
     section("warning: files BuildKit rejects that dfopt accepts", extra_accepts)
     section("no verdict: the oracle could not report its result", no_verdict)
     gen_note, gen_ok = "", True
@@ -369,8 +423,14 @@ def main():
                 if not b["ok"] and unjudged(b):
                     gskip += 1
                     continue
+                fail = build_failure(b) if b["ok"] else None
                 if d.get("crash"):
                     gbad.append(f"{os.path.basename(p)}: dfopt crashed: {d.get('error')}")
+                elif fail:
+                    if d.get("ok") or error_line(d) != fail[0]:
+                        gbad.append(f"{os.path.basename(p)}: buildkit's build: line {fail[0]}: {fail[1]}; "
+                                    f"dfopt ok={d.get('ok')} ({d.get('error')})\n    "
+                                    f"{open(p, encoding='utf-8').read()!r}"[:600])
                 elif b["ok"] != bool(d.get("ok")):
                     gbad.append(f"{os.path.basename(p)}: buildkit ok={b['ok']} ({b.get('error')}), "
                                 f"dfopt ok={d.get('ok')} ({d.get('error')})\n    {open(p, encoding='utf-8').read()!r}"[:600])
@@ -384,16 +444,17 @@ def main():
             gen_ok = not gbad
             gen_note = f" | generated {judged - len(gbad)}/{judged} agree (seed {args.seed}, {gskip} without oracle verdict)"
     pct = 100.0 * agree / accepted if accepted else 0.0
-    rejected = len(paths) - accepted - len(no_verdict)
+    rejected = len(paths) - accepted - len(no_verdict) - build_rejected
     negatives = sum(1 for p in paths if os.path.relpath(p, corpus).startswith("buildkit-testfiles-negative/"))
     print(
         f"agreement: {agree}/{accepted} files ({pct:.2f}%) | dfopt rejects {len(df_rejects)} that BuildKit "
         f"accepts | BuildKit rejects {rejected}, dfopt accepts {len(extra_accepts)} of them (warning) | "
+        f"BuildKit's build rejects {build_rejected} more, dfopt at the same line {build_rejected - len(build_bad)} | "
         f"negative cases rejected {negatives - len(negative_bad)}/{negatives} | dfopt crashes {len(crashes)}"
         + (f" | no oracle verdict {len(no_verdict)}" if no_verdict else "")
         + gen_note
     )
-    ok = accepted > 0 and agree == accepted and not negative_bad and not crashes and gen_ok
+    ok = accepted > 0 and agree == accepted and not negative_bad and not crashes and not build_bad and gen_ok
     return 0 if ok else 1
 
 

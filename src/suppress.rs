@@ -104,7 +104,7 @@ mod tests {
         let skips = |src: &str| skip_file(&Dockerfile::parse(src).expect("parses"));
         assert!(skips("# dfopt: skip-file\nFROM a\n"));
         assert!(skips("FROM a\r\n  #   DFOPT: Skip-File  \r\nRUN x\r\n"));
-        assert!(skips("FROM a # x\n\t# dfopt: skip-file"));
+        assert!(skips("FROM a\nRUN x # y\n\t# dfopt: skip-file"));
         assert!(!skips("FROM a\nRUN echo '# dfopt: skip-file'\n"));
         assert!(!skips("FROM a\n## dfopt: skip-file\n"));
         assert!(!skips("FROM a\n# dfopt: skip-file please\n"));

@@ -2,15 +2,20 @@
 //! lines, flags, forms, heredocs with their source text, or the error with its line:col) into an insta
 //! snapshot under `snapshots/`; a few cases whose bytes an editor or git could change (CRLF, BOM, no
 //! final newline) are written inline. A property test then checks, on generated Dockerfile-like
-//! text, that parsing never panics and that the spans it returns tile the source exactly.
+//! text, that parsing never panics and that the spans it returns tile the source exactly. Inline
+//! cases cover the files BuildKit's parser accepts but its build refuses (`RUNN x`, a bare `ENV`,
+//! `FROM x AS`), which dfopt refuses too.
 
 use dfopt::syntax::{Dockerfile, Form, LineKind, Span};
 use proptest::prelude::*;
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// The syntax tree as BuildKit's parser sees it: the snapshots show how lines split into
+/// instructions, so the checks the build adds (covered by `refuses_what_the_build_rejects`) are left
+/// out here.
 fn dump(source: &str) -> String {
-    let doc = match Dockerfile::parse(source) {
+    let doc = match Dockerfile::parse_without_build_checks(source) {
         Ok(doc) => doc,
         Err(e) => return format!("ERROR {}:{}: {}\n", e.line, e.col, e.message),
     };
@@ -94,7 +99,7 @@ fn dump(source: &str) -> String {
 
 fn snapshot(name: &str, source: &str) {
     let mut body = dump(source);
-    if let Ok(doc) = Dockerfile::parse(source) {
+    if let Ok(doc) = Dockerfile::parse_without_build_checks(source) {
         assert_tiles(&doc);
         body.push('\n');
     }
@@ -152,7 +157,7 @@ fn lone_continuations_give_empty_spans() {
         "FROM a\n`\n",
         "# escape=`\n`\n`",
     ] {
-        if let Ok(doc) = Dockerfile::parse(src) {
+        if let Ok(doc) = Dockerfile::parse_without_build_checks(src) {
             assert_tiles(&doc);
         }
     }
@@ -175,6 +180,116 @@ fn error_positions() {
     let long = format!("FROM a\nRUN {}\n", "x".repeat(70_000));
     let e = Dockerfile::parse(&long).expect_err("line too long");
     assert_eq!((e.line, e.col), (2, 1));
+}
+
+/// BuildKit's parser accepts these, but `instructions.Parse` fails every build of them before
+/// anything runs (frontend/dockerfile/instructions/parse.go), so dfopt must refuse them too, at the
+/// instruction's first line.
+#[test]
+fn refuses_what_the_build_rejects() {
+    let cases = [
+        ("FROM a\nRUNN x\n", (2, 1), "unknown instruction: RUNN"),
+        (
+            "FROM a\nrunn x \\\n  y\n",
+            (2, 1),
+            "unknown instruction: runn",
+        ),
+        // A `\` continuation in a file whose escape is a backtick: the next line stands alone.
+        (
+            "# escape=`\nFROM a\nRUN echo \\\n  && x\n",
+            (4, 1),
+            "unknown instruction: &&",
+        ),
+        // A line that only a heredoc-capable instruction would have taken as a heredoc body.
+        (
+            "FROM a\nUSER <<INVALID\nINVALID\n",
+            (3, 1),
+            "unknown instruction: INVALID",
+        ),
+        (
+            "FROM a\nENV\n",
+            (2, 1),
+            "ENV requires at least one argument",
+        ),
+        (
+            "FROM a\nENV \\\n\n",
+            (2, 1),
+            "ENV requires at least one argument",
+        ),
+        (
+            "FROM a\nlabel\n",
+            (2, 1),
+            "LABEL requires at least one argument",
+        ),
+        (
+            "FROM a AS\n",
+            (1, 1),
+            "FROM requires either one or three arguments",
+        ),
+        (
+            "FROM\n",
+            (1, 1),
+            "FROM requires either one or three arguments",
+        ),
+        (
+            "FROM --platform=linux/amd64\n",
+            (1, 1),
+            "FROM requires either one or three arguments",
+        ),
+        (
+            "FROM a b c\n",
+            (1, 1),
+            "FROM requires either one or three arguments",
+        ),
+        (
+            "FROM a AS b c\n",
+            (1, 1),
+            "FROM requires either one or three arguments",
+        ),
+        (
+            "FROM a\nRUN x\nFROM b AS 1st\n",
+            (3, 1),
+            "invalid name for build stage: \"1st\"",
+        ),
+        ("FROM a AS b$c\n", (1, 1), "invalid name for build stage"),
+        // The first bad instruction is the one reported.
+        ("FROM a\nENV\nRUNN x\n", (2, 1), "ENV requires"),
+        // BuildKit's parser reads the whole file first: its errors win over these, wherever they are.
+        (
+            "FROM a\nRUNN x\nRUN <<EOF\n",
+            (3, 1),
+            "unterminated heredoc",
+        ),
+    ];
+    for (src, pos, message) in cases {
+        let e = Dockerfile::parse(src).expect_err(src);
+        assert_eq!((e.line, e.col), pos, "{src:?}: {}", e.message);
+        assert!(e.message.contains(message), "{src:?}: {}", e.message);
+        // The syntax tree itself is fine: only the build refuses it.
+        if !message.starts_with("unterminated") {
+            assert!(
+                Dockerfile::parse_without_build_checks(src).is_ok(),
+                "{src:?}"
+            );
+        }
+    }
+}
+
+/// What the build accepts around those cases: an ONBUILD trigger is only parsed when the image is
+/// used as a base, stage names are case-insensitive, and flags are not FROM arguments.
+#[test]
+fn accepts_what_the_build_accepts() {
+    for src in [
+        "FROM a\nONBUILD RUNN x\n",
+        "FROM a AS Build-1.x_y\n",
+        "FROM a as b\nFROM b aS c\n",
+        "FROM --platform=linux/amd64 a AS b\n",
+        "FROM a\nENV a=1\nENV a 1\nLABEL a=b\n",
+    ] {
+        if let Err(e) = Dockerfile::parse(src) {
+            panic!("{src:?}: {e}");
+        }
+    }
 }
 
 /// Walks the source in order: the gaps between instructions hold only trivia (blank lines, comments,
@@ -355,9 +470,19 @@ proptest! {
 
     #[test]
     fn parse_never_panics_and_spans_tile_the_source(src in dockerfile_like()) {
-        if let Ok(doc) = Dockerfile::parse(&src) {
+        // The tree is checked without the build's checks, which most generated text fails (a line
+        // that starts with no keyword is an unknown instruction) and which add no spans.
+        let tree = Dockerfile::parse_without_build_checks(&src);
+        if let Ok(doc) = &tree {
             prop_assert_eq!(&doc.source, &src);
-            assert_tiles(&doc);
+            assert_tiles(doc);
+        }
+        // `parse` refuses a superset of what BuildKit's parser refuses, with the same error there.
+        match (tree, Dockerfile::parse(&src)) {
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            (Err(a), Ok(_)) => prop_assert!(false, "parse accepts what the parser refuses: {a}"),
+            (Ok(a), Ok(b)) => prop_assert_eq!(a.instructions, b.instructions),
+            (Ok(_), Err(_)) => {}
         }
     }
 
@@ -365,7 +490,7 @@ proptest! {
     fn parse_prefixed_valid_file(body in dockerfile_like()) {
         // With a valid first instruction most inputs parse, so the tiling check sees real work.
         let src = format!("FROM alpine\n{body}");
-        if let Ok(doc) = Dockerfile::parse(&src) {
+        if let Ok(doc) = Dockerfile::parse_without_build_checks(&src) {
             assert_tiles(&doc);
         }
     }
