@@ -181,6 +181,26 @@ fn the_harness_models_shells_copies_and_the_argument_limit() {
 }
 
 #[test]
+fn a_step_that_hangs_is_killed_and_fails_the_build() {
+    if !oracle::can_run("a_step_that_hangs_is_killed_and_fails_the_build") {
+        return;
+    }
+    let started = Instant::now();
+    let b = oracle::build_with_timeout(
+        "FROM d\nRUN setsid -f sleep 60; echo before; sleep 60\nRUN echo never\n",
+        None,
+        2,
+    )
+    .expect("build ran");
+    assert!(!b.ok, "{}", b.log());
+    assert_eq!(b.stdout, b"before\n");
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "the step was not killed in time"
+    );
+}
+
+#[test]
 fn the_comparison_sees_a_naive_join_and_allows_cache_cleanup() {
     if !oracle::can_run("the_comparison_sees_a_naive_join_and_allows_cache_cleanup") {
         return;

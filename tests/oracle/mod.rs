@@ -481,6 +481,8 @@ pub struct Step {
 
 /// A finished build; dropping it unmounts and deletes its state.
 pub struct Build {
+    /// Seconds a step may take.
+    timeout: u64,
     dir: PathBuf,
     stages: Vec<Stage>,
     pub ok: bool,
@@ -526,6 +528,15 @@ fn make_dir(p: &Path) -> Result<(), String> {
 /// Builds `text`; `context` is the folder COPY/ADD without `--from` read from. `Err` means the
 /// harness could not do its job (not that the build failed).
 pub fn build(text: &str, context: Option<&Path>) -> Result<Build, String> {
+    build_with_timeout(text, context, step_timeout())
+}
+
+/// [`build`], killing any step after `timeout` seconds (the step then fails).
+pub fn build_with_timeout(
+    text: &str,
+    context: Option<&Path>,
+    timeout: u64,
+) -> Result<Build, String> {
     let stubs = stub_layer()?;
     let dir = PathBuf::from(SHM).join(format!(
         "{PREFIX}{}-{}",
@@ -535,6 +546,7 @@ pub fn build(text: &str, context: Option<&Path>) -> Result<Build, String> {
     let _ = std::fs::remove_dir_all(&dir);
     make_dir(&dir)?;
     let mut b = Build {
+        timeout,
         dir: dir.clone(),
         stages: Vec::new(),
         ok: true,
@@ -659,9 +671,15 @@ pub fn build(text: &str, context: Option<&Path>) -> Result<Build, String> {
     Ok(b)
 }
 
-fn step_command(mode: &str, stage: &Stage, options: &[String], rest: &[String]) -> Command {
+fn step_command(
+    timeout: u64,
+    mode: &str,
+    stage: &Stage,
+    options: &[String],
+    rest: &[String],
+) -> Command {
     let mut cmd = Command::new("timeout");
-    cmd.args(["-s", "KILL", &step_timeout().to_string()])
+    cmd.args(["-s", "KILL", &timeout.to_string()])
         .args([
             "unshare",
             "--mount",
@@ -808,7 +826,7 @@ fn run_step(
             argv.push(ins.args.clone());
         }
     }
-    let cmd = step_command("run", &stage, &options, &argv);
+    let cmd = step_command(b.timeout, "run", &stage, &options, &argv);
     let what = format!("RUN {}", ins.args.chars().take(60).collect::<String>());
     finish_step(b, ins, what, cmd)
 }
@@ -854,7 +872,7 @@ fn copy_step(b: &mut Build, ins: &Instruction, context: Option<&Path>) -> Result
         }
     }
     options.push(format!("dest={dest}"));
-    let cmd = step_command("copy", &stage, &options, &words);
+    let cmd = step_command(b.timeout, "copy", &stage, &options, &words);
     let what = format!("{} {}", ins.keyword, ins.args);
     finish_step(b, ins, what, cmd)
 }
