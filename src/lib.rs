@@ -11,6 +11,7 @@ pub mod diff;
 pub mod discover;
 pub mod edit;
 pub mod engine;
+pub mod model;
 pub mod passes;
 pub mod report;
 pub mod server;

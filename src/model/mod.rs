@@ -1,0 +1,3 @@
+//! What dfopt knows about images and runtimes.
+
+pub mod catalogue;
