@@ -55,13 +55,16 @@ fn reports_each_from_past_its_end_of_life_on_the_configured_day() {
 
 #[test]
 fn the_same_file_was_partly_supported_on_an_earlier_day() {
-    // On 2024-01-01: Python 3.8 and Node.js 18 were still supported (the images no longer
-    // published are reported whatever the day, the distroless one through its Node.js version
-    // as well when that has ended).
+    // On 2024-01-01 Python 3.8 and Node.js 18 were still supported and distroless still updated
+    // its Debian 12 images; Node.js 14 had ended and the openjdk image was deprecated.
     let (code, stdout) = check("2024-01-01");
     assert_eq!(code, Some(1), "{stdout}");
-    assert!(!stdout.contains("Python 3.8"), "{stdout}");
-    assert!(!stdout.contains("Node.js 18"), "{stdout}");
+    let at: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("eol-base-image"))
+        .map(|l| l.split(": eol-base-image").next().unwrap_or(""))
+        .collect();
+    assert_eq!(at, ["Dockerfile:5:1", "Dockerfile:15:1"], "{stdout}");
     assert!(stdout.contains("Node.js 14"), "{stdout}");
 }
 

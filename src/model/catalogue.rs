@@ -1157,7 +1157,14 @@ mod tests {
         assert!(d.unpublished.is_some() && d.ended_on.is_some(), "{d:?}");
         assert!(eol("gcr.io/distroless/nodejs22-debian12").is_some());
         assert!(eol("gcr.io/distroless/static-debian11").is_some());
-        assert!(eol("gcr.io/distroless/static-debian12").is_none());
+        // Debian 12 base images: supported until a year after Debian 13's release.
+        assert!(c
+            .end_of_life("gcr.io/distroless/static-debian12", day("2026-08-08"))
+            .is_none());
+        assert!(eol("gcr.io/distroless/static-debian12").is_some());
+        assert!(c
+            .end_of_life("gcr.io/distroless/nodejs22-debian12", day("2025-06-01"))
+            .is_none());
         assert!(eol("gcr.io/distroless/nodejs22-debian13").is_none());
         // Not the official image: its tags mean something else.
         assert!(eol("bitnami/node:14").is_none());

@@ -1,8 +1,8 @@
 //! ## eol-base-image
 //!
 //! **What it does**: reports each `FROM` whose image runs a language runtime past its end of life
-//! (Node.js, Python, Java, Go), or whose image is no longer published (the `openjdk` and
-//! `adoptopenjdk` images, distroless Debian 11 images and Debian 12 language images). It reads the
+//! (Node.js, Python, Java, Go), or whose image is no longer published (the `openjdk`,
+//! `adoptopenjdk` and `java` images, distroless Debian 11 and Debian 12 images). It reads the
 //! version from the tag (`node:14-alpine`, `node:fermium`, `python:3.8-slim-buster`,
 //! `openjdk:8-jre`, `eclipse-temurin:19`, `golang:1.15`) or from a distroless name
 //! (`gcr.io/distroless/nodejs18-debian12`), after putting in the defaults of global `ARG`s
