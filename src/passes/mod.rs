@@ -10,6 +10,7 @@ pub mod apt_no_install_recommends;
 pub mod assume_yes;
 pub mod chain_runs;
 pub mod download_cleanup;
+pub mod eol_base_image;
 pub mod final_stage_base;
 pub mod later_delete;
 pub mod multi_stage;
@@ -176,7 +177,7 @@ impl Registry {
         fn boxed<R: Rule + 'static>(r: Result<R, String>) -> Result<Box<dyn Rule>, String> {
             r.map(|r| Box::new(r) as Box<dyn Rule>)
         }
-        const BUILDERS: [Build; 11] = [
+        const BUILDERS: [Build; 12] = [
             |s| boxed(chain_runs::ChainRuns::new(s)),
             |s| boxed(multi_stage::MultiStage::new(s)),
             |s| boxed(final_stage_base::FinalStageBase::new(s)),
@@ -188,6 +189,7 @@ impl Registry {
             |s| boxed(pip_no_cache_dir::PipNoCacheDir::new(s)),
             |s| boxed(download_cleanup::DownloadCleanup::new(s)),
             |s| boxed(later_delete::LaterDelete::new(s)),
+            |s| boxed(eol_base_image::EolBaseImage::new(s)),
         ];
         // Reading the rules' data (TOML, regex syntax checks) is most of start-up: the pool's
         // threads share it. Results stay in order, and the first failing rule is the one reported.
