@@ -1,6 +1,7 @@
-//! Collects each pass's `//!` documentation (src/passes/<rule>.rs) so that `dfopt explain RULE`
-//! and the README show the same text as the source, and the list of rule ids, so that the
-//! configuration can check rule names without depending on the rules themselves.
+//! Collects each pass's `//!` documentation (src/passes/<rule>.rs) so that `dfopt explain RULE`,
+//! SARIF and the language server show the same text as the source, and the list of rule ids, so
+//! that the configuration can check rule names without depending on the rules themselves (a test
+//! in tests/architecture.rs keeps that list equal to the ids the rules declare in `META`).
 use std::fmt::Write as _;
 use std::{env, fs, path::Path};
 

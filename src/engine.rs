@@ -2,11 +2,11 @@
 
 use crate::analysis::Analysis;
 use crate::config::Settings;
+use crate::diagnostic::Diagnostic;
 use crate::edit::{apply_fixes, Finding, Safety};
 use crate::passes::{Context, Memo, Registry};
 use crate::syntax::{Dockerfile, ParseError};
-use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// More rounds than any real file needs: each round applies every non-overlapping fix.
 const MAX_ROUNDS: usize = 16;
@@ -24,12 +24,14 @@ pub enum FileError {
     },
 }
 
-impl fmt::Display for FileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl FileError {
+    /// The error located in the file shown as `path`, printed `path:line:col: error: message`
+    /// like every other error of dfopt.
+    pub fn diagnostic(&self, path: impl Into<PathBuf>) -> Diagnostic {
         match self {
-            FileError::Parse(e) => write!(f, "{}:{}: error: {}", e.line, e.col, e.message),
+            FileError::Parse(e) => Diagnostic::new(path, e.line, e.col, e.message.clone()),
             FileError::Internal { line, col, message } => {
-                write!(f, "{line}:{col}: error: internal: {message}")
+                Diagnostic::new(path, *line, *col, format!("internal: {message}"))
             }
         }
     }
@@ -153,4 +155,31 @@ pub fn fix_source(
         col: 1,
         message: format!("fixes did not settle after {MAX_ROUNDS} rounds"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_errors_read_like_every_other_error() {
+        let parse = check_source(
+            "FROM\n",
+            &Registry::new(&Settings::default()).expect("rules"),
+            &Settings::default(),
+            None,
+        )
+        .expect_err("FROM without an image does not parse");
+        let text = parse.diagnostic("a/Dockerfile").to_string();
+        assert!(text.starts_with("a/Dockerfile:1:1: error: "), "{text}");
+        let internal = FileError::Internal {
+            line: 3,
+            col: 2,
+            message: "fixes did not settle".to_string(),
+        };
+        assert_eq!(
+            internal.diagnostic("-").to_string(),
+            "-:3:2: error: internal: fixes did not settle"
+        );
+    }
 }

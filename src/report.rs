@@ -186,7 +186,7 @@ impl<'a> Renderer<'a> {
                             "fullDescription": {"text": r.summary()},
                             "help": {"text": crate::passes::rule_doc(r.id()).unwrap_or(""), "markdown": crate::passes::rule_doc(r.id()).unwrap_or("")},
                             "helpUri": format!("https://github.com/dfopt/dfopt#{}", r.id()),
-                            "properties": {"fixSafety": r.fix_safety().map(|s| s.as_str()).unwrap_or("none")},
+                            "properties": {"fixSafety": r.meta().fix.as_str()},
                         })
                     })
                     .collect();

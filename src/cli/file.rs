@@ -112,14 +112,14 @@ fn process_bytes_unguarded(
                     .map(|f| crate::report::locate(&doc, f, settings.unsafe_fixes))
                     .collect();
             }
-            Err(e) => res.error = Some(format!("{shown}:{e}")),
+            Err(e) => res.error = Some(e.diagnostic(shown).to_string()),
         }
         return res;
     }
     let outcome = match engine::fix_source(&text, &rules.registry, settings, path) {
         Ok(o) => o,
         Err(e) => {
-            res.error = Some(format!("{shown}:{e}"));
+            res.error = Some(e.diagnostic(shown).to_string());
             if path.is_none() && mode == Mode::Write {
                 res.fixed_text = Some(text); // never lose the input
             }

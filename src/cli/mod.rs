@@ -11,11 +11,10 @@ mod pipeline;
 use pipeline::process;
 pub use pipeline::shard_of;
 
-use crate::config::Settings;
 use crate::diagnostic::Diagnostic;
 use crate::display_path::display_path;
 use crate::exit::{EXIT_ERROR, EXIT_OK};
-use crate::passes::{rule_doc, Registry};
+use crate::passes::{rule_doc, rule_meta, rules_resolving, RuleMeta, RULES};
 use crate::report::Format;
 use crate::rule_args::RuleArgs;
 use crate::syntax::{Dockerfile, Form};
@@ -41,10 +40,14 @@ pub enum Command {
     /// List findings as PATH:LINE:COL: RULE message.
     Check(CommonArgs),
     /// List every rule with its fix safety and whether it runs by default.
-    Rules,
-    /// Print a rule's documentation.
+    Rules {
+        /// `text`, or `markdown` for the table in README.md.
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
+    },
+    /// Print a rule's documentation; a hadolint code (DL3059) prints the rules that resolve it.
     Explain {
-        /// The rule id, e.g. chain-runs.
+        /// The rule id, e.g. chain-runs, or a hadolint code, e.g. DL3059.
         rule: String,
     },
     /// Write a commented default dfopt.toml.
@@ -71,6 +74,13 @@ pub enum Command {
     /// Print dfopt's parse of each file as one JSON line (for the BuildKit agreement check).
     #[command(hide = true)]
     Parse { paths: Vec<PathBuf> },
+}
+
+/// How `dfopt rules` prints the rules.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RulesFormat {
+    Text,
+    Markdown,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -159,6 +169,83 @@ pub fn main() -> i32 {
     code
 }
 
+/// `dfopt rules`: one line per rule, in the order they run.
+fn rules_text() -> String {
+    let id_width = RULES.iter().map(|m| m.id.len()).max().unwrap_or(4);
+    let fix_width = RULES
+        .iter()
+        .map(|m| m.fix.as_str().len())
+        .max()
+        .unwrap_or(3);
+    let mut text = format!(
+        "{:<id_width$} {:<fix_width$} {:<8} summary\n",
+        "rule", "fix", "default"
+    );
+    for m in RULES {
+        let on = if m.default_enabled { "on" } else { "off" };
+        text.push_str(&format!(
+            "{:<id_width$} {:<fix_width$} {:<8} {}\n",
+            m.id,
+            m.fix.as_str(),
+            on,
+            m.summary
+        ));
+    }
+    text
+}
+
+/// `dfopt rules --format markdown`: the table between README.md's `rules:start`/`rules:end`
+/// markers (a test keeps the two equal).
+pub fn rules_markdown() -> String {
+    let mut text = String::from(
+        "| rule | fix | default | resolves (hadolint) | summary |\n|---|---|---|---|---|\n",
+    );
+    for m in RULES {
+        let on = if m.default_enabled { "on" } else { "off" };
+        text.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            m.id,
+            m.fix.describe(),
+            on,
+            m.hadolint.join(", "),
+            m.summary
+        ));
+    }
+    text
+}
+
+/// `dfopt explain RULE`: the summary and declaration, then the rule's documentation. For a
+/// hadolint code, the same for every rule that resolves it.
+fn explain(name: &str) -> Option<String> {
+    let metas: Vec<&RuleMeta> = match rule_meta(name) {
+        Some(m) => vec![m],
+        None => rules_resolving(name).collect(),
+    };
+    if metas.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = metas
+        .iter()
+        .map(|m| {
+            let doc = rule_doc(m.id).unwrap_or("");
+            // The doc opens with its `## rule-id` heading; the declaration goes under it.
+            let (heading, body) = doc.split_once('\n').unwrap_or((doc, ""));
+            let hadolint = if m.hadolint.is_empty() {
+                String::new()
+            } else {
+                format!(" · resolves (hadolint): {}", m.hadolint.join(", "))
+            };
+            format!(
+                "{heading}\n\n{}\n\nfix: {} · default: {}{hadolint}\n{body}\n",
+                m.summary,
+                m.fix.describe(),
+                if m.default_enabled { "on" } else { "off" },
+            )
+        })
+        .collect();
+    Some(parts.join("\n"))
+}
+
 /// Runs a parsed command line against the given streams.
 pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     match cli.command {
@@ -173,40 +260,23 @@ pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Wr
             process(&args.common, mode, stdin, out, err)
         }
         Command::Check(common) => process(&common, Mode::Report, stdin, out, err),
-        Command::Rules => match Registry::new(&Settings::default()) {
-            Ok(reg) => {
-                let width = reg.rules.iter().map(|r| r.id().len()).max().unwrap_or(4);
-                let _ = writeln!(
-                    out,
-                    "{:<width$} {:<7} {:<8} summary",
-                    "rule", "fix", "default"
-                );
-                for r in &reg.rules {
-                    let safety = r.fix_safety().map(|s| s.as_str()).unwrap_or("none");
-                    let on = if r.default_enabled() { "on" } else { "off" };
-                    let _ = writeln!(
-                        out,
-                        "{:<width$} {:<7} {:<8} {}",
-                        r.id(),
-                        safety,
-                        on,
-                        r.summary()
-                    );
-                }
-                EXIT_OK
-            }
-            Err(e) => {
-                let _ = writeln!(err, "error: {e}");
-                EXIT_ERROR
-            }
-        },
-        Command::Explain { rule } => match rule_doc(&rule) {
-            Some(doc) => {
-                let _ = writeln!(out, "{doc}");
+        Command::Rules { format } => {
+            let _ = match format {
+                RulesFormat::Text => write!(out, "{}", rules_text()),
+                RulesFormat::Markdown => write!(out, "{}", rules_markdown()),
+            };
+            EXIT_OK
+        }
+        Command::Explain { rule } => match explain(&rule) {
+            Some(text) => {
+                let _ = write!(out, "{text}");
                 EXIT_OK
             }
             None => {
-                let _ = writeln!(err, "error: no rule named `{rule}` (see `dfopt rules`)");
+                let _ = writeln!(
+                    err,
+                    "error: no rule named `{rule}`, and no rule resolves it (see `dfopt rules`)"
+                );
                 EXIT_ERROR
             }
         },
@@ -321,6 +391,51 @@ pub fn parse_record(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// README's rule table is `dfopt rules --format markdown`: the declarations are the source.
+    #[test]
+    fn readme_rule_table_is_generated_from_the_declarations() {
+        const START: &str = "<!-- rules:start -->\n";
+        const END: &str = "<!-- rules:end -->";
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).expect("README.md");
+        let start = readme.find(START).expect("README has <!-- rules:start -->") + START.len();
+        let end = readme.find(END).expect("README has <!-- rules:end -->");
+        // A comment line under the start marker says how the table is made; it is kept.
+        let table_start = readme[start..end]
+            .find("| rule |")
+            .map_or(start, |i| start + i);
+        let expected = rules_markdown();
+        if readme[table_start..end] == expected {
+            return;
+        }
+        if std::env::var_os("UPDATE_README").is_some() {
+            let updated = format!("{}{expected}{}", &readme[..table_start], &readme[end..]);
+            std::fs::write(path, updated).expect("write README.md");
+            return;
+        }
+        panic!(
+            "README.md's rule table differs from the rules' declarations; update it with\n  \
+             UPDATE_README=1 cargo test --lib readme_rule_table\n\nexpected:\n{expected}"
+        );
+    }
+
+    #[test]
+    fn explain_finds_a_rule_by_id_or_hadolint_code() {
+        let by_id = explain("chain-runs").expect("chain-runs");
+        assert!(by_id.starts_with("## chain-runs\n"), "{by_id}");
+        assert!(
+            by_id.contains("fix: safe (unsafe on Windows stages)"),
+            "{by_id}"
+        );
+        assert!(by_id.contains("**Fix safety**"), "{by_id}");
+        let by_code = explain("dl3059").expect("DL3059");
+        assert_eq!(by_code, by_id);
+        let several = explain("DL3009").expect("DL3009");
+        assert!(several.contains("## package-cache-cleanup"), "{several}");
+        assert!(explain("DL9999").is_none());
+        assert!(explain("no-such-rule").is_none());
+    }
 
     #[test]
     fn cli_parses_verify_flags() {

@@ -22,12 +22,20 @@
 
 use super::runtext;
 use super::LazyRegex;
-use super::{rule_data_with, str_list, Context, Rule};
+use super::{FixAvailability, RuleMeta, rule_data_with, str_list, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Finding, Fix, Safety};
+use crate::edit::{Finding, Fix};
 
 const DATA: &str = include_str!("../../transforms/apk-no-cache.toml");
-const ID: &str = "apk-no-cache";
+/// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
+pub const META: RuleMeta = RuleMeta {
+    id: "apk-no-cache",
+    summary: "`apk add` keeps no package index in the layer",
+    fix: FixAvailability::Safe,
+    hadolint: &["DL3019"],
+    default_enabled: true,
+};
+const ID: &str = META.id;
 
 pub struct ApkNoCache {
     programs: Vec<String>,
@@ -57,17 +65,8 @@ impl ApkNoCache {
 }
 
 impl Rule for ApkNoCache {
-    fn id(&self) -> &'static str {
-        ID
-    }
-    fn summary(&self) -> &'static str {
-        "`apk add` keeps no package index in the layer"
-    }
-    fn fix_safety(&self) -> Option<Safety> {
-        Some(Safety::Safe)
-    }
-    fn hadolint_codes(&self) -> &'static [&'static str] {
-        &["DL3019"]
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {

@@ -27,12 +27,20 @@
 
 use super::runtext;
 use super::LazyRegex;
-use super::{rule_data, Context, Rule};
+use super::{FixAvailability, RuleMeta, rule_data, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Edit, Finding, Fix, Safety};
+use crate::edit::{Edit, Finding, Fix};
 
 const DATA: &str = include_str!("../../transforms/apt-get-not-apt.toml");
-const ID: &str = "apt-get-not-apt";
+/// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
+pub const META: RuleMeta = RuleMeta {
+    id: "apt-get-not-apt",
+    summary: "Scripts use `apt-get`/`apt-cache`, not the interactive `apt`",
+    fix: FixAvailability::Sometimes("unsafe when it adds `--no-install-recommends` to an install"),
+    hadolint: &["DL3027"],
+    default_enabled: true,
+};
+const ID: &str = META.id;
 
 pub struct AptGetNotApt {
     /// (apt subcommand, replacement program, replacement subcommand words)
@@ -70,17 +78,8 @@ impl AptGetNotApt {
 }
 
 impl Rule for AptGetNotApt {
-    fn id(&self) -> &'static str {
-        ID
-    }
-    fn summary(&self) -> &'static str {
-        "Scripts use `apt-get`/`apt-cache`, not the interactive `apt`"
-    }
-    fn fix_safety(&self) -> Option<Safety> {
-        Some(Safety::Safe)
-    }
-    fn hadolint_codes(&self) -> &'static [&'static str] {
-        &["DL3027"]
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {

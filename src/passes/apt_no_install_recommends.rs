@@ -22,12 +22,20 @@
 
 use super::runtext;
 use super::LazyRegex;
-use super::{rule_data_with, str_list, Context, Rule};
+use super::{FixAvailability, RuleMeta, rule_data_with, str_list, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Finding, Fix, Safety};
+use crate::edit::{Finding, Fix};
 
 const DATA: &str = include_str!("../../transforms/apt-no-install-recommends.toml");
-const ID: &str = "apt-no-install-recommends";
+/// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
+pub const META: RuleMeta = RuleMeta {
+    id: "apt-no-install-recommends",
+    summary: "`apt-get install` installs only what it is asked for",
+    fix: FixAvailability::Unsafe,
+    hadolint: &["DL3015"],
+    default_enabled: true,
+};
+const ID: &str = META.id;
 
 pub struct AptNoInstallRecommends {
     programs: Vec<String>,
@@ -54,17 +62,8 @@ impl AptNoInstallRecommends {
 }
 
 impl Rule for AptNoInstallRecommends {
-    fn id(&self) -> &'static str {
-        ID
-    }
-    fn summary(&self) -> &'static str {
-        "`apt-get install` installs only what it is asked for"
-    }
-    fn fix_safety(&self) -> Option<Safety> {
-        Some(Safety::Unsafe)
-    }
-    fn hadolint_codes(&self) -> &'static [&'static str] {
-        &["DL3015"]
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {

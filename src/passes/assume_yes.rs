@@ -24,12 +24,20 @@
 
 use super::runtext;
 use super::LazyRegex;
-use super::{rule_data, str_list, Context, Rule};
+use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Finding, Fix, Safety};
+use crate::edit::{Finding, Fix};
 
 const DATA: &str = include_str!("../../transforms/assume-yes.toml");
-const ID: &str = "assume-yes";
+/// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
+pub const META: RuleMeta = RuleMeta {
+    id: "assume-yes",
+    summary: "Package-manager commands that may prompt get `-y`",
+    fix: FixAvailability::Safe,
+    hadolint: &["DL3014", "DL3030", "DL3034", "DL3038"],
+    default_enabled: true,
+};
+const ID: &str = META.id;
 
 struct Manager {
     programs: Vec<String>,
@@ -65,17 +73,8 @@ impl AssumeYes {
 }
 
 impl Rule for AssumeYes {
-    fn id(&self) -> &'static str {
-        ID
-    }
-    fn summary(&self) -> &'static str {
-        "Package-manager commands that may prompt get `-y`"
-    }
-    fn fix_safety(&self) -> Option<Safety> {
-        Some(Safety::Safe)
-    }
-    fn hadolint_codes(&self) -> &'static [&'static str] {
-        &["DL3014", "DL3030", "DL3034", "DL3038"]
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {

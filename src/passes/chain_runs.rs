@@ -30,13 +30,22 @@
 //! other flags, or a pragma comment (`# hadolint ignore=…`) that belongs to one `RUN`. Comments
 //! between the instructions are kept inside the continuation; blank lines between them are dropped.
 
-use super::{rule_data, str_list, Context, Rule};
+use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::{OperatorPosition, Settings};
-use crate::edit::{Edit, Finding, Fix, Safety};
+use crate::edit::{Edit, Finding, Fix};
 use crate::shell::{self, ShellFacts};
 use crate::syntax::{Dockerfile, Form, Instruction, Keyword, LineKind, Span};
 
 const DATA: &str = include_str!("../../transforms/chain-runs.toml");
+
+/// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
+pub const META: RuleMeta = RuleMeta {
+    id: "chain-runs",
+    summary: "Consecutive RUN instructions can be one layer",
+    fix: FixAvailability::Sometimes("unsafe on Windows stages"),
+    hadolint: &["DL3059"],
+    default_enabled: true,
+};
 
 pub struct ChainRuns {
     state_builtins: Vec<String>,
@@ -146,17 +155,8 @@ struct Member<'a> {
 }
 
 impl Rule for ChainRuns {
-    fn id(&self) -> &'static str {
-        "chain-runs"
-    }
-    fn summary(&self) -> &'static str {
-        "Consecutive RUN instructions can be one layer"
-    }
-    fn fix_safety(&self) -> Option<Safety> {
-        Some(Safety::Safe)
-    }
-    fn hadolint_codes(&self) -> &'static [&'static str] {
-        &["DL3059"]
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {

@@ -32,16 +32,24 @@
 
 use super::runtext::{self, Run};
 use super::LazyRegex;
-use super::{rule_data, str_list, Context, Rule};
+use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Finding, Fix, Safety};
+use crate::edit::{Finding, Fix};
 use crate::model::files::{
     covers, is_plain_word, literal, norm, rm_paths, Downloaders, Target, Vars,
     DOWNLOAD_CLEANUP_DATA as DATA,
 };
 use crate::model::script::Cmd;
 
-const ID: &str = "download-cleanup";
+/// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
+pub const META: RuleMeta = RuleMeta {
+    id: "download-cleanup",
+    summary: "A RUN that downloads and unpacks an archive deletes it in the same layer",
+    fix: FixAvailability::Safe,
+    hadolint: &[],
+    default_enabled: true,
+};
+const ID: &str = META.id;
 
 struct Consumer {
     program: String,
@@ -203,14 +211,8 @@ fn shell_quote(s: &str) -> Option<String> {
 }
 
 impl Rule for DownloadCleanup {
-    fn id(&self) -> &'static str {
-        ID
-    }
-    fn summary(&self) -> &'static str {
-        "A RUN that downloads and unpacks an archive deletes it in the same layer"
-    }
-    fn fix_safety(&self) -> Option<Safety> {
-        Some(Safety::Safe)
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {

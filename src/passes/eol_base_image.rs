@@ -27,15 +27,23 @@
 //! runtime reaches its end of life. Set `today` under `[transforms.eol-base-image]` in `dfopt.toml`
 //! (`"YYYY-MM-DD"`) to judge against a fixed day.
 
-use super::{rule_data, Context, Rule};
+use super::{FixAvailability, RuleMeta, rule_data, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Finding, Safety};
+use crate::edit::Finding;
 use crate::model::catalogue::{Catalogue, Date};
 use crate::syntax::Keyword;
 use std::collections::HashMap;
 
 const DATA: &str = include_str!("../../transforms/eol-base-image.toml");
-const ID: &str = "eol-base-image";
+/// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
+pub const META: RuleMeta = RuleMeta {
+    id: "eol-base-image",
+    summary: "a FROM runs a runtime past its end of life, or an image no longer published",
+    fix: FixAvailability::None,
+    hadolint: &[],
+    default_enabled: false,
+};
+const ID: &str = META.id;
 
 pub struct EolBaseImage {
     catalogue: Catalogue,
@@ -59,17 +67,8 @@ impl EolBaseImage {
 }
 
 impl Rule for EolBaseImage {
-    fn id(&self) -> &'static str {
-        ID
-    }
-    fn summary(&self) -> &'static str {
-        "a FROM runs a runtime past its end of life, or an image no longer published"
-    }
-    fn fix_safety(&self) -> Option<Safety> {
-        None
-    }
-    fn default_enabled(&self) -> bool {
-        false
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {

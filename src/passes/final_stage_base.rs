@@ -34,9 +34,9 @@
 //! A binary whose linking dfopt cannot tell, a shell-form CMD with shell features, a HEALTHCHECK that
 //! needs curl or a shell: a finding, no fix.
 
-use super::{rule_data, str_list, Context, Rule};
+use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::{FinalImage, Settings};
-use crate::edit::{Edit, Finding, Fix, Safety};
+use crate::edit::{Edit, Finding, Fix};
 use crate::model::context::BuildContext;
 use crate::model::images::{self, Catalogue, Choice, ImageRef, Native, Runtime};
 use crate::model::runtime_data::RuntimeData;
@@ -48,7 +48,15 @@ use crate::model::start::{
 use crate::syntax::{Dockerfile, Form, Keyword, Span};
 
 const DATA: &str = include_str!("../../transforms/final-stage-base.toml");
-const ID: &str = "final-stage-base";
+/// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
+pub const META: RuleMeta = RuleMeta {
+    id: "final-stage-base",
+    summary: "The final stage only copies files but runs on a heavy image",
+    fix: FixAvailability::Unsafe,
+    hadolint: &[],
+    default_enabled: true,
+};
+const ID: &str = META.id;
 
 pub struct FinalStageBase {
     data: RuntimeData,
@@ -75,14 +83,8 @@ enum Kind {
 }
 
 impl Rule for FinalStageBase {
-    fn id(&self) -> &'static str {
-        ID
-    }
-    fn summary(&self) -> &'static str {
-        "The final stage only copies files but runs on a heavy image"
-    }
-    fn fix_safety(&self) -> Option<Safety> {
-        Some(Safety::Unsafe)
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {

@@ -24,13 +24,21 @@
 //! exec-form, `ONBUILD` and Windows `RUN`s.
 
 use super::runtext::{self, Run};
-use super::{rule_data, str_list, Context, Rule};
+use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Finding, Safety};
+use crate::edit::Finding;
 use crate::model::files::{covers, literal, rm_paths, Downloaders, Target, Vars};
 
 const DATA: &str = include_str!("../../transforms/later-delete.toml");
-const ID: &str = "later-delete";
+/// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
+pub const META: RuleMeta = RuleMeta {
+    id: "later-delete",
+    summary: "A RUN that only deletes what an earlier RUN created frees nothing",
+    fix: FixAvailability::None,
+    hadolint: &[],
+    default_enabled: true,
+};
+const ID: &str = META.id;
 
 struct Creator {
     program: String,
@@ -157,14 +165,8 @@ struct Made {
 }
 
 impl Rule for LaterDelete {
-    fn id(&self) -> &'static str {
-        ID
-    }
-    fn summary(&self) -> &'static str {
-        "A RUN that only deletes what an earlier RUN created frees nothing"
-    }
-    fn fix_safety(&self) -> Option<Safety> {
-        None
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {

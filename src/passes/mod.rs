@@ -4,18 +4,6 @@
 //! with a safety level). Rules never edit text themselves: the engine applies the edits, re-parses
 //! and runs the rules again until nothing changes.
 
-pub mod apk_no_cache;
-pub mod apt_get_not_apt;
-pub mod apt_no_install_recommends;
-pub mod assume_yes;
-pub mod chain_runs;
-pub mod download_cleanup;
-pub mod eol_base_image;
-pub mod final_stage_base;
-pub mod later_delete;
-pub mod multi_stage;
-pub mod package_cache_cleanup;
-pub mod pip_no_cache_dir;
 pub mod runtext;
 
 use crate::analysis::Analysis;
@@ -23,6 +11,115 @@ use crate::config::Settings;
 use crate::edit::{Finding, Safety};
 use crate::syntax::Dockerfile;
 use std::path::Path;
+
+/// Declares the rules: one line per rule, `module::Type`, in the order they run. Each rule's file
+/// declares what the rule is (`pub const META: RuleMeta`) and how it is built (`Type::new`); from
+/// this list come the modules, [`RULES`] (read by `dfopt rules`, `dfopt explain`, SARIF and the
+/// README table) and the builders of [`Registry`].
+macro_rules! declare_rules {
+    ($($module:ident :: $rule:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// Every rule's declaration, in the order the rules run.
+        pub const RULES: &[&RuleMeta] = &[$(&$module::META),*];
+
+        /// One builder per rule, in the order of [`RULES`].
+        const BUILDERS: &[Build] = &[$(|s| boxed($module::$rule::new(s))),*];
+    };
+}
+
+declare_rules! {
+    chain_runs::ChainRuns,
+    multi_stage::MultiStage,
+    final_stage_base::FinalStageBase,
+    package_cache_cleanup::PackageCacheCleanup,
+    assume_yes::AssumeYes,
+    apt_no_install_recommends::AptNoInstallRecommends,
+    apt_get_not_apt::AptGetNotApt,
+    apk_no_cache::ApkNoCache,
+    pip_no_cache_dir::PipNoCacheDir,
+    download_cleanup::DownloadCleanup,
+    later_delete::LaterDelete,
+    eol_base_image::EolBaseImage,
+}
+
+type Build = fn(&Settings) -> Result<Box<dyn Rule>, String>;
+
+fn boxed<R: Rule + 'static>(r: Result<R, String>) -> Result<Box<dyn Rule>, String> {
+    r.map(|r| Box::new(r) as Box<dyn Rule>)
+}
+
+/// What a rule is, declared once in its file as `pub const META: RuleMeta`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleMeta {
+    /// The rule's id, e.g. `chain-runs`.
+    pub id: &'static str,
+    /// A one-line summary.
+    pub summary: &'static str,
+    /// The fixes it offers; a test holds every emitted fix to this.
+    pub fix: FixAvailability,
+    /// hadolint codes this rule resolves (used to honour `# hadolint ignore=`, and by `dfopt
+    /// explain DL3059`).
+    pub hadolint: &'static [&'static str],
+    /// Whether it runs when no `select` names it.
+    pub default_enabled: bool,
+}
+
+/// Which fixes a rule offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixAvailability {
+    /// It only reports.
+    None,
+    /// Every fix it offers is safe.
+    Safe,
+    /// Every fix it offers is unsafe.
+    Unsafe,
+    /// Safe fixes, and unsafe ones in the case named (e.g. "unsafe on Windows stages").
+    Sometimes(&'static str),
+}
+
+impl FixAvailability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixAvailability::None => "none",
+            FixAvailability::Safe => "safe",
+            FixAvailability::Unsafe => "unsafe",
+            FixAvailability::Sometimes(_) => "sometimes",
+        }
+    }
+
+    /// The declaration in words, with the case in which a `Sometimes` rule's fix is unsafe.
+    pub fn describe(self) -> String {
+        match self {
+            FixAvailability::None => "none (reports only)".to_string(),
+            FixAvailability::Sometimes(when) => format!("safe ({when})"),
+            other => other.as_str().to_string(),
+        }
+    }
+
+    /// Whether a rule declared so may emit a fix of `safety`.
+    pub fn allows(self, safety: Safety) -> bool {
+        match self {
+            FixAvailability::None => false,
+            FixAvailability::Safe => safety == Safety::Safe,
+            FixAvailability::Unsafe => safety == Safety::Unsafe,
+            FixAvailability::Sometimes(_) => true,
+        }
+    }
+}
+
+/// The declared rules that resolve hadolint code `code` (case-insensitive).
+pub fn rules_resolving(code: &str) -> impl Iterator<Item = &'static RuleMeta> + '_ {
+    RULES
+        .iter()
+        .copied()
+        .filter(move |m| m.hadolint.iter().any(|c| c.eq_ignore_ascii_case(code)))
+}
+
+/// A declared rule by id.
+pub fn rule_meta(id: &str) -> Option<&'static RuleMeta> {
+    RULES.iter().copied().find(|m| m.id == id)
+}
 
 /// What the rules work out of a RUN's text, kept across the fixed-point rounds of one file: a
 /// round after a fix re-reads every RUN, and most of them did not change.
@@ -140,19 +237,23 @@ impl<'a> Context<'a> {
 
 /// A rule: one kind of problem, one kind of fix.
 pub trait Rule: Send + Sync {
+    /// The rule's declaration (its file's `META`).
+    fn meta(&self) -> &'static RuleMeta;
     /// The rule's id, e.g. `chain-runs`.
-    fn id(&self) -> &'static str;
+    fn id(&self) -> &'static str {
+        self.meta().id
+    }
     /// A one-line summary.
-    fn summary(&self) -> &'static str;
-    /// The safety of the fixes it offers; `None` when it only reports.
-    fn fix_safety(&self) -> Option<Safety>;
+    fn summary(&self) -> &'static str {
+        self.meta().summary
+    }
     /// Whether it runs when no `select` names it.
     fn default_enabled(&self) -> bool {
-        true
+        self.meta().default_enabled
     }
     /// hadolint codes this rule resolves (used to honour `# hadolint ignore=`).
     fn hadolint_codes(&self) -> &'static [&'static str] {
-        &[]
+        self.meta().hadolint
     }
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>);
 }
@@ -173,24 +274,6 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(settings: &Settings) -> Result<Registry, String> {
-        type Build = fn(&Settings) -> Result<Box<dyn Rule>, String>;
-        fn boxed<R: Rule + 'static>(r: Result<R, String>) -> Result<Box<dyn Rule>, String> {
-            r.map(|r| Box::new(r) as Box<dyn Rule>)
-        }
-        const BUILDERS: [Build; 12] = [
-            |s| boxed(chain_runs::ChainRuns::new(s)),
-            |s| boxed(multi_stage::MultiStage::new(s)),
-            |s| boxed(final_stage_base::FinalStageBase::new(s)),
-            |s| boxed(package_cache_cleanup::PackageCacheCleanup::new(s)),
-            |s| boxed(assume_yes::AssumeYes::new(s)),
-            |s| boxed(apt_no_install_recommends::AptNoInstallRecommends::new(s)),
-            |s| boxed(apt_get_not_apt::AptGetNotApt::new(s)),
-            |s| boxed(apk_no_cache::ApkNoCache::new(s)),
-            |s| boxed(pip_no_cache_dir::PipNoCacheDir::new(s)),
-            |s| boxed(download_cleanup::DownloadCleanup::new(s)),
-            |s| boxed(later_delete::LaterDelete::new(s)),
-            |s| boxed(eol_base_image::EolBaseImage::new(s)),
-        ];
         // Reading the rules' data (TOML, regex syntax checks) is most of start-up: the pool's
         // threads share it. Results stay in order, and the first failing rule is the one reported.
         use rayon::prelude::*;

@@ -37,13 +37,21 @@
 
 use super::runtext::{self, Run};
 use super::LazyRegex;
-use super::{rule_data, str_list, Context, Rule};
+use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Safety};
 use crate::syntax::Keyword;
 
 const DATA: &str = include_str!("../../transforms/package-cache-cleanup.toml");
-const ID: &str = "package-cache-cleanup";
+/// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
+pub const META: RuleMeta = RuleMeta {
+    id: "package-cache-cleanup",
+    summary: "A RUN that installs packages removes the package manager's cache in the same layer",
+    fix: FixAvailability::Sometimes("unsafe for yarn"),
+    hadolint: &["DL3009", "DL3032", "DL3036", "DL3040", "DL3060"],
+    default_enabled: true,
+};
+const ID: &str = META.id;
 
 struct Manager {
     name: String,
@@ -190,17 +198,8 @@ impl PackageCacheCleanup {
 }
 
 impl Rule for PackageCacheCleanup {
-    fn id(&self) -> &'static str {
-        ID
-    }
-    fn summary(&self) -> &'static str {
-        "A RUN that installs packages removes the package manager's cache in the same layer"
-    }
-    fn fix_safety(&self) -> Option<Safety> {
-        Some(Safety::Safe)
-    }
-    fn hadolint_codes(&self) -> &'static [&'static str] {
-        &["DL3009", "DL3032", "DL3036", "DL3040", "DL3060"]
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {

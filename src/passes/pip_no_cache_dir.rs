@@ -24,14 +24,22 @@
 
 use super::runtext::{self, Run};
 use super::LazyRegex;
-use super::{rule_data, str_list, Context, Rule};
+use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Finding, Fix, Safety};
+use crate::edit::{Finding, Fix};
 use crate::model::script::Cmd;
 use crate::syntax::Keyword;
 
 const DATA: &str = include_str!("../../transforms/pip-no-cache-dir.toml");
-const ID: &str = "pip-no-cache-dir";
+/// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
+pub const META: RuleMeta = RuleMeta {
+    id: "pip-no-cache-dir",
+    summary: "`pip install` keeps no download cache in the layer",
+    fix: FixAvailability::Safe,
+    hadolint: &["DL3042"],
+    default_enabled: true,
+};
+const ID: &str = META.id;
 
 pub struct PipNoCacheDir {
     pip_program: LazyRegex,
@@ -102,17 +110,8 @@ impl PipNoCacheDir {
 }
 
 impl Rule for PipNoCacheDir {
-    fn id(&self) -> &'static str {
-        ID
-    }
-    fn summary(&self) -> &'static str {
-        "`pip install` keeps no download cache in the layer"
-    }
-    fn fix_safety(&self) -> Option<Safety> {
-        Some(Safety::Safe)
-    }
-    fn hadolint_codes(&self) -> &'static [&'static str] {
-        &["DL3042"]
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {

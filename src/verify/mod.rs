@@ -265,7 +265,7 @@ fn verify_file(
     };
     let outcome = match engine::fix_source(&text, registry, settings, Some(path)) {
         Ok(o) => o,
-        Err(e) => return error_report(shown.clone(), format!("{shown}:{e}")),
+        Err(e) => return error_report(shown.clone(), e.diagnostic(&shown).to_string()),
     };
     let context = match &args.context {
         Some(c) => c.clone(),

@@ -1091,6 +1091,6 @@ pub fn rewrite(text: &str) -> String {
     let registry = dfopt::passes::Registry::new(&settings).expect("default registry");
     match dfopt::engine::fix_source(text, &registry, &settings, None) {
         Ok(outcome) => outcome.fixed,
-        Err(e) => panic!("dfopt failed on\n{text}\n{e}"),
+        Err(e) => panic!("dfopt failed on\n{text}\n{}", e.diagnostic("Dockerfile")),
     }
 }

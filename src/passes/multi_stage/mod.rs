@@ -55,9 +55,9 @@ mod python;
 mod render;
 mod rust;
 
-use super::{Context, Rule};
+use super::{FixAvailability, RuleMeta, Context, Rule};
 use crate::config::{FinalImage, Settings};
-use crate::edit::{Edit, Finding, Fix, Safety};
+use crate::edit::{Edit, Finding, Fix};
 use crate::model::context::BuildContext;
 use crate::model::images::{self, Catalogue, Choice, ImageRef, Native, Runtime};
 use crate::model::runtime_data::RuntimeData;
@@ -66,7 +66,15 @@ use crate::model::start::{check_healthcheck, effective_argv, node_args, python_a
 use crate::syntax::{Dockerfile, Keyword};
 use node::is_global_npm;
 
-const ID: &str = "multi-stage";
+/// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
+pub const META: RuleMeta = RuleMeta {
+    id: "multi-stage",
+    summary: "A single-stage build image ships compilers and dev dependencies: build in one stage, run in a small one",
+    fix: FixAvailability::Unsafe,
+    hadolint: &[],
+    default_enabled: true,
+};
+const ID: &str = META.id;
 
 pub struct MultiStage {
     data: RuntimeData,
@@ -121,14 +129,8 @@ fn resolve_base(doc: &Dockerfile, preamble_end: usize, base: &str) -> String {
 }
 
 impl Rule for MultiStage {
-    fn id(&self) -> &'static str {
-        ID
-    }
-    fn summary(&self) -> &'static str {
-        "A single-stage build image ships compilers and dev dependencies: build in one stage, run in a small one"
-    }
-    fn fix_safety(&self) -> Option<Safety> {
-        Some(Safety::Unsafe)
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
