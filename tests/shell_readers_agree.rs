@@ -44,9 +44,10 @@ const PROGRAMS: &[&str] = &["apt-get", "echo", "pip", "tar", "make", "rm", "true
 
 const ASSIGNMENTS: &[&str] = &["A=1", "B=\"x y\"", "C=$(pwd)", "D+=z"];
 
-/// List and pipeline operators. Not a newline: the top level does not end a command there (see
-/// `known_disagreements`).
-const OPERATORS: &[&str] = &[" && ", " || ", "; ", " | ", " |& ", " & ", ";", "&&"];
+/// List and pipeline operators, newline included.
+const OPERATORS: &[&str] = &[
+    " && ", " || ", "; ", " | ", " |& ", " & ", "\n", ";", "&&", " &&\n",
+];
 
 #[derive(Debug, Clone)]
 struct Simple {
@@ -165,10 +166,16 @@ proptest! {
         // Operator facts, read both ways.
         let ops_seen = &s.top_ops;
         prop_assert_eq!(facts.has_background, ops_seen.contains(&"&"), "background: {:?}", text);
+        // A `;`, `||` or a newline that ends a command (not one after `&&`, a mere blank).
+        let list_ops = ops
+            .iter()
+            .chain(trailing.iter())
+            .any(|o| matches!(o.trim_matches(' '), ";" | "||" | "\n"));
+        prop_assert_eq!(facts.has_list_operators, list_ops, "list operators: {:?}", text);
         prop_assert_eq!(
-            facts.has_list_operators,
-            ops_seen.iter().any(|o| matches!(*o, ";" | "||" | "\n")),
-            "list operators: {:?}", text
+            list_ops,
+            ops_seen.iter().any(|o| matches!(*o, ";" | "||")) || ops.contains(&"\n"),
+            "list operators (script): {:?}", text
         );
         prop_assert_eq!(
             facts.trailing_separator,
@@ -201,11 +208,13 @@ fn known_disagreements() {
             .map(|c| c.iter().map(|c| c.words.join(" ")).collect::<Vec<_>>());
         (cmds, f)
     };
-    // A newline separates commands for the full reader; the top level only notes a list
-    // operator and reads on into the same command, so `make\ncd /x` does not count as a state
-    // change there (RUN texts rarely hold newlines: continuation lines are joined without one).
-    assert_eq!(top("make\ncd /x").0, Some(vec!["make cd /x".into()]));
-    assert!(!top_level::analyse("make\ncd /x").changes_state);
+    // A newline separates commands for both readers (the top level used to read on into the
+    // same command, so `make\ncd /x` was no state change for chain-runs).
+    assert_eq!(
+        top("make\ncd /x").0,
+        Some(vec!["make".into(), "cd /x".into()])
+    );
+    assert!(top_level::analyse("make\ncd /x").changes_state);
     assert_eq!(script::parse("make\ncd /x").map(|s| s.cmds.len()), Some(2));
     // A subshell: one opaque word at the top level; nested commands for the full reader.
     let (cmds, _) = top("(cd /x && make) && ls");

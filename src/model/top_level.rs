@@ -207,7 +207,16 @@ pub fn split_top_level<'a>(cmd: &'a str, facts: &mut ShellFacts) -> Option<Vec<S
             b'\n' | b'\r' => {
                 flush_word(&mut word_start, i, &mut words);
                 if !words.is_empty() {
+                    // A newline ends the command like `;` (`make\ncd /x` runs `cd` at the top
+                    // level); after an operator (`a &&\nb`) it is only a blank.
                     facts.has_list_operators = true;
+                    out.push(SimpleCommand {
+                        words: std::mem::take(&mut words),
+                        start: cmd_start,
+                        end: i,
+                    });
+                    cmd_start = i + 1;
+                    last_op = Some("\n");
                 }
                 i += 1;
             }
