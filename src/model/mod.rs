@@ -2,7 +2,8 @@
 //!
 //! Rules read the model, never each other:
 //! - stages, their shells and which stages ship ([`stages`]);
-//! - RUN scripts: the shell reader ([`script`]) and the top-level reading chain-runs uses
+//! - RUN scripts: the shell reader ([`script`]), the RUNs rules edit with their text mapped to
+//!   the source ([`runs`]), and the top-level reading chain-runs uses
 //!   ([`top_level`]);
 //! - files a RUN downloads, uses or deletes ([`files`]) and package-manager facts ([`packages`]);
 //! - the runtime catalogue with support windows and the same-version policy ([`catalogue`]);
@@ -15,6 +16,7 @@ pub mod context;
 pub mod files;
 pub mod images;
 pub mod packages;
+pub mod runs;
 pub mod runtime_data;
 pub mod script;
 pub mod stage_facts;

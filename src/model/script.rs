@@ -475,7 +475,9 @@ fn tokenize(text: &str) -> Option<Vec<Tok>> {
     Some(out)
 }
 
-fn skip_double_quoted(b: &[u8], mut i: usize) -> Option<usize> {
+/// `i` is just after an opening `"`; returns the index after the closing one. Both readers lex
+/// quotes and expansions with these helpers, so they agree on where a word ends.
+pub(crate) fn skip_double_quoted(b: &[u8], mut i: usize) -> Option<usize> {
     while i < b.len() {
         match b[i] {
             b'"' => return Some(i + 1),
@@ -489,30 +491,58 @@ fn skip_double_quoted(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// `i` points at `$`; returns the index after the matching `)` or `}`.
-fn skip_dollar(b: &[u8], i: usize) -> Option<usize> {
-    let (open, close) = match b.get(i + 1) {
-        Some(b'(') => (b'(', b')'),
-        Some(b'{') => (b'{', b'}'),
-        _ => return Some(i + 1),
-    };
-    let mut j = i + 2;
+pub(crate) fn skip_dollar(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i + 1) {
+        Some(b'(') => skip_parens(b, i + 2),
+        Some(b'{') => {
+            let mut j = i + 2;
+            let mut depth = 1;
+            while j < b.len() {
+                match b[j] {
+                    b'{' => depth += 1,
+                    b'}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    b'\\' => j += 1,
+                    b'\'' => j = b.get(j + 1..)?.iter().position(|&x| x == b'\'')? + j + 1,
+                    b'"' => j = skip_double_quoted(b, j + 1)? - 1,
+                    // `${A:-`cmd`}`: a `}` inside the backticks does not close the expansion.
+                    b'`' => j = skip_backticks(b, j + 1)? - 1,
+                    _ => {}
+                }
+                j += 1;
+            }
+            None
+        }
+        _ => Some(i + 1),
+    }
+}
+
+/// `i` is just after an opening `(`; returns the index after the matching `)`. A `#` after a
+/// blank (a comment, which may hide the closing `)`) and `case` patterns inside (`a)`) make it
+/// give up, which is conservative.
+pub(crate) fn skip_parens(b: &[u8], mut i: usize) -> Option<usize> {
     let mut depth = 1;
-    while j < b.len() {
-        match b[j] {
-            x if x == open => depth += 1,
-            x if x == close => {
+    while i < b.len() {
+        match b[i] {
+            b'(' => depth += 1,
+            b')' => {
                 depth -= 1;
                 if depth == 0 {
-                    return Some(j + 1);
+                    return Some(i + 1);
                 }
             }
-            b'\\' => j += 1,
-            b'\'' => j = b.get(j + 1..)?.iter().position(|&x| x == b'\'')? + j + 1,
-            b'"' => j = skip_double_quoted(b, j + 1)? - 1,
-            b'`' => j = skip_backticks(b, j + 1)? - 1,
+            b'\\' => i += 1,
+            b'\'' => i = b.get(i + 1..)?.iter().position(|&x| x == b'\'')? + i + 1,
+            b'"' => i = skip_double_quoted(b, i + 1)? - 1,
+            b'`' => i = skip_backticks(b, i + 1)? - 1,
+            b'#' if i > 0 && matches!(b[i - 1], b' ' | b'\t') => return None,
             _ => {}
         }
-        j += 1;
+        i += 1;
     }
     None
 }
@@ -550,6 +580,70 @@ pub(crate) fn skip_backticks(b: &[u8], mut i: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// Splits `s` into words with their quotes removed, the way a POSIX shell splits a command's
+/// arguments (quotes and backslashes; no operators, no expansion): `verify --run`'s commands.
+pub fn split_words(s: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(ch) => cur.push(ch),
+                        None => return Err("unterminated single quote".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(ch @ ('"' | '\\' | '$' | '`')) => cur.push(ch),
+                            Some('\n') => {}
+                            Some(ch) => {
+                                cur.push('\\');
+                                cur.push(ch);
+                            }
+                            None => return Err("unterminated double quote".into()),
+                        },
+                        Some(ch) => cur.push(ch),
+                        None => return Err("unterminated double quote".into()),
+                    }
+                }
+            }
+            '\\' => match chars.next() {
+                Some('\n') => {}
+                Some(ch) => {
+                    in_word = true;
+                    cur.push(ch);
+                }
+                None => return Err("trailing backslash".into()),
+            },
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
 }
 
 #[cfg(test)]

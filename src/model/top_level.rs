@@ -4,7 +4,9 @@
 //! `${ }`, subshells) and looks at the top level, where state can leak from one command into the
 //! next. Anything it does not understand makes the verdict more conservative, never less.
 
-use super::script::{byte_set, is_assignment, skip_backticks};
+use super::script::{
+    byte_set, is_assignment, skip_backticks, skip_dollar, skip_double_quoted, skip_parens,
+};
 
 /// What matters about one RUN command when it is placed in an `&&` chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -205,7 +207,16 @@ pub fn split_top_level<'a>(cmd: &'a str, facts: &mut ShellFacts) -> Option<Vec<S
             b'\n' | b'\r' => {
                 flush_word(&mut word_start, i, &mut words);
                 if !words.is_empty() {
+                    // A newline ends the command like `;` (`make\ncd /x` runs `cd` at the top
+                    // level); after an operator (`a &&\nb`) it is only a blank.
                     facts.has_list_operators = true;
+                    out.push(SimpleCommand {
+                        words: std::mem::take(&mut words),
+                        start: cmd_start,
+                        end: i,
+                    });
+                    cmd_start = i + 1;
+                    last_op = Some("\n");
                 }
                 i += 1;
             }
@@ -357,73 +368,6 @@ fn utf8_len(first: u8) -> usize {
         0xC0..=0xDF => 2,
         _ => 1,
     }
-}
-
-fn skip_double_quoted(b: &[u8], mut i: usize) -> Option<usize> {
-    while i < b.len() {
-        match b[i] {
-            b'"' => return Some(i + 1),
-            b'\\' => i += 2,
-            b'`' => i = skip_backticks(b, i + 1)?,
-            b'$' if matches!(b.get(i + 1), Some(b'(') | Some(b'{')) => i = skip_dollar(b, i)?,
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-/// `i` points at `$`; returns the index after the matching `)` or `}`.
-fn skip_dollar(b: &[u8], i: usize) -> Option<usize> {
-    match b.get(i + 1) {
-        Some(b'(') => skip_parens(b, i + 2),
-        Some(b'{') => {
-            let mut j = i + 2;
-            let mut depth = 1;
-            while j < b.len() {
-                match b[j] {
-                    b'{' => depth += 1,
-                    b'}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                    b'\\' => j += 1,
-                    b'\'' => j = b[j + 1..].iter().position(|&x| x == b'\'')? + j + 1,
-                    b'"' => j = skip_double_quoted(b, j + 1)? - 1,
-                    _ => {}
-                }
-                j += 1;
-            }
-            None
-        }
-        _ => Some(i + 1),
-    }
-}
-
-/// `i` is just after an opening `(`; returns the index after the matching `)`. `case` patterns
-/// inside (`a)`) make it give up, which is conservative.
-fn skip_parens(b: &[u8], mut i: usize) -> Option<usize> {
-    let mut depth = 1;
-    while i < b.len() {
-        match b[i] {
-            b'(' => depth += 1,
-            b')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            b'\\' => i += 1,
-            b'\'' => i = b[i + 1..].iter().position(|&x| x == b'\'')? + i + 1,
-            b'"' => i = skip_double_quoted(b, i + 1)? - 1,
-            b'`' => i = skip_backticks(b, i + 1)? - 1,
-            b'#' if i > 0 && matches!(b[i - 1], b' ' | b'\t') => return None,
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 #[cfg(test)]

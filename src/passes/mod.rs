@@ -4,7 +4,9 @@
 //! with a safety level). Rules never edit text themselves: the engine applies the edits, re-parses
 //! and runs the rules again until nothing changes.
 
-pub mod runtext;
+/// The RUNs the hygiene rules edit: moved into the model; this path stays for the rules.
+pub use crate::model::runs as runtext;
+pub use crate::model::runs::Memo;
 
 use crate::analysis::Analysis;
 use crate::config::Settings;
@@ -121,88 +123,6 @@ pub fn rule_meta(id: &str) -> Option<&'static RuleMeta> {
     RULES.iter().copied().find(|m| m.id == id)
 }
 
-/// What the rules work out of a RUN's text, kept across the fixed-point rounds of one file: a
-/// round after a fix re-reads every RUN, and most of them did not change.
-#[derive(Default)]
-pub struct Memo {
-    scripts: std::cell::RefCell<TextMap<Option<std::rc::Rc<crate::model::script::Script>>>>,
-    chain_facts: std::cell::RefCell<TextMap<crate::shell::ShellFacts>>,
-}
-
-/// A map keyed by RUN texts, hashed with FxHash: SipHash's resistance to chosen keys buys nothing
-/// in a table that lives for one file, and it hashed each RUN's text several times slower.
-type TextMap<T> = std::collections::HashMap<String, T, std::hash::BuildHasherDefault<FxHasher>>;
-
-/// The Fx hash (rustc's): a rotate, xor and multiply per 8 bytes.
-#[derive(Default)]
-pub struct FxHasher {
-    hash: u64,
-}
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
-
-impl Memo {
-    /// The shell reading of a RUN's text (see [`crate::model::script::parse`]), read once per distinct text.
-    pub fn script(&self, text: &str) -> Option<std::rc::Rc<crate::model::script::Script>> {
-        memoized(&self.scripts, text, || {
-            crate::model::script::parse(text).map(std::rc::Rc::new)
-        })
-    }
-
-    /// chain-runs' shell facts for a RUN's text, worked out once per distinct text.
-    pub fn chain_facts(
-        &self,
-        text: &str,
-        compute: impl FnOnce() -> crate::shell::ShellFacts,
-    ) -> crate::shell::ShellFacts {
-        memoized(&self.chain_facts, text, compute)
-    }
-}
-
-/// The value kept for `key`, computed and kept on first use.
-fn memoized<T: Clone>(
-    map: &std::cell::RefCell<TextMap<T>>,
-    key: &str,
-    compute: impl FnOnce() -> T,
-) -> T {
-    if let Some(v) = map.borrow().get(key) {
-        return v.clone();
-    }
-    let v = compute();
-    map.borrow_mut().insert(key.to_string(), v.clone());
-    v
-}
-
 /// Everything a rule may look at for one file.
 pub struct Context<'a> {
     pub doc: &'a Dockerfile,
@@ -214,6 +134,24 @@ pub struct Context<'a> {
     pub runs_cache: [std::cell::OnceCell<Vec<runtext::Run<'a>>>; 2],
     /// Readings kept across rounds.
     pub memo: &'a Memo,
+}
+
+impl<'a> runtext::RunContext<'a> for Context<'a> {
+    fn doc(&self) -> &'a Dockerfile {
+        self.doc
+    }
+    fn stages(&self) -> &'a [crate::analysis::Stage] {
+        &self.analysis.stages
+    }
+    fn settings(&self) -> &'a Settings {
+        self.settings
+    }
+    fn memo(&self) -> &'a Memo {
+        self.memo
+    }
+    fn runs_cache(&self) -> &[std::cell::OnceCell<Vec<runtext::Run<'a>>>; 2] {
+        &self.runs_cache
+    }
 }
 
 impl<'a> Context<'a> {

@@ -43,68 +43,8 @@ pub fn parse_probe(spec: &str) -> Result<SmokeSpec, String> {
     })
 }
 
-/// Splits `ARGS` the way a POSIX shell would split words (quotes and backslashes; no expansion).
-pub fn split_words(s: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(ch) => cur.push(ch),
-                        None => return Err("unterminated single quote".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(ch @ ('"' | '\\' | '$' | '`')) => cur.push(ch),
-                            Some('\n') => {}
-                            Some(ch) => {
-                                cur.push('\\');
-                                cur.push(ch);
-                            }
-                            None => return Err("unterminated double quote".into()),
-                        },
-                        Some(ch) => cur.push(ch),
-                        None => return Err("unterminated double quote".into()),
-                    }
-                }
-            }
-            '\\' => match chars.next() {
-                Some('\n') => {}
-                Some(ch) => {
-                    in_word = true;
-                    cur.push(ch);
-                }
-                None => return Err("trailing backslash".into()),
-            },
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
-}
+/// The shell reader's word splitter (`--run` commands are read like shell words).
+pub use crate::model::script::split_words;
 
 /// Joins words back into a command line a POSIX shell would split the same way.
 pub fn shell_join(words: &[String]) -> String {

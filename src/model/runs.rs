@@ -1,14 +1,26 @@
-//! Shared helper for the layer-hygiene passes (not a rule): the text a shell-form `RUN` hands to
-//! `/bin/sh -c`, mapped byte for byte back to the source, split into words and simple commands, and
-//! the edits that insert a word after another one or append commands at the end of the script.
+//! The RUNs the layer-hygiene rules edit (the rules' old shared helper `passes::runtext`): the
+//! text a shell-form `RUN` hands to `/bin/sh -c`, mapped byte for byte back to the source, read
+//! once per distinct text ([`Memo`]) into words and simple commands, and the edits that insert a
+//! word after another one or append commands at the end of the script.
 
-use super::Context;
-use crate::analysis::Stage;
-use crate::config::OperatorPosition;
+use super::script::{is_assignment, Cmd, Script, Word};
+use super::stages::Stage;
+use super::top_level as shell;
+use crate::config::{OperatorPosition, Settings};
 use crate::edit::Edit;
-use crate::model::script::{is_assignment, Cmd, Script, Word};
-use crate::model::top_level as shell;
+use crate::rule_data::LazyRegex;
 use crate::syntax::{Dockerfile, Form, Instruction, Keyword, LineKind, Span};
+
+/// What the RUN readers need of a rule's context (`passes::Context` implements it): the model
+/// cannot name the rules' types.
+pub trait RunContext<'a> {
+    fn doc(&self) -> &'a Dockerfile;
+    fn stages(&self) -> &'a [Stage];
+    fn settings(&self) -> &'a Settings;
+    fn memo(&self) -> &'a Memo;
+    /// Where [`runs_with`] keeps the file's RUNs (without / with ONBUILD triggers).
+    fn runs_cache(&self) -> &[std::cell::OnceCell<Vec<Run<'a>>>; 2];
+}
 
 /// The command text of a shell-form RUN and where each of its bytes sits in the source.
 #[derive(Debug, Clone)]
@@ -198,19 +210,19 @@ fn ends_with_case(run: &Run<'_>) -> bool {
 }
 
 /// Every editable RUN in the POSIX, non-Windows stages, in order (`ONBUILD RUN` excluded).
-pub fn runs<'c, 'a>(ctx: &'c Context<'a>) -> &'c [Run<'a>] {
+pub fn runs<'c, 'a>(ctx: &'c impl RunContext<'a>) -> &'c [Run<'a>] {
     runs_with(ctx, false)
 }
 
 /// Like [`runs`], with `ONBUILD RUN` triggers included when `onbuild` (for edits that stay
 /// inside one command, such as adding a switch).
-pub fn runs_with<'c, 'a>(ctx: &'c Context<'a>, onbuild: bool) -> &'c [Run<'a>] {
+pub fn runs_with<'c, 'a>(ctx: &'c impl RunContext<'a>, onbuild: bool) -> &'c [Run<'a>] {
     // Several passes read the same RUNs: parse them once per file.
-    ctx.runs_cache[onbuild as usize].get_or_init(|| parse_runs(ctx, onbuild))
+    ctx.runs_cache()[onbuild as usize].get_or_init(|| parse_runs(ctx, onbuild))
 }
 
-fn parse_runs<'a>(ctx: &Context<'a>, onbuild: bool) -> Vec<Run<'a>> {
-    let doc = ctx.doc;
+fn parse_runs<'a>(ctx: &impl RunContext<'a>, onbuild: bool) -> Vec<Run<'a>> {
+    let doc = ctx.doc();
     let mut out = Vec::new();
     // With ONBUILD triggers, every other RUN is one `runs` already read: copy those (in index
     // order, like the loop below) instead of reading their text a second time.
@@ -219,7 +231,7 @@ fn parse_runs<'a>(ctx: &Context<'a>, onbuild: bool) -> Vec<Run<'a>> {
     } else {
         [].iter().peekable()
     };
-    for stage in &ctx.analysis.stages {
+    for stage in ctx.stages() {
         if stage.windows || !(stage.shell.is_posix() || posix_with_options(ctx, stage)) {
             continue;
         }
@@ -250,7 +262,7 @@ fn parse_runs<'a>(ctx: &Context<'a>, onbuild: bool) -> Vec<Run<'a>> {
             let Some(rt) = rt else {
                 continue;
             };
-            let Some(script) = ctx.memo.script(&rt.text) else {
+            let Some(script) = ctx.memo().script(&rt.text) else {
                 continue;
             };
             out.push(Run {
@@ -269,13 +281,13 @@ fn parse_runs<'a>(ctx: &Context<'a>, onbuild: bool) -> Vec<Run<'a>> {
 /// A stage whose `SHELL` is a POSIX shell run with options such as `-e` or `-o pipefail`
 /// (`["/bin/ash", "-exo", "pipefail", "-c"]`): the analysis sets it apart because joining RUNs
 /// there is different, but words can be edited and commands appended as in `/bin/sh -c`.
-fn posix_with_options(ctx: &Context<'_>, stage: &Stage) -> bool {
-    let stages = &ctx.analysis.stages;
+fn posix_with_options<'a>(ctx: &impl RunContext<'a>, stage: &Stage) -> bool {
+    let stages = ctx.stages();
     let mut seen_shell = false;
     let mut cur = Some(stage);
     while let Some(s) = cur {
         for idx in s.from + 1..s.end {
-            let Some(ins) = ctx.doc.instructions.get(idx) else {
+            let Some(ins) = ctx.doc().instructions.get(idx) else {
                 break;
             };
             if ins.kind() != Keyword::Shell {
@@ -333,11 +345,16 @@ fn insert_at_end_of(rt: &RunText, end: usize, text: &str) -> Option<Edit> {
 /// line or continuation lines). `None` when the end of the script is not a place where an added
 /// command is sure to run last: a trailing `;` or `&`, a background job, a comment, `exec`/`exit`
 /// as the last command.
-pub fn append_commands(ctx: &Context<'_>, run: &Run<'_>, commands: &[String]) -> Option<Edit> {
+pub fn append_commands<'a>(
+    ctx: &impl RunContext<'a>,
+    run: &Run<'_>,
+    commands: &[String],
+) -> Option<Edit> {
     if commands.is_empty() {
         return None;
     }
-    let doc = ctx.doc;
+    let doc = ctx.doc();
+    let settings = ctx.settings();
     // One split gives both the operators (comment, background job, trailing separator) and the
     // top-level commands.
     let mut facts = shell::ShellFacts::default();
@@ -408,8 +425,7 @@ pub fn append_commands(ctx: &Context<'_>, run: &Run<'_>, commands: &[String]) ->
     }
     let nl = doc.newline();
     let esc = doc.escape;
-    let indent = ctx
-        .settings
+    let indent = settings
         .indent
         .clone()
         .or_else(|| {
@@ -420,7 +436,7 @@ pub fn append_commands(ctx: &Context<'_>, run: &Run<'_>, commands: &[String]) ->
             })
         })
         .unwrap_or_else(|| "    ".to_string());
-    let trailing = match ctx.settings.operator_position {
+    let trailing = match settings.operator_position {
         OperatorPosition::Leading => false,
         OperatorPosition::Trailing => true,
         OperatorPosition::Auto => file_prefers_trailing_operator(doc),
@@ -457,8 +473,8 @@ pub fn file_prefers_trailing_operator(doc: &Dockerfile) -> bool {
 }
 
 /// `stage` and the later stages built on it (`FROM <its alias>`, transitively).
-pub fn stage_family<'a>(ctx: &Context<'a>, stage: &Stage) -> Vec<&'a Stage> {
-    let stages = &ctx.analysis.stages;
+pub fn stage_family<'a>(ctx: &impl RunContext<'a>, stage: &Stage) -> Vec<&'a Stage> {
+    let stages = ctx.stages();
     let Some(me) = stages.iter().position(|s| s.from == stage.from) else {
         return Vec::new();
     };
@@ -474,10 +490,10 @@ pub fn stage_family<'a>(ctx: &Context<'a>, stage: &Stage) -> Vec<&'a Stage> {
 pub use crate::rule_data::str_key;
 
 /// Compiles a list of regexes from rule data (once, when the rule is built).
-pub fn regex_list(data: &toml::Table, key: &str) -> Result<Vec<super::LazyRegex>, String> {
-    super::str_list(data, key)?
+pub fn regex_list(data: &toml::Table, key: &str) -> Result<Vec<LazyRegex>, String> {
+    crate::rule_data::str_list(data, key)?
         .iter()
-        .map(|s| super::regex(s).map_err(|e| format!("`{key}`: {e}")))
+        .map(|s| crate::rule_data::regex(s).map_err(|e| format!("`{key}`: {e}")))
         .collect()
 }
 
@@ -487,7 +503,7 @@ pub fn missing_switch<'r>(
     run: &'r Run<'_>,
     is_program: impl Fn(&Cmd) -> bool,
     subcommands: &[String],
-    decided: &[super::LazyRegex],
+    decided: &[LazyRegex],
 ) -> Vec<(&'r Cmd, &'r Word)> {
     let mut out = Vec::new();
     for c in &run.script.cmds {
@@ -506,6 +522,88 @@ pub fn missing_switch<'r>(
         out.push((c, sub));
     }
     out
+}
+
+/// What the rules work out of a RUN's text, kept across the fixed-point rounds of one file: a
+/// round after a fix re-reads every RUN, and most of them did not change.
+#[derive(Default)]
+pub struct Memo {
+    scripts: std::cell::RefCell<TextMap<Option<std::rc::Rc<Script>>>>,
+    chain_facts: std::cell::RefCell<TextMap<shell::ShellFacts>>,
+}
+
+/// A map keyed by RUN texts, hashed with FxHash: SipHash's resistance to chosen keys buys nothing
+/// in a table that lives for one file, and it hashed each RUN's text several times slower.
+type TextMap<T> = std::collections::HashMap<String, T, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// The Fx hash (rustc's): a rotate, xor and multiply per 8 bytes.
+#[derive(Default)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+impl Memo {
+    /// The shell reading of a RUN's text (see [`super::script::parse`]), read once per distinct text.
+    pub fn script(&self, text: &str) -> Option<std::rc::Rc<Script>> {
+        memoized(&self.scripts, text, || {
+            super::script::parse(text).map(std::rc::Rc::new)
+        })
+    }
+
+    /// chain-runs' shell facts for a RUN's text, worked out once per distinct text.
+    pub fn chain_facts(
+        &self,
+        text: &str,
+        compute: impl FnOnce() -> shell::ShellFacts,
+    ) -> shell::ShellFacts {
+        memoized(&self.chain_facts, text, compute)
+    }
+}
+
+/// The value kept for `key`, computed and kept on first use.
+fn memoized<T: Clone>(
+    map: &std::cell::RefCell<TextMap<T>>,
+    key: &str,
+    compute: impl FnOnce() -> T,
+) -> T {
+    if let Some(v) = map.borrow().get(key) {
+        return v.clone();
+    }
+    let v = compute();
+    map.borrow_mut().insert(key.to_string(), v.clone());
+    v
 }
 
 #[cfg(test)]
