@@ -7,6 +7,11 @@ const CONTEXT: usize = 3;
 
 /// A unified diff of `old` → `new` with `a/PATH` and `b/PATH` headers; empty when equal.
 pub fn unified(path: &str, old: &str, new: &str) -> String {
+    unified_bytes(path.as_bytes(), old, new)
+}
+
+/// [`unified`] for a path given as raw bytes (a Linux file name need not be UTF-8).
+pub fn unified_bytes(path: &[u8], old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
@@ -39,13 +44,13 @@ pub fn unified(path: &str, old: &str, new: &str) -> String {
         .unified_diff()
         .context_radius(CONTEXT)
         .missing_newline_hint(true)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .header(&quote_path_bytes("a/", path), &quote_path_bytes("b/", path))
         .to_string();
     let mut out = String::with_capacity(body.len() + 2 * path.len() + 20);
-    out.push_str("diff --git a/");
-    out.push_str(path);
-    out.push_str(" b/");
-    out.push_str(path);
+    out.push_str("diff --git ");
+    out.push_str(&quote_path_bytes("a/", path));
+    out.push(' ');
+    out.push_str(&quote_path_bytes("b/", path));
     out.push('\n');
     for line in body.split_inclusive('\n') {
         match shift_hunk_header(line, skip) {
@@ -56,6 +61,42 @@ pub fn unified(path: &str, old: &str, new: &str) -> String {
     if !out.ends_with('\n') {
         out.push('\n');
     }
+    out
+}
+
+/// `prefix` + `path` as git writes it in diff headers (core.quotePath): unchanged unless it holds
+/// a control character, `"`, `\\` or a non-ASCII byte; then the whole name in double quotes with
+/// C escapes (`\\t`, `\\n`, `\\"`, `\\\\`, and octal `\\303` for other bytes), so that
+/// `git apply` reads the same name back.
+pub fn quote_path(prefix: &str, path: &str) -> String {
+    quote_path_bytes(prefix, path.as_bytes())
+}
+
+/// [`quote_path`] over raw bytes (a Linux file name need not be UTF-8).
+pub fn quote_path_bytes(prefix: &str, path: &[u8]) -> String {
+    let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7f;
+    if !path.iter().any(|&b| needs(b)) {
+        return format!("{prefix}{}", String::from_utf8_lossy(path));
+    }
+    let mut out = String::with_capacity(path.len() + prefix.len() + 8);
+    out.push('"');
+    out.push_str(prefix);
+    for &b in path {
+        match b {
+            b'\x07' => out.push_str("\\a"),
+            b'\x08' => out.push_str("\\b"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\x0b' => out.push_str("\\v"),
+            b'\x0c' => out.push_str("\\f"),
+            b'\r' => out.push_str("\\r"),
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b if needs(b) => out.push_str(&format!("\\{b:03o}")),
+            b => out.push(b as char),
+        }
+    }
+    out.push('"');
     out
 }
 
