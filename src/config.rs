@@ -222,13 +222,25 @@ impl Discovery {
     /// `dfopt.toml` above it (planted in `/tmp` or a home folder) is never read. Outside any
     /// repository it stops at the current folder when `dir` is inside it, else at `dir` itself.
     pub fn governing(&self, dir: &Path, cwd: Option<&Path>) -> Option<PathBuf> {
+        self.governing_within(dir, cwd.into_iter())
+    }
+
+    /// [`Discovery::governing`] where, outside a repository, discovery may also climb to any of
+    /// `roots` (the folders named on the command line) that holds `dir`.
+    pub fn governing_within<'a>(
+        &self,
+        dir: &Path,
+        roots: impl Iterator<Item = &'a Path>,
+    ) -> Option<PathBuf> {
         let config = self.config.as_ref()?;
         let config_dir = config.parent().unwrap_or(Path::new(""));
         let inside = match &self.git_root {
             Some(root) => config_dir.starts_with(root),
             None => {
                 config_dir == dir
-                    || cwd.is_some_and(|c| dir.starts_with(c) && config_dir.starts_with(c))
+                    || roots
+                        .into_iter()
+                        .any(|r| dir.starts_with(r) && config_dir.starts_with(r))
             }
         };
         inside.then(|| config.clone())

@@ -90,6 +90,22 @@ fn a_config_above_the_repository_root_is_never_read() {
         "{}",
         text(&out.stdout)
     );
+    // ... or at the folder named on the command line.
+    let elsewhere = tempfile::tempdir().expect("tmp");
+    let out = run(dfopt(elsewhere.path()).arg("check").arg(plain.path()));
+    assert!(
+        !text(&out.stdout).contains("chain-runs"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(dfopt(elsewhere.path())
+        .arg("check")
+        .arg(plain.path().join("work")));
+    assert!(
+        text(&out.stdout).contains("chain-runs"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[cfg(unix)]

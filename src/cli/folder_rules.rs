@@ -28,6 +28,9 @@ pub(super) struct ConfigCache {
     pub(super) warnings: Vec<String>,
     warned: std::collections::HashSet<PathBuf>,
     cwd: Option<PathBuf>,
+    /// The absolute folders named on the command line (a file's folder for a file): outside a
+    /// repository, discovery climbs no higher than the current folder or these.
+    roots: Vec<PathBuf>,
 }
 
 /// Folders remembered by each [`ConfigCache`] table before it starts over: a monorepo can have a
@@ -45,7 +48,19 @@ fn bounded_insert<V>(map: &mut HashMap<PathBuf, V>, key: PathBuf, value: V) {
 
 impl ConfigCache {
     /// An empty cache for a run with these command-line overrides.
-    pub(super) fn new(overrides: Overrides) -> Self {
+    pub(super) fn new(overrides: Overrides, paths: &[PathBuf]) -> Self {
+        let roots = paths
+            .iter()
+            .filter(|p| p.as_os_str() != "-")
+            .filter_map(|p| {
+                let abs = std::path::absolute(p).ok()?;
+                Some(if abs.is_dir() {
+                    abs
+                } else {
+                    abs.parent()?.to_path_buf()
+                })
+            })
+            .collect();
         ConfigCache {
             overrides,
             by_config: HashMap::new(),
@@ -55,13 +70,15 @@ impl ConfigCache {
             warnings: Vec::new(),
             warned: std::collections::HashSet::new(),
             cwd: std::env::current_dir().ok(),
+            roots,
         }
     }
 
     /// [`crate::config::find_config`] with every folder on the way up remembered.
     fn config_above(&mut self, abs: &Path) -> Option<PathBuf> {
         let found = self.discover(abs);
-        let config = found.governing(abs, self.cwd.as_deref())?;
+        let roots = self.cwd.iter().chain(&self.roots).map(PathBuf::as_path);
+        let config = found.governing_within(abs, roots)?;
         match crate::config::untrusted_reason(&config) {
             None => Some(config),
             Some(reason) => {

@@ -169,7 +169,7 @@ pub(super) fn process(
     } else {
         Vec::new()
     };
-    let mut cache = ConfigCache::new(overrides);
+    let mut cache = ConfigCache::new(overrides, &paths);
     // The walk streams paths through a bounded channel while earlier files are processed, so
     // memory stays flat however many files there are. It starts before the rules are read, which
     // takes a while, and only needs the paths.
