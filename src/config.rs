@@ -1,7 +1,9 @@
 //! Run settings and `dfopt.toml` configuration files.
 //!
 //! As with ruff, the nearest `dfopt.toml` (or `.dfopt.toml`) up the tree from a Dockerfile governs
-//! it; `extend = "../dfopt.toml"` inherits another file; command-line flags override both.
+//! it; `extend = "../dfopt.toml"` inherits another file; command-line flags override both. The
+//! search stops at the repository root (the nearest folder with `.git`), skips configs anyone could
+//! have planted, and `--config FILE` replaces it.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -42,9 +44,46 @@ pub struct Settings {
     pub indent: Option<String>,
     /// `[transforms.<rule>]` tables from the config, merged over `transforms/<rule>.toml`.
     pub transforms: BTreeMap<String, toml::Table>,
+    /// The config file each `[transforms.<rule>]` came from (the last one that set a key): fixes
+    /// of those rules carry text from configuration and are never safe.
+    pub transforms_source: BTreeMap<String, PathBuf>,
+    /// Files larger than this many bytes are not read (`max-file-size`; None: the default).
+    pub max_file_size: Option<u64>,
 }
 
+/// Inputs larger than this are refused unless `max-file-size` says otherwise: the largest
+/// Dockerfile of the 2,094-file corpus is far below it.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 4 * 1024 * 1024;
+
 impl Settings {
+    /// The size limit for inputs, in bytes.
+    pub fn max_file_size(&self) -> u64 {
+        self.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE)
+    }
+
+    /// Makes every fix of a rule whose data comes from `[transforms.<rule>]` unsafe, and says so
+    /// in its message: text from a configuration file (a planted `dfopt.toml`, say) must never
+    /// reach a Dockerfile as a safe fix.
+    pub fn demote_configured_fixes(&self, findings: &mut [crate::edit::Finding]) {
+        if self.transforms_source.is_empty() {
+            return;
+        }
+        for f in findings {
+            let Some(source) = self.transforms_source.get(f.rule) else {
+                continue;
+            };
+            let Some(fix) = f.fix.as_mut() else {
+                continue;
+            };
+            fix.safety = crate::edit::Safety::Unsafe;
+            f.message.push_str(&format!(
+                " (the fix uses `[transforms.{}]` from {}; unsafe: review that text)",
+                f.rule,
+                crate::display_path::display_path(source)
+            ));
+        }
+    }
+
     pub fn rule_enabled(&self, id: &str, default_enabled: bool) -> bool {
         let selected = match &self.select {
             Some(list) => list.iter().any(|r| {
@@ -54,7 +93,11 @@ impl Settings {
             }),
             None => default_enabled,
         };
-        selected && !self.ignore.iter().any(|r| r == id)
+        selected
+            && !self
+                .ignore
+                .iter()
+                .any(|r| r == id || r.eq_ignore_ascii_case("all"))
     }
 }
 
@@ -67,6 +110,10 @@ pub struct Overrides {
     pub final_image: Option<FinalImage>,
     /// Ignore configuration files.
     pub isolated: bool,
+    /// `--no-unsafe-fixes`: unsafe fixes stay off whatever the config says.
+    pub no_unsafe_fixes: bool,
+    /// `--config FILE`: this file governs every input; no discovery.
+    pub config: Option<PathBuf>,
 }
 
 /// A config file's problem, located.
@@ -80,7 +127,11 @@ pub struct ConfigFile {
     pub select: Option<Vec<String>>,
     pub ignore: Option<Vec<String>>,
     pub extend_select: Option<Vec<String>>,
+    /// Rules to skip in addition to those the extended config skips.
+    pub extend_ignore: Option<Vec<String>>,
     pub unsafe_fixes: Option<bool>,
+    /// Files larger than this many bytes are not read.
+    pub max_file_size: Option<u64>,
     #[serde(rename = "final")]
     pub final_image: Option<FinalImage>,
     pub indent: Option<String>,
@@ -137,16 +188,107 @@ impl Resolved {
 
 pub const CONFIG_NAMES: [&str; 2] = ["dfopt.toml", ".dfopt.toml"];
 
-/// The nearest config file at or above `dir`.
+/// The config file that governs files in `dir` (absolute): the nearest one at or above it within
+/// the discovery boundary (see [`Discovery`]), if it may be trusted (see [`untrusted_reason`]).
 pub fn find_config(dir: &Path) -> Option<PathBuf> {
+    let mut found = Discovery::default();
     let mut cur = Some(dir);
     while let Some(d) = cur {
-        if let Some(p) = config_in(d) {
-            return Some(p);
+        if found.config.is_none() {
+            found.config = config_in(d);
+        }
+        if found.git_root.is_none() && is_repo_root(d) {
+            found.git_root = Some(d.to_path_buf());
+            break;
         }
         cur = d.parent();
     }
+    let cwd = std::env::current_dir().ok();
+    found
+        .governing(dir, cwd.as_deref())
+        .filter(|c| untrusted_reason(c).is_none())
+}
+
+/// What the climb from a folder to `/` found: the nearest config file and the nearest repository
+/// root (a folder with a `.git` folder or file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    pub config: Option<PathBuf>,
+    pub git_root: Option<PathBuf>,
+}
+
+impl Discovery {
+    /// The config that may govern files in `dir`. Discovery stops at the repository root: a
+    /// `dfopt.toml` above it (planted in `/tmp` or a home folder) is never read. Outside any
+    /// repository it stops at the current folder when `dir` is inside it, else at `dir` itself.
+    pub fn governing(&self, dir: &Path, cwd: Option<&Path>) -> Option<PathBuf> {
+        self.governing_within(dir, cwd.into_iter())
+    }
+
+    /// [`Discovery::governing`] where, outside a repository, discovery may also climb to any of
+    /// `roots` (the folders named on the command line) that holds `dir`.
+    pub fn governing_within<'a>(
+        &self,
+        dir: &Path,
+        roots: impl Iterator<Item = &'a Path>,
+    ) -> Option<PathBuf> {
+        let config = self.config.as_ref()?;
+        let config_dir = config.parent().unwrap_or(Path::new(""));
+        let inside = match &self.git_root {
+            Some(root) => config_dir.starts_with(root),
+            None => {
+                config_dir == dir
+                    || roots
+                        .into_iter()
+                        .any(|r| dir.starts_with(r) && config_dir.starts_with(r))
+            }
+        };
+        inside.then(|| config.clone())
+    }
+}
+
+/// Whether `dir` is the root of a git repository (or worktree, or submodule).
+pub fn is_repo_root(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir.join(".git")).is_ok()
+}
+
+/// Why a discovered config file is not read, or None when it may be. A config in a folder every
+/// user may write to (`/tmp`, a shared mount) could have been put there by anyone, as could a
+/// config file every user may write; both are skipped with a warning. The one exception is a
+/// sticky folder (like `/tmp`) holding a config owned by this user: only its owner (or root) can
+/// have created or replaced it. `--config FILE` reads a file regardless.
+pub fn untrusted_reason(config: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let file = std::fs::metadata(config).ok()?;
+        if file.permissions().mode() & 0o002 != 0 {
+            return Some("the file is writable by every user".into());
+        }
+        let dir = config.parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = std::fs::metadata(dir.unwrap_or(Path::new("."))).ok()?;
+        let mode = dir.permissions().mode();
+        if mode & 0o002 != 0 {
+            // SAFETY: geteuid has no preconditions.
+            let me = unsafe { libc::geteuid() };
+            let sticky_and_mine = mode & 0o1000 != 0 && file.uid() == me;
+            if !sticky_and_mine {
+                return Some("its folder is writable by every user".into());
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = config;
     None
+}
+
+/// The warning for a config skipped by [`untrusted_reason`].
+pub fn untrusted_warning(config: &Path, reason: &str) -> String {
+    format!(
+        "{}:1:1: warning: not read: {reason}, so anyone could have planted it (name it with \
+         --config to read it anyway)",
+        crate::display_path::display_path(config)
+    )
 }
 
 /// The config file in `dir` itself, if any.
@@ -187,6 +329,7 @@ pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         ("select", &cfg.select),
         ("ignore", &cfg.ignore),
         ("extend-select", &cfg.extend_select),
+        ("extend-ignore", &cfg.extend_ignore),
     ] {
         if let Some(list) = list {
             if let Some(bad) = list.iter().find(|r| !crate::rule_ids::is_rule_id(r)) {
@@ -214,6 +357,26 @@ pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
                 line,
                 col,
                 format!("`per-file-ignores`: bad glob `{pattern}`: {e}"),
+            ));
+        }
+    }
+    for rule in cfg.transforms.iter().flat_map(|t| t.keys()) {
+        if !crate::rule_ids::RULE_IDS.contains(&rule.as_str()) {
+            let (line, col) = key_position(&text, &format!("transforms.{rule}"));
+            return Err(err(
+                line,
+                col,
+                format!("`[transforms.{rule}]`: unknown rule `{rule}` (see `dfopt rules`)"),
+            ));
+        }
+    }
+    for pattern in cfg.exclude.iter().flatten() {
+        if let Err(e) = globset::Glob::new(pattern) {
+            let (line, col) = key_position(&text, pattern);
+            return Err(err(
+                line,
+                col,
+                format!("`exclude`: bad glob `{pattern}`: {e}"),
             ));
         }
     }
@@ -291,6 +454,12 @@ pub fn resolve(config: Option<&Path>, over: &Overrides) -> Result<Resolved, Conf
             if let Some(v) = cfg.ignore {
                 s.ignore = v;
             }
+            if let Some(v) = cfg.extend_ignore {
+                s.ignore.extend(v);
+            }
+            if let Some(v) = cfg.max_file_size {
+                s.max_file_size = Some(v);
+            }
             if let Some(v) = cfg.unsafe_fixes {
                 s.unsafe_fixes = v;
             }
@@ -304,6 +473,9 @@ pub fn resolve(config: Option<&Path>, over: &Overrides) -> Result<Resolved, Conf
                 s.operator_position = v;
             }
             for (rule, table) in cfg.transforms.into_iter().flatten() {
+                if !table.is_empty() {
+                    s.transforms_source.insert(rule.clone(), file.clone());
+                }
                 s.transforms.entry(rule).or_default().extend(table);
             }
             for (pattern, rules) in cfg.per_file_ignores.into_iter().flatten() {
@@ -324,6 +496,9 @@ pub fn resolve(config: Option<&Path>, over: &Overrides) -> Result<Resolved, Conf
     }
     s.ignore.extend(over.ignore.iter().cloned());
     s.unsafe_fixes |= over.unsafe_fixes;
+    if over.no_unsafe_fixes {
+        s.unsafe_fixes = false;
+    }
     if let Some(f) = over.final_image {
         s.final_image = f;
     }
@@ -354,8 +529,12 @@ pub const DEFAULT_CONFIG: &str = r#"# dfopt configuration. The nearest dfopt.tom
 # Rules to run ("ALL" for every rule); the default is the rules that are on by default.
 # select = ["chain-runs"]
 # extend-select = []
-# Rules to skip.
+# Rules to skip (`ignore` replaces what an extended config skips; `extend-ignore` adds to it).
 # ignore = []
+# extend-ignore = []
+
+# Files larger than this many bytes are not read (default 4 MiB).
+# max-file-size = 4194304
 
 # Also apply fixes that may change behaviour (like --unsafe-fixes).
 unsafe-fixes = false

@@ -7,6 +7,11 @@ const CONTEXT: usize = 3;
 
 /// A unified diff of `old` → `new` with `a/PATH` and `b/PATH` headers; empty when equal.
 pub fn unified(path: &str, old: &str, new: &str) -> String {
+    unified_bytes(path.as_bytes(), old, new)
+}
+
+/// [`unified`] for a path given as raw bytes (a Linux file name need not be UTF-8).
+pub fn unified_bytes(path: &[u8], old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
@@ -31,21 +36,27 @@ pub fn unified(path: &str, old: &str, new: &str) -> String {
     let keep_after = suffix.min(CONTEXT);
     let old_mid = &old_lines[skip..old_lines.len() - suffix + keep_after];
     let new_mid = &new_lines[skip..new_lines.len() - suffix + keep_after];
-    let diff = TextDiff::configure()
-        .algorithm(similar::Algorithm::Myers)
-        .newline_terminated(true)
-        .diff_slices(old_mid, new_mid);
-    let body = diff
-        .unified_diff()
-        .context_radius(CONTEXT)
-        .missing_newline_hint(true)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string();
+    let (old_header, new_header) = (quote_path_bytes("a/", path), quote_path_bytes("b/", path));
+    let body = if old_mid.len().saturating_mul(new_mid.len()) <= MYERS_WHOLE_LIMIT {
+        count_work(old_mid.len() * new_mid.len());
+        TextDiff::configure()
+            .algorithm(similar::Algorithm::Myers)
+            .newline_terminated(true)
+            .diff_slices(old_mid, new_mid)
+            .unified_diff()
+            .context_radius(CONTEXT)
+            .missing_newline_hint(true)
+            .header(&old_header, &new_header)
+            .to_string()
+    } else {
+        let ops = anchored_ops(old_mid, new_mid);
+        render_unified(&ops, old_mid, new_mid, &old_header, &new_header)
+    };
     let mut out = String::with_capacity(body.len() + 2 * path.len() + 20);
-    out.push_str("diff --git a/");
-    out.push_str(path);
-    out.push_str(" b/");
-    out.push_str(path);
+    out.push_str("diff --git ");
+    out.push_str(&quote_path_bytes("a/", path));
+    out.push(' ');
+    out.push_str(&quote_path_bytes("b/", path));
     out.push('\n');
     for line in body.split_inclusive('\n') {
         match shift_hunk_header(line, skip) {
@@ -55,6 +66,258 @@ pub fn unified(path: &str, old: &str, new: &str) -> String {
     }
     if !out.ends_with('\n') {
         out.push('\n');
+    }
+    out
+}
+
+/// `prefix` + `path` as git writes it in diff headers (core.quotePath): unchanged unless it holds
+/// a control character, `"`, `\\` or a non-ASCII byte; then the whole name in double quotes with
+/// C escapes (`\\t`, `\\n`, `\\"`, `\\\\`, and octal `\\303` for other bytes), so that
+/// `git apply` reads the same name back.
+pub fn quote_path(prefix: &str, path: &str) -> String {
+    quote_path_bytes(prefix, path.as_bytes())
+}
+
+/// [`quote_path`] over raw bytes (a Linux file name need not be UTF-8).
+pub fn quote_path_bytes(prefix: &str, path: &[u8]) -> String {
+    let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7f;
+    if !path.iter().any(|&b| needs(b)) {
+        return format!("{prefix}{}", String::from_utf8_lossy(path));
+    }
+    let mut out = String::with_capacity(path.len() + prefix.len() + 8);
+    out.push('"');
+    out.push_str(prefix);
+    for &b in path {
+        match b {
+            b'\x07' => out.push_str("\\a"),
+            b'\x08' => out.push_str("\\b"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\x0b' => out.push_str("\\v"),
+            b'\x0c' => out.push_str("\\f"),
+            b'\r' => out.push_str("\\r"),
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b if needs(b) => out.push_str(&format!("\\{b:03o}")),
+            b => out.push(b as char),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Above this many line pairs (old × new lines of the changed middle), Myers over the whole middle
+/// is no longer used: its time grows with the product when most lines changed (4,000 joined RUNs
+/// took 8 s). Every file of the corpus is far below, so their diffs are Myers' as before.
+const MYERS_WHOLE_LIMIT: usize = 1 << 20;
+
+/// Above this many line pairs, a gap between anchors is shown as removed and added whole rather
+/// than diffed: a gap that large has no line in common that is unique on both sides.
+const MYERS_GAP_LIMIT: usize = 1 << 16;
+
+thread_local! {
+    /// Line pairs handed to Myers on this thread (its worst-case work), for the tests that bound
+    /// the diff's cost.
+    static MYERS_WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn count_work(pairs: usize) {
+    MYERS_WORK.with(|w| w.set(w.get().saturating_add(pairs as u64)));
+}
+
+/// Line pairs handed to Myers on this thread so far (see [`MYERS_WORK`]).
+#[doc(hidden)]
+pub fn myers_work() -> u64 {
+    MYERS_WORK.with(|w| w.get())
+}
+
+/// Diff operations for a large changed middle in O(N log N) plus bounded Myers: lines that occur
+/// exactly once on each side anchor the diff (patience diff's idea, their longest increasing
+/// run), and each gap between anchors goes to Myers, or, when the gap is too large for it, is
+/// replaced whole.
+fn anchored_ops(old: &[&str], new: &[&str]) -> Vec<similar::DiffOp> {
+    use std::collections::HashMap;
+    // Each line's count and (last) index on both sides.
+    let mut in_old: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (i, l) in old.iter().enumerate() {
+        let e = in_old.entry(l).or_insert((0, i));
+        e.0 += 1;
+    }
+    let mut in_new: HashMap<&str, usize> = HashMap::new();
+    for l in new {
+        *in_new.entry(l).or_default() += 1;
+    }
+    let pairs: Vec<(usize, usize)> = new
+        .iter()
+        .enumerate()
+        .filter_map(|(j, l)| match in_old.get(l) {
+            Some(&(1, i)) if in_new.get(l) == Some(&1) => Some((i, j)),
+            _ => None,
+        })
+        .collect();
+    // Longest increasing subsequence of old indices, in new order (pairs are sorted by new index).
+    let mut tails: Vec<usize> = Vec::new();
+    let mut prev: Vec<Option<usize>> = vec![None; pairs.len()];
+    for (k, &(i, _)) in pairs.iter().enumerate() {
+        let at = tails.partition_point(|&t| pairs[t].0 < i);
+        prev[k] = at.checked_sub(1).map(|p| tails[p]);
+        if at == tails.len() {
+            tails.push(k);
+        } else {
+            tails[at] = k;
+        }
+    }
+    let mut anchors = Vec::with_capacity(tails.len());
+    let mut cur = tails.last().copied();
+    while let Some(k) = cur {
+        anchors.push(pairs[k]);
+        cur = prev[k];
+    }
+    anchors.reverse();
+    anchors.push((old.len(), new.len())); // the end, as a sentinel
+    let mut ops = Vec::new();
+    let (mut oi, mut ni) = (0, 0);
+    for (ai, aj) in anchors {
+        let (gap_old, gap_new) = (&old[oi..ai], &new[ni..aj]);
+        if !gap_old.is_empty() || !gap_new.is_empty() {
+            if gap_old.len().saturating_mul(gap_new.len()) <= MYERS_GAP_LIMIT {
+                count_work(gap_old.len() * gap_new.len());
+                for op in similar::capture_diff_slices(similar::Algorithm::Myers, gap_old, gap_new)
+                {
+                    ops.push(shift_op(op, oi, ni));
+                }
+            } else if gap_new.is_empty() {
+                ops.push(similar::DiffOp::Delete {
+                    old_index: oi,
+                    old_len: gap_old.len(),
+                    new_index: ni,
+                });
+            } else if gap_old.is_empty() {
+                ops.push(similar::DiffOp::Insert {
+                    old_index: oi,
+                    new_index: ni,
+                    new_len: gap_new.len(),
+                });
+            } else {
+                ops.push(similar::DiffOp::Replace {
+                    old_index: oi,
+                    old_len: gap_old.len(),
+                    new_index: ni,
+                    new_len: gap_new.len(),
+                });
+            }
+        }
+        if ai < old.len() {
+            ops.push(similar::DiffOp::Equal {
+                old_index: ai,
+                new_index: aj,
+                len: 1,
+            });
+        }
+        (oi, ni) = (ai + 1, aj + 1);
+    }
+    ops
+}
+
+fn shift_op(op: similar::DiffOp, o: usize, n: usize) -> similar::DiffOp {
+    use similar::DiffOp::*;
+    match op {
+        Equal {
+            old_index,
+            new_index,
+            len,
+        } => Equal {
+            old_index: old_index + o,
+            new_index: new_index + n,
+            len,
+        },
+        Delete {
+            old_index,
+            old_len,
+            new_index,
+        } => Delete {
+            old_index: old_index + o,
+            old_len,
+            new_index: new_index + n,
+        },
+        Insert {
+            old_index,
+            new_index,
+            new_len,
+        } => Insert {
+            old_index: old_index + o,
+            new_index: new_index + n,
+            new_len,
+        },
+        Replace {
+            old_index,
+            old_len,
+            new_index,
+            new_len,
+        } => Replace {
+            old_index: old_index + o,
+            old_len,
+            new_index: new_index + n,
+            new_len,
+        },
+    }
+}
+
+/// A unified diff of `ops` in the layout similar's formatter writes (hunks of [`CONTEXT`] lines
+/// of context, `\ No newline at end of file` after a last line without one).
+fn render_unified(
+    ops: &[similar::DiffOp],
+    old: &[&str],
+    new: &[&str],
+    old_header: &str,
+    new_header: &str,
+) -> String {
+    use std::fmt::Write as _;
+    let range = |start: usize, end: usize| {
+        let len = end.saturating_sub(start);
+        match len {
+            1 => format!("{}", start + 1),
+            0 => format!("{start},0"),
+            _ => format!("{},{len}", start + 1),
+        }
+    };
+    let line = |out: &mut String, sign: char, text: &str| {
+        out.push(sign);
+        out.push_str(text);
+        if !text.ends_with('\n') {
+            out.push_str("\n\\ No newline at end of file\n");
+        }
+    };
+    let mut out = String::new();
+    let groups = similar::group_diff_ops(ops.to_vec(), CONTEXT);
+    if groups.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "--- {old_header}\n+++ {new_header}");
+    for group in groups {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let (o0, n0) = (first.old_range().start, first.new_range().start);
+        let (o1, n1) = (last.old_range().end, last.new_range().end);
+        let _ = writeln!(out, "@@ -{} +{} @@", range(o0, o1), range(n0, n1));
+        for op in &group {
+            match *op {
+                similar::DiffOp::Equal { old_index, len, .. } => {
+                    for t in &old[old_index..old_index + len] {
+                        line(&mut out, ' ', t);
+                    }
+                }
+                _ => {
+                    for t in &old[op.old_range()] {
+                        line(&mut out, '-', t);
+                    }
+                    for t in &new[op.new_range()] {
+                        line(&mut out, '+', t);
+                    }
+                }
+            }
+        }
     }
     out
 }
@@ -120,6 +383,118 @@ mod tests {
         if !out.ends_with('\n') {
             out.push('\n');
         }
+        out
+    }
+
+    /// `n` RUNs of ten commands, and what chain-runs makes of them: every line changes.
+    fn many_runs(n: usize) -> (String, String) {
+        let mut old = String::from("FROM debian\n");
+        let mut new = String::from("FROM debian\n");
+        for i in 0..n {
+            let cmds: Vec<String> = (0..10).map(|j| format!("echo {i}-{j}")).collect();
+            old.push_str(&format!("RUN {}\n", cmds.join(" && ")));
+            let sep = if i == 0 { "RUN " } else { "    && " };
+            new.push_str(&format!("{sep}{} \\\n", cmds.join(" && ")));
+        }
+        new.push_str("    && true\n");
+        (old, new)
+    }
+
+    #[test]
+    fn diff_work_is_linear_in_changed_lines() {
+        let work = |n: usize| {
+            let (old, new) = many_runs(n);
+            let before = myers_work();
+            let d = unified("Dockerfile", &old, &new);
+            assert!(
+                d.contains(&format!("+    && echo {}-0", n - 1)),
+                "{}",
+                &d[..200]
+            );
+            myers_work() - before
+        };
+        let (small, large) = (work(1000), work(4000));
+        assert!(
+            large <= 5 * small + 1_000_000,
+            "4x the RUNs cost {large} line pairs against {small}: not linear"
+        );
+    }
+
+    #[test]
+    fn the_large_diff_renders_as_similar_does() {
+        let base: Vec<String> = (0..40).map(|i| format!("line {}\n", i % 7)).collect();
+        let old = base.concat();
+        let mut l = base.clone();
+        l[5] = "a\n".into();
+        l.insert(30, "b\n".into());
+        let changed = l.concat();
+        for (a, b) in [
+            (old.as_str(), changed.as_str()),
+            (old.trim_end(), changed.as_str()),
+            (old.as_str(), changed.trim_end()),
+            ("", old.as_str()),
+            (old.as_str(), ""),
+        ] {
+            let (ol, nl) = (lines(a), lines(b));
+            let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &ol, &nl);
+            let ours = render_unified(&ops, &ol, &nl, "a/p", "b/p");
+            let theirs = TextDiff::configure()
+                .algorithm(similar::Algorithm::Myers)
+                .newline_terminated(true)
+                .diff_slices(&ol, &nl)
+                .unified_diff()
+                .context_radius(CONTEXT)
+                .missing_newline_hint(true)
+                .header("a/p", "b/p")
+                .to_string();
+            assert_eq!(ours, theirs, "{a:?} -> {b:?}");
+            // And the anchored ops describe the same change.
+            let anchored = render_unified(&anchored_ops(&ol, &nl), &ol, &nl, "a/p", "b/p");
+            assert_eq!(apply(a, &anchored), b, "{anchored}");
+        }
+    }
+
+    /// Applies a unified diff made by [`render_unified`] to `old` (enough of `patch` for tests).
+    fn apply(old: &str, patch: &str) -> String {
+        let old_lines = lines(old);
+        let mut out = String::new();
+        let mut at = 0;
+        let mut plines = patch.split_inclusive('\n').skip(2).peekable();
+        while let Some(h) = plines.next() {
+            let start: usize = h
+                .trim_start_matches("@@ -")
+                .split([',', ' '])
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let len_is_zero = h.split(' ').nth(1).is_some_and(|r| r.ends_with(",0"));
+            let start = if len_is_zero { start } else { start - 1 };
+            out.extend(old_lines[at..start].iter().copied());
+            at = start;
+            while let Some(l) = plines.peek() {
+                if l.starts_with("@@") {
+                    break;
+                }
+                let l = plines.next().unwrap_or_default();
+                let mut strip = |s: &str| {
+                    if plines.peek().is_some_and(|n| n.starts_with('\\')) {
+                        s.trim_end_matches('\n').to_string()
+                    } else {
+                        s.to_string()
+                    }
+                };
+                match l.chars().next() {
+                    Some(' ') => {
+                        out.push_str(&strip(&l[1..]));
+                        at += 1;
+                    }
+                    Some('-') => at += 1,
+                    Some('+') => out.push_str(&strip(&l[1..])),
+                    _ => {}
+                }
+            }
+        }
+        out.extend(old_lines[at..].iter().copied());
         out
     }
 

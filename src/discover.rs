@@ -61,6 +61,11 @@ pub fn discover_each(paths: &[PathBuf], opts: &WalkOptions, mut visit: impl FnMu
                 Ok(m) if m.is_dir() || (m.file_type().is_symlink() && p.is_dir()) => {
                     walk(p, opts, include.as_ref(), exclude.as_ref(), &mut visit)
                 }
+                // Only regular files are read: a FIFO would block the run, a device (`/dev/zero`)
+                // never ends. A symlink is judged by what it points to.
+                Ok(_) if !std::fs::metadata(p).is_ok_and(|m| m.is_file()) => {
+                    visit(Input::Error(p.clone(), "not a regular file".into()))
+                }
                 Ok(_) => visit(Input::File(p.clone())),
             }
         };
@@ -145,19 +150,13 @@ fn walk(
                 continue;
             }
         }
-        let input = if ft.is_dir() {
-            if entry.depth() == 0 {
-                continue;
-            }
-            Input::Error(
-                path.to_path_buf(),
-                "is a directory, not a Dockerfile".into(),
-            )
-        } else if ft.is_symlink() && !opts.follow_symlinks {
+        // Folders are never files to process (a Go package `internal/dockerfile/` is walked, not
+        // read), and the walk skips what is not a regular file: FIFOs, sockets, devices, and
+        // symlinks unless followed (then the target's type counts).
+        if !ft.is_file() {
             continue;
-        } else {
-            Input::File(path.to_path_buf())
-        };
+        }
+        let input = Input::File(path.to_path_buf());
         if !visit(input) {
             return false;
         }

@@ -15,8 +15,11 @@ pub fn display_path_from(path: &Path, cwd: Option<&Path>) -> String {
     } else {
         path.to_path_buf()
     };
-    let s = rel.to_string_lossy().replace('\\', "/");
-    let mut s = s.as_str();
+    // Only Windows separates with `\`: on Unix it is an ordinary character of a file name.
+    let s = rel.to_string_lossy().into_owned();
+    #[cfg(windows)]
+    let s = s.replace('\\', "/");
+    let mut s: &str = &s;
     while let Some(rest) = s.strip_prefix("./") {
         s = rest;
     }

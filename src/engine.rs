@@ -84,6 +84,7 @@ fn findings_with(
         rule.check(&ctx, &mut out);
     }
     crate::suppress::filter(doc, registry, &mut out);
+    settings.demote_configured_fixes(&mut out);
     out.sort_by_key(|f| (f.span.start, f.rule));
     out
 }

@@ -95,6 +95,9 @@ pub struct FileResult {
     /// The fixed text, for `--write -` on standard input.
     #[serde(skip)]
     pub fixed_text: Option<String>,
+    /// Warnings about the file (`path:line:col: warning: …`), printed on stderr.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -140,17 +143,27 @@ impl Summary {
         } else {
             format!(" ({})", fixes.join(", "))
         };
+        let files = plural(self.files, "file", "files");
+        let findings = plural(self.findings, "finding", "findings");
         if verb.is_empty() {
             return format!(
-                "dfopt: {} files scanned, {} findings, {} with errors",
-                self.files, self.findings, self.errors
+                "dfopt: {files} scanned, {findings}, {} with errors",
+                self.errors
             );
         }
         format!(
-            "dfopt: {} files scanned, {} {verb}{fixes}, {} with errors, {} findings left, {} RUN layers removed",
-            self.files, self.changed, self.errors, self.findings, self.runs_removed
+            "dfopt: {files} scanned, {} {verb}{fixes}, {} with errors, {findings} left, {} RUN {} removed",
+            self.changed,
+            self.errors,
+            self.runs_removed,
+            if self.runs_removed == 1 { "layer" } else { "layers" }
         )
     }
+}
+
+/// `1 file`, `2 files`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Writes results in one format, streaming.

@@ -33,6 +33,7 @@ impl RuleArgs {
                 FinalArg::Slim => FinalImage::Slim,
             }),
             isolated,
+            ..Default::default()
         }
     }
 }

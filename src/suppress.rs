@@ -95,9 +95,61 @@ fn pragmas_above(doc: &Dockerfile, line_start: usize) -> Vec<String> {
     out
 }
 
+/// Names in `# dfopt: ignore=…` comments that are no rule (a typo such as `chain-rnus` would
+/// otherwise suppress nothing, silently), as (line, column, name), 1-based. hadolint comments
+/// are not checked: they name hadolint's codes, most of which dfopt has no rule for.
+pub fn unknown_names(source: &str) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    if memchr::memmem::find(source.as_bytes(), b"dfopt:").is_none() {
+        return out;
+    }
+    for (index, line) in source.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let Some(comment) = trimmed.strip_prefix('#') else {
+            continue;
+        };
+        let Some(rest) = comment.trim_start().strip_prefix("dfopt:") else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let Some(list) = rest
+            .strip_prefix("ignore=")
+            .or_else(|| rest.strip_prefix("ignore ="))
+        else {
+            continue;
+        };
+        let list = list.trim_start();
+        let list_start = line.len() - list.len();
+        let list = list.split_whitespace().next().unwrap_or("");
+        let mut offset = 0;
+        for name in list.split(',') {
+            let at = offset;
+            offset += name.len() + 1;
+            let name = name.trim();
+            if name.is_empty() || crate::rule_ids::is_rule_id(name) {
+                continue;
+            }
+            let col = line[..list_start + at].chars().count() + 1;
+            out.push((index + 1, col, name.to_string()));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_names_in_dfopt_pragmas_are_located() {
+        assert_eq!(
+            unknown_names("FROM a\n  # dfopt: ignore=chain-runs,chain-rnus\nRUN x\n"),
+            [(2, 30, "chain-rnus".to_string())]
+        );
+        assert!(
+            unknown_names("FROM a\n# dfopt: ignore=ALL\n# hadolint ignore=DL9999\n").is_empty()
+        );
+    }
 
     #[test]
     fn skip_file_pragma_on_its_own_comment_line() {

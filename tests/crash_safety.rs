@@ -257,7 +257,11 @@ fn sigkill_mid_write_leaves_files_whole_and_next_run_cleans_temp_files() {
     // A crash can leave a temporary file in any folder; plant two more, as a killed run would.
     for (i, rel) in [files[0], files[n - 1]].into_iter().enumerate() {
         let dir = victim.join(rel).parent().unwrap().to_path_buf();
-        fs::write(dir.join(format!("{TEMP_PREFIX}planted{i}")), "partial").unwrap();
+        fs::write(
+            dir.join(format!("{TEMP_PREFIX}4294967294-plant{i}")),
+            "partial",
+        )
+        .unwrap();
     }
 
     // The next full run completes the job and removes every stale temporary file.

@@ -553,6 +553,8 @@ fn write(path: &Path, text: &str) {
 #[test]
 fn the_nearest_dfopt_toml_governs_and_client_options_override_it() {
     let dir = tempfile::tempdir().expect("tmp");
+    // A repository: config discovery climbs to its root and no further.
+    std::fs::create_dir(dir.path().join(".git")).expect("mkdir .git");
     write(
         &dir.path().join("dfopt.toml"),
         "select = [\"chain-runs\"]\n",

@@ -20,30 +20,80 @@ pub(super) fn process_file(
     path: &Path,
     mode: Mode,
     rules: &FolderRules,
+    roots: &WriteRoots,
 ) -> FileResult {
-    match read_file(path) {
-        Ok(bytes) => process_bytes(shown, Some(path), bytes, mode, rules),
-        Err(e) => {
-            let msg = if path.is_dir() {
-                "is a directory".to_string()
-            } else {
-                crate::discover::io_message(&e)
-            };
-            error_result(shown, Diagnostic::whole_file(shown, msg).to_string())
-        }
+    match read_file(path, rules.resolved.settings.max_file_size()) {
+        Ok(bytes) => process_bytes(shown, Some(path), bytes, mode, rules, roots),
+        Err(e) => error_result(shown, Diagnostic::whole_file(shown, e).to_string()),
     }
 }
 
-/// The whole file. Unlike `std::fs::read`, no `stat` for its size first: a buffer that holds a
-/// typical Dockerfile is read into, and grows for the rare larger one (the walk has already
-/// looked at the file once, and a system call per file shows at thousands of files).
-fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+/// The whole file, if it is a regular file no larger than `limit` bytes. The type and size come
+/// from the open file itself (`fstat`), so a file swapped for a FIFO or a device after the walk is
+/// still refused, and the read stops past the limit should the file grow meanwhile.
+fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     use std::io::Read as _;
-    let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::with_capacity(16 * 1024);
-    // `File::read_to_end` asks for the size (`statx`, `lseek`); through `Take` it just reads.
-    file.take(u64::MAX).read_to_end(&mut bytes)?;
+    let file = std::fs::File::open(path).map_err(|e| crate::discover::io_message(&e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| crate::discover::io_message(&e))?;
+    if meta.is_dir() {
+        return Err("is a directory".into());
+    }
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > limit {
+        return Err(too_large(meta.len(), limit));
+    }
+    let mut bytes = Vec::with_capacity((meta.len() as usize).max(1) + 1);
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| crate::discover::io_message(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64, limit));
+    }
     Ok(bytes)
+}
+
+/// The message for an input over `max-file-size`.
+pub(super) fn too_large(size: u64, limit: u64) -> String {
+    format!(
+        "larger than max-file-size ({limit} bytes){}; not read",
+        if size > limit {
+            format!(": {size} bytes")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The file's name for diff headers: as shown, unless the name is not UTF-8 (Linux allows any
+/// bytes but `/` and NUL); then its own bytes, so that `git apply` finds the file.
+fn header_name(shown: &str, path: Option<&Path>) -> Vec<u8> {
+    #[cfg(unix)]
+    if let Some(p) = path.filter(|p| p.to_str().is_none()) {
+        use std::os::unix::ffi::OsStrExt;
+        let mut bytes = p.as_os_str().as_bytes();
+        while let Some(rest) = bytes.strip_prefix(b"./") {
+            bytes = rest;
+        }
+        return bytes.to_vec();
+    }
+    let _ = path;
+    shown.as_bytes().to_vec()
+}
+
+/// The canonical folders and files named on the command line: `--write` never writes a file
+/// whose canonical path lies outside them (a symlinked folder, `--follow-symlinks`, a link to `/`).
+pub(super) type WriteRoots = Vec<std::path::PathBuf>;
+
+/// Whether `path` (canonicalized) lies within one of `roots`.
+fn within_roots(path: &Path, roots: &WriteRoots) -> bool {
+    match path.canonicalize() {
+        Ok(canon) => roots.iter().any(|r| canon.starts_with(r)),
+        Err(_) => false,
+    }
 }
 
 pub(super) fn process_bytes(
@@ -52,11 +102,12 @@ pub(super) fn process_bytes(
     bytes: Vec<u8>,
     mode: Mode,
     rules: &FolderRules,
+    roots: &WriteRoots,
 ) -> FileResult {
     // A panic is a bug in dfopt, never an answer about the input: report it for this file as an
     // internal error (exit code 2) and go on with the others, as for any other unreadable file.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        process_bytes_unguarded(shown, path, bytes, mode, rules)
+        process_bytes_unguarded(shown, path, bytes, mode, rules, roots)
     })) {
         Ok(res) => res,
         Err(payload) => {
@@ -79,6 +130,7 @@ fn process_bytes_unguarded(
     bytes: Vec<u8>,
     mode: Mode,
     rules: &FolderRules,
+    roots: &WriteRoots,
 ) -> FileResult {
     let mut res = FileResult {
         path: shown.to_string(),
@@ -93,6 +145,15 @@ fn process_bytes_unguarded(
     };
     // Debug builds only: lets the end-to-end tests make a worker panic, to prove that a panic is
     // reported for its file and neither hangs nor stops the run.
+    res.warnings = crate::suppress::unknown_names(&text)
+        .into_iter()
+        .map(|(line, col, name)| {
+            format!(
+                "{shown}:{line}:{col}: warning: `# dfopt: ignore=`: unknown rule `{name}` (see \
+                 `dfopt rules`); it suppresses nothing"
+            )
+        })
+        .collect();
     #[cfg(debug_assertions)]
     if std::env::var_os("DFOPT_TEST_PANIC").is_some() && text.contains("DFOPT-TEST-PANIC") {
         panic!("test panic requested by DFOPT_TEST_PANIC");
@@ -135,7 +196,8 @@ fn process_bytes_unguarded(
         .iter()
         .map(|f| crate::report::locate(&outcome.fixed_doc, f, settings.unsafe_fixes))
         .collect();
-    res.diff = crate::diff::unified(shown, &outcome.original, &outcome.fixed);
+    res.diff =
+        crate::diff::unified_bytes(&header_name(shown, path), &outcome.original, &outcome.fixed);
     match mode {
         Mode::CheckFix if res.changed => {
             res.notice = format!(
@@ -146,6 +208,17 @@ fn process_bytes_unguarded(
         }
         Mode::Write => match path {
             None => res.fixed_text = Some(outcome.fixed),
+            Some(_) if res.changed && path.is_some_and(|p| !within_roots(p, roots)) => {
+                res.error = Some(
+                    Diagnostic::whole_file(
+                        shown,
+                        "lies outside the folders named on the command line (reached through a \
+                         symlink); not written",
+                    )
+                    .to_string(),
+                );
+                res.changed = false;
+            }
             Some(p) if res.changed => match crate::write::write_atomic(p, &outcome.fixed) {
                 Ok(()) => res.notice = format!("fixed {shown} ({})\n", summarize(&outcome.applied)),
                 Err(e) => {
@@ -156,6 +229,11 @@ fn process_bytes_unguarded(
             Some(_) => {}
         },
         _ => {}
+    }
+    if mode == Mode::Write && path.is_some() && res.error.is_some() {
+        // A refused write fixed nothing: the summary must not count its fixes or removed layers.
+        res.applied.clear();
+        res.runs_after = res.runs_before;
     }
     res
 }

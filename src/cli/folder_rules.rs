@@ -1,6 +1,6 @@
 //! The configuration and compiled rules that govern each folder, resolved once per folder.
 
-use crate::config::{resolve, Overrides, Resolved};
+use crate::config::{resolve, Discovery, Overrides, Resolved};
 use crate::diagnostic::Diagnostic;
 use crate::display_path::display_path;
 use crate::passes::Registry;
@@ -21,9 +21,16 @@ pub(super) struct ConfigCache {
     /// Rules compiled once per distinct `[transforms]` data: a monorepo's many configs share them.
     registries: HashMap<String, Arc<Registry>>,
     by_dir: HashMap<PathBuf, Option<PathBuf>>,
-    /// The nearest config of each absolute folder looked at, so that sibling folders do not test
-    /// their shared parents again.
-    by_abs_dir: HashMap<PathBuf, Option<PathBuf>>,
+    /// What the climb found above each absolute folder looked at, so that sibling folders do not
+    /// test their shared parents again.
+    by_abs_dir: HashMap<PathBuf, Discovery>,
+    /// Warnings not yet printed (configs skipped as untrusted), each config once.
+    pub(super) warnings: Vec<String>,
+    warned: std::collections::HashSet<PathBuf>,
+    cwd: Option<PathBuf>,
+    /// The absolute folders named on the command line (a file's folder for a file): outside a
+    /// repository, discovery climbs no higher than the current folder or these.
+    roots: Vec<PathBuf>,
 }
 
 /// Folders remembered by each [`ConfigCache`] table before it starts over: a monorepo can have a
@@ -41,34 +48,77 @@ fn bounded_insert<V>(map: &mut HashMap<PathBuf, V>, key: PathBuf, value: V) {
 
 impl ConfigCache {
     /// An empty cache for a run with these command-line overrides.
-    pub(super) fn new(overrides: Overrides) -> Self {
+    pub(super) fn new(overrides: Overrides, paths: &[PathBuf]) -> Self {
+        let roots = paths
+            .iter()
+            .filter(|p| p.as_os_str() != "-")
+            .filter_map(|p| {
+                let abs = std::path::absolute(p).ok()?;
+                Some(if abs.is_dir() {
+                    abs
+                } else {
+                    abs.parent()?.to_path_buf()
+                })
+            })
+            .collect();
         ConfigCache {
             overrides,
             by_config: HashMap::new(),
             registries: HashMap::new(),
             by_dir: HashMap::new(),
             by_abs_dir: HashMap::new(),
+            warnings: Vec::new(),
+            warned: std::collections::HashSet::new(),
+            cwd: std::env::current_dir().ok(),
+            roots,
         }
     }
 
     /// [`crate::config::find_config`] with every folder on the way up remembered.
     fn config_above(&mut self, abs: &Path) -> Option<PathBuf> {
-        let mut visited: Vec<&Path> = Vec::new();
+        let found = self.discover(abs);
+        let roots = self.cwd.iter().chain(&self.roots).map(PathBuf::as_path);
+        let config = found.governing_within(abs, roots)?;
+        match crate::config::untrusted_reason(&config) {
+            None => Some(config),
+            Some(reason) => {
+                if self.warned.insert(config.clone()) {
+                    self.warnings
+                        .push(crate::config::untrusted_warning(&config, &reason));
+                }
+                None
+            }
+        }
+    }
+
+    /// The nearest config and repository root at or above `abs`, climbing until a repository
+    /// root or a folder already known.
+    fn discover(&mut self, abs: &Path) -> Discovery {
+        let mut visited: Vec<(&Path, Option<PathBuf>, bool)> = Vec::new();
         let mut cur = Some(abs);
-        let found = loop {
+        let mut found = loop {
             let Some(d) = cur else {
-                break None;
+                break Discovery::default();
             };
             if let Some(known) = self.by_abs_dir.get(d) {
                 break known.clone();
             }
-            visited.push(d);
-            if let Some(p) = crate::config::config_in(d) {
-                break Some(p);
+            let config = crate::config::config_in(d);
+            let repo_root = crate::config::is_repo_root(d);
+            visited.push((d, config, repo_root));
+            if repo_root {
+                break Discovery::default();
             }
             cur = d.parent();
         };
-        for d in visited {
+        // Back down: each folder's answer is its own config, else its parent's.
+        for (d, config, repo_root) in visited.into_iter().rev() {
+            if repo_root {
+                found.git_root = Some(d.to_path_buf());
+            }
+            if config.is_some() {
+                found.config = config;
+            }
             bounded_insert(&mut self.by_abs_dir, d.to_path_buf(), found.clone());
         }
         found
@@ -83,6 +133,8 @@ impl ConfigCache {
         };
         let config = if self.overrides.isolated {
             None
+        } else if let Some(named) = &self.overrides.config {
+            Some(named.clone())
         } else {
             match self.by_dir.get(&dir) {
                 Some(c) => c.clone(),

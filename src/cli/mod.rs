@@ -61,8 +61,11 @@ pub enum Command {
     },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff): dfopt(1), or with a command name its page, e.g. `dfopt man fix`.
+    Man {
+        /// A command, e.g. fix: print dfopt-fix(1).
+        command: Option<String>,
+    },
     /// Build the original and the rewritten Dockerfile with the local Docker engine and compare.
     Verify(crate::verify::VerifyArgs),
     /// Run the Language Server (LSP over standard input and output) for editors.
@@ -97,8 +100,14 @@ pub struct CommonArgs {
     #[arg(long, value_parser = parse_shard)]
     pub shard: Option<(u64, u64)>,
     /// Ignore dfopt.toml files.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     pub isolated: bool,
+    /// Use this config file for every input instead of discovering `dfopt.toml` files.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Never apply unsafe fixes, whatever the config says (overrides `unsafe-fixes = true`).
+    #[arg(long, conflicts_with = "unsafe_fixes")]
+    pub no_unsafe_fixes: bool,
     /// Name shown for standard input.
     #[arg(long, default_value = "Dockerfile")]
     pub stdin_filename: String,
@@ -311,14 +320,36 @@ pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Wr
             }
         }
         Command::Completions { shell } => {
+            // Generated into memory: clap_complete panics when its writer fails, and a closed
+            // pipe (`dfopt completions bash | head`) is no error.
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "dfopt", out);
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "dfopt", &mut script);
+            let _ = out.write_all(&script);
             EXIT_OK
         }
-        Command::Man => {
+        Command::Man { command } => {
             let cmd = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(cmd).render(out) {
-                Ok(()) => EXIT_OK,
+            let page = match command.as_deref() {
+                None => cmd,
+                Some(name) => match cmd.find_subcommand(name) {
+                    // The page `dfopt(1)` points at as dfopt-NAME(1).
+                    // Leaked: clap names are `&'static str`, and the process ends right after.
+                    Some(sub) => sub
+                        .clone()
+                        .name(&*Box::leak(format!("dfopt-{name}").into_boxed_str())),
+                    None => {
+                        let _ = writeln!(err, "error: no command named `{name}`");
+                        return EXIT_ERROR;
+                    }
+                },
+            };
+            let mut roff = Vec::new();
+            match clap_mangen::Man::new(page).render(&mut roff) {
+                Ok(()) => {
+                    let _ = out.write_all(&roff); // a closed pipe (`| head`) is no error
+                    EXIT_OK
+                }
                 Err(e) => {
                     let _ = writeln!(err, "error: {e}");
                     EXIT_ERROR

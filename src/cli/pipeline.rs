@@ -1,7 +1,7 @@
 //! The `fix`/`check` pipeline: the walk streams inputs, small batches of files run on the thread
 //! pool, and results are printed in walk order, with progress and the summary line.
 
-use super::file::{error_result, process_bytes, process_file};
+use super::file::{error_result, process_bytes, process_file, too_large, WriteRoots};
 use super::folder_rules::{ConfigCache, FolderRules};
 use super::{ColorChoice, CommonArgs, Mode};
 use crate::diagnostic::Diagnostic;
@@ -57,6 +57,7 @@ fn process_job(
     shown: &str,
     rules: &Option<Result<Arc<FolderRules>, String>>,
     mode: Mode,
+    roots: &WriteRoots,
 ) -> Option<FileResult> {
     match (input, rules) {
         (Input::Stdin, _) => None,
@@ -65,7 +66,7 @@ fn process_job(
                 && rules
                     .resolved
                     .excluded(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
-            (!excluded).then(|| process_file(shown, p, mode, rules))
+            (!excluded).then(|| process_file(shown, p, mode, rules, roots))
         }
         (_, Some(Err(e))) => Some(error_result(shown, e.clone())),
         (Input::Error(_, msg), _) => Some(error_result(
@@ -83,7 +84,44 @@ pub(super) fn process(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    let overrides = common.rules.overrides(common.isolated);
+    let format = common.format.unwrap_or(if mode == Mode::Report {
+        Format::Text
+    } else {
+        Format::Diff
+    });
+    // `fix --write -` is an editor's filter: whatever goes wrong, the buffer must come back
+    // unchanged on standard output (with the error on stderr), never be replaced by nothing.
+    let filter_stdin =
+        mode == Mode::Write && format == Format::Diff && common.paths.iter().any(|p| p == "-");
+    let mut fail_early = |message: String, err: &mut dyn Write| {
+        let _ = writeln!(err, "{message}");
+        if filter_stdin {
+            let _ = std::io::copy(stdin, out);
+        }
+        EXIT_ERROR
+    };
+    if mode == Mode::Report && format == Format::Diff {
+        return fail_early(
+            "error: `check` lists findings and has no diff; `dfopt fix` prints the fixes as a diff"
+                .into(),
+            err,
+        );
+    }
+    let mut overrides = common.rules.overrides(common.isolated);
+    overrides.no_unsafe_fixes = common.no_unsafe_fixes;
+    if let Some(config) = &common.config {
+        if !config.is_file() {
+            return fail_early(
+                Diagnostic::whole_file(
+                    crate::display_path::display_path(config),
+                    "--config: no such file",
+                )
+                .to_string(),
+                err,
+            );
+        }
+        overrides.config = Some(std::path::absolute(config).unwrap_or_else(|_| config.clone()));
+    }
     for id in overrides
         .select
         .iter()
@@ -91,15 +129,22 @@ pub(super) fn process(
         .chain(overrides.ignore.iter())
     {
         if !crate::rule_ids::is_rule_id(id) {
-            let _ = writeln!(err, "error: unknown rule `{id}` (see `dfopt rules`)");
-            return EXIT_ERROR;
+            return fail_early(
+                format!("error: unknown rule `{id}` (see `dfopt rules`)"),
+                err,
+            );
         }
     }
-    let format = common.format.unwrap_or(if mode == Mode::Report {
-        Format::Text
-    } else {
-        Format::Diff
-    });
+    for (flag, patterns) in [
+        ("--exclude", &common.exclude),
+        ("--include", &common.include),
+    ] {
+        for pattern in patterns {
+            if let Err(e) = globset::Glob::new(pattern) {
+                return fail_early(format!("error: {flag}: bad glob `{pattern}`: {e}"), err);
+            }
+        }
+    }
     let color = match common.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -118,7 +163,13 @@ pub(super) fn process(
         exclude: common.exclude.clone(),
     };
     let cwd = std::env::current_dir().ok();
-    let mut cache = ConfigCache::new(overrides);
+    // With --write, only files within the canonical paths named on the command line are written.
+    let roots: WriteRoots = if mode == Mode::Write {
+        paths.iter().filter_map(|p| p.canonicalize().ok()).collect()
+    } else {
+        Vec::new()
+    };
+    let mut cache = ConfigCache::new(overrides, &paths);
     // The walk streams paths through a bounded channel while earlier files are processed, so
     // memory stays flat however many files there are. It starts before the rules are read, which
     // takes a while, and only needs the paths.
@@ -144,13 +195,15 @@ pub(super) fn process(
     });
     let default_rules = match cache.get(Path::new("./Dockerfile")) {
         Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(err, "{e}");
-            return EXIT_ERROR;
-        }
+        Err(e) => return fail_early(e, err),
     };
     let mut received: std::collections::VecDeque<Input> = std::collections::VecDeque::new();
-    let progress = (!common.quiet && std::io::stderr().is_terminal()).then(|| {
+    // Progress only when the results go elsewhere: on a terminal, a spinner between findings
+    // leaves residue in them, and the findings show progress themselves.
+    let progress = (!common.quiet
+        && std::io::stderr().is_terminal()
+        && !std::io::stdout().is_terminal())
+    .then(|| {
         let pb = indicatif::ProgressBar::new_spinner();
         pb.set_style(
             indicatif::ProgressStyle::with_template("{spinner} {pos} files {per_sec} {elapsed}")
@@ -163,6 +216,8 @@ pub(super) fn process(
     let mut summary = Summary::default();
     let mut swept_dirs: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let mut walk_done = false;
+    // Warnings met while resolving configs (on the walk), printed before the next result.
+    let pending_warnings: std::cell::RefCell<Vec<String>> = std::cell::RefCell::new(Vec::new());
     // The next input with its shown name and rules, in walk order; configs are resolved here, in
     // order, so that the parallel part only reads.
     let mut next_job = || -> Option<Job> {
@@ -202,16 +257,33 @@ pub(super) fn process(
                 Input::Stdin => Some(cache.get(Path::new("./Dockerfile"))),
                 Input::Error(..) => None,
             };
+            pending_warnings.borrow_mut().append(&mut cache.warnings);
             return Some((input, shown, rules));
         }
     };
     let mut print = |job: Job, res: Option<FileResult>| {
+        for w in pending_warnings.borrow_mut().drain(..) {
+            let _ = writeln!(err, "{w}");
+        }
         let (input, shown, rules) = job;
         let res = match (&input, res) {
             (Input::Stdin, _) => {
                 let mut buf = Vec::new();
-                match (stdin.read_to_end(&mut buf), &rules) {
-                    (Ok(_), Some(Ok(rules))) => process_bytes(&shown, None, buf, mode, rules),
+                let limit = match &rules {
+                    Some(Ok(r)) => r.resolved.settings.max_file_size(),
+                    _ => crate::config::DEFAULT_MAX_FILE_SIZE,
+                };
+                let read = (&mut *stdin)
+                    .take(limit.saturating_add(1))
+                    .read_to_end(&mut buf);
+                let res = match (read, &rules) {
+                    (Ok(n), _) if n as u64 > limit => error_result(
+                        &shown,
+                        Diagnostic::whole_file("-", too_large(n as u64, limit)).to_string(),
+                    ),
+                    (Ok(_), Some(Ok(rules))) => {
+                        process_bytes(&shown, None, buf.clone(), mode, rules, &roots)
+                    }
                     (Err(e), _) => error_result(
                         &shown,
                         Diagnostic::whole_file("-", format!("cannot read standard input: {e}"))
@@ -219,7 +291,13 @@ pub(super) fn process(
                     ),
                     (_, Some(Err(e))) => error_result(&shown, e.clone()),
                     _ => return,
+                };
+                if filter_stdin && res.error.is_some() && res.fixed_text.is_none() {
+                    // The input comes back as it was (all of it, should it be over the limit).
+                    let _ = renderer.out.write_all(&buf);
+                    let _ = std::io::copy(stdin, renderer.out);
                 }
+                res
             }
             (_, Some(r)) => r,
             (_, None) => return,
@@ -227,6 +305,9 @@ pub(super) fn process(
         let mut res = res;
         if mode == Mode::Write && common.format.is_none() {
             res.diff.clear(); // --write reports on stderr; a diff only when asked for
+        }
+        for w in &res.warnings {
+            let _ = writeln!(err, "{w}");
         }
         if let Some(e) = &res.error {
             let _ = writeln!(err, "{e}");
@@ -261,6 +342,7 @@ pub(super) fn process(
             }
             let number = first_slot + slots.len();
             let done_tx = done_tx.clone();
+            let roots = &roots;
             scope.spawn(move |_| {
                 // process_bytes already turns a panic into that file's error; this covers the rest
                 // of the task, so that every batch reports back and this thread never waits forever.
@@ -268,7 +350,9 @@ pub(super) fn process(
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         batch
                             .iter()
-                            .map(|(input, shown, rules)| process_job(input, shown, rules, mode))
+                            .map(|(input, shown, rules)| {
+                                process_job(input, shown, rules, mode, roots)
+                            })
                             .collect()
                     }))
                     .unwrap_or_else(|_| {
@@ -321,6 +405,11 @@ pub(super) fn process(
         pb.finish_and_clear();
     }
     let _ = renderer.end(&summary);
+    // The summary follows the output even when both go to one terminal: stdout is buffered.
+    let _ = renderer.out.flush();
+    for w in pending_warnings.borrow_mut().drain(..) {
+        let _ = writeln!(err, "{w}");
+    }
     if !common.quiet {
         let verb = match mode {
             Mode::Write => "fixed",

@@ -233,13 +233,25 @@ impl Rule for PackageCacheCleanup {
                         m.reader_programs.iter().any(|p| p == c.program())
                             && c.find_arg(&m.readers).is_some()
                     });
+                    // Whether that RUN comes right after this one: then chain-runs joins them,
+                    // and "other instructions separate them" would be wrong.
+                    let adjacent = ctx
+                        .doc
+                        .instructions
+                        .get(run.index + 1)
+                        .is_some_and(|next| next.start_line == line);
                     let msg = if own {
                         format!(
                             "`{} update` runs in a layer of its own; the install that needs it runs \
                              in the RUN on line {line}: {} ship in this layer and go stale in the \
-                             build cache. Move the update into that RUN (dfopt cannot join RUNs \
-                             that other instructions separate)",
-                            m.name, m.what
+                             build cache. Move the update into that RUN ({})",
+                            m.name,
+                            m.what,
+                            if adjacent {
+                                "it comes right after this one: chain-runs joins them"
+                            } else {
+                                "dfopt cannot join RUNs that other instructions separate"
+                            }
                         )
                     } else {
                         format!(

@@ -19,6 +19,47 @@ pub fn docker_bin() -> PathBuf {
 
 pub(super) struct Docker {
     pub(super) bin: PathBuf,
+    /// `docker build --network`: `none` unless `verify --network` asks for another.
+    pub(super) build_network: String,
+}
+
+/// Limits for every container verify starts from an image built from an untrusted Dockerfile:
+/// bounded memory and processes (a fork bomb or a leak cannot take the host down) and no
+/// privilege gain through set-user-ID programs.
+pub(super) const CONTAINER_LIMITS: [&str; 6] = [
+    "--memory",
+    "1g",
+    "--pids-limit",
+    "512",
+    "--security-opt",
+    "no-new-privileges",
+];
+
+/// `docker build` for one side: the build network (no network unless asked: a RUN of an
+/// untrusted Dockerfile must not reach the host's network), and `--` before the context so that a
+/// folder named like an option (`-rm`) is a path.
+pub(super) fn build_args(
+    tag: &str,
+    dockerfile: &Path,
+    context: &Path,
+    network: &str,
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = [
+        "build",
+        "--progress=plain",
+        "--network",
+        network,
+        "-t",
+        tag,
+        "-f",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    args.push(dockerfile.into());
+    args.push("--".into());
+    args.push(context.into());
+    args
 }
 
 /// Output of a finished command.
@@ -118,9 +159,7 @@ impl Docker {
                 "DOCKER_BUILDKIT",
                 std::env::var("DOCKER_BUILDKIT").unwrap_or("1".into()),
             )
-            .args(["build", "--progress=plain", "-t", tag, "-f"])
-            .arg(dockerfile)
-            .arg(context)
+            .args(build_args(tag, dockerfile, context, &self.build_network))
             .output()
             .map_err(|e| format!("cannot run {}: {e}", self.bin.display()))?;
         if out.status.success() {
@@ -155,6 +194,12 @@ impl Docker {
                 "--rm",
                 "--network",
                 "none",
+                CONTAINER_LIMITS[0],
+                CONTAINER_LIMITS[1],
+                CONTAINER_LIMITS[2],
+                CONTAINER_LIMITS[3],
+                CONTAINER_LIMITS[4],
+                CONTAINER_LIMITS[5],
                 "--entrypoint",
                 "/bin/sh",
                 tag,

@@ -59,9 +59,19 @@ pub struct VerifyArgs {
     /// Seconds to wait for a smoke test to answer.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
-    /// Remove `# syntax=` parser directives from both copies (no registry reachable).
-    #[arg(long)]
+    /// Accepted for compatibility: `# syntax=` directives are removed unless
+    /// `--allow-remote-syntax`.
+    #[arg(long, hide = true)]
     pub strip_syntax: bool,
+    /// Keep `# syntax=` directives: BuildKit then pulls and runs that frontend image (remote code
+    /// chosen by the Dockerfile). Off by default: the directives are removed, with a note.
+    #[arg(long)]
+    pub allow_remote_syntax: bool,
+    /// Network for `docker build` and for `--run` containers (`docker build --network`): `none`
+    /// by default, so that an untrusted Dockerfile's RUN steps reach no network. Builds that
+    /// download packages need `--network default`.
+    #[arg(long, default_value = "none", value_name = "MODE")]
+    pub network: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -142,6 +152,9 @@ pub struct FileReport {
     /// What went wrong (build log tail, parse error, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What verify changed about the build (a `# syntax=` directive removed, ...); on stderr.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,6 +244,7 @@ fn error_report(path: String, msg: String) -> FileReport {
         smoke: None,
         verdict: Verdict::Error,
         error: Some(msg),
+        notes: Vec::new(),
     }
 }
 
@@ -289,6 +303,7 @@ fn verify_file(
         smoke: None,
         verdict: Verdict::Error,
         error: None,
+        notes: Vec::new(),
     };
     let tmp = match tempfile::Builder::new().prefix("dfopt-verify-").tempdir() {
         Ok(t) => t,
@@ -308,10 +323,18 @@ fn verify_file(
     let mut facts: Vec<Option<ImageFacts>> = Vec::new();
     for (side, source) in sides {
         let tag = format!("{base_tag}:{side}");
-        let body = if args.strip_syntax {
-            strip_syntax_directives(source)
-        } else {
+        let body = if args.allow_remote_syntax {
             source.to_string()
+        } else {
+            let stripped = strip_syntax_directives(source);
+            if stripped != *source && side == "before" {
+                report.notes.push(
+                    "`# syntax=` directive removed: remote BuildKit frontends are off \
+                     (--allow-remote-syntax keeps it)"
+                        .into(),
+                );
+            }
+            stripped
         };
         let file = tmp.path().join(format!("Dockerfile.{side}"));
         if let Err(e) = std::fs::write(&file, &body) {
@@ -460,6 +483,7 @@ pub fn run_with(docker: &Path, args: &VerifyArgs, out: &mut dyn Write, err: &mut
     }
     let docker = Docker {
         bin: docker.to_path_buf(),
+        build_network: args.network.clone(),
     };
     let progress = Progress {
         on: std::io::stderr().is_terminal(),
@@ -496,6 +520,9 @@ pub fn run_with(docker: &Path, args: &VerifyArgs, out: &mut dyn Write, err: &mut
                 let _ = writeln!(out);
             }
             let _ = out.flush();
+        }
+        for note in &r.notes {
+            let _ = writeln!(err, "{}: note: {note}", r.path);
         }
         if r.verdict == Verdict::Error {
             if let Some(e) = &r.error {

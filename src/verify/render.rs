@@ -221,6 +221,7 @@ mod tests {
             }),
             verdict,
             error: None,
+            notes: Vec::new(),
         }
     }
 

@@ -135,7 +135,10 @@ fn probe_one(
         error: Some(e),
     };
     let publish = format!("127.0.0.1::{port}");
-    let started = docker.run(["run", "-d", "--name", name, "-p", &publish, image]);
+    let mut run_args = vec!["run", "-d", "--name", name, "-p", &publish];
+    run_args.extend(super::docker::CONTAINER_LIMITS);
+    run_args.extend(["--", image]);
+    let started = docker.run(run_args);
     cleanup.containers.push(name.to_string());
     match started {
         Ok(o) if o.ok() => {}
@@ -203,7 +206,16 @@ fn run_one(
     cleanup.containers.push(name.to_string());
     let child = docker
         .cmd()
-        .args(["run", "--rm", "--name", name, image])
+        .args([
+            "run",
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            &docker.build_network,
+        ])
+        .args(super::docker::CONTAINER_LIMITS)
+        .args(["--", image])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
