@@ -30,6 +30,31 @@ pub enum FinalImage {
     Slim,
 }
 
+/// The least severe finding level that makes `check` fail (exit 1); `never` only fails on errors
+/// reading or parsing files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FailLevel {
+    Error,
+    #[default]
+    Warning,
+    Info,
+    Never,
+}
+
+impl FailLevel {
+    /// Whether a finding at `level` fails the run.
+    pub fn fails_on(self, level: crate::edit::Level) -> bool {
+        use crate::edit::Level;
+        match self {
+            FailLevel::Error => level >= Level::Error,
+            FailLevel::Warning => level >= Level::Warning,
+            FailLevel::Info => true,
+            FailLevel::Never => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// Rules to run; `None` means the rules that are on by default. `ALL` selects every rule.
@@ -42,6 +67,10 @@ pub struct Settings {
     pub indent: Option<String>,
     /// `[transforms.<rule>]` tables from the config, merged over `transforms/<rule>.toml`.
     pub transforms: BTreeMap<String, toml::Table>,
+    /// Merge RUNs and add cache cleanup in stages that do not ship too (`merge-build-stages`).
+    pub merge_build_stages: bool,
+    /// `fail-level`: what makes `check` fail.
+    pub fail_level: FailLevel,
 }
 
 impl Settings {
@@ -65,6 +94,8 @@ pub struct Overrides {
     pub ignore: Vec<String>,
     pub unsafe_fixes: bool,
     pub final_image: Option<FinalImage>,
+    pub merge_build_stages: bool,
+    pub fail_level: Option<FailLevel>,
     /// Ignore configuration files.
     pub isolated: bool,
 }
@@ -90,6 +121,8 @@ pub struct ConfigFile {
     /// Globs (relative to the config's folder) of files to skip.
     pub exclude: Option<Vec<String>>,
     pub transforms: Option<BTreeMap<String, toml::Table>>,
+    pub merge_build_stages: Option<bool>,
+    pub fail_level: Option<FailLevel>,
 }
 
 /// A config resolved for one folder: settings plus the path-dependent parts.
@@ -303,6 +336,12 @@ pub fn resolve(config: Option<&Path>, over: &Overrides) -> Result<Resolved, Conf
             if let Some(v) = cfg.operator_position {
                 s.operator_position = v;
             }
+            if let Some(v) = cfg.merge_build_stages {
+                s.merge_build_stages = v;
+            }
+            if let Some(v) = cfg.fail_level {
+                s.fail_level = v;
+            }
             for (rule, table) in cfg.transforms.into_iter().flatten() {
                 s.transforms.entry(rule).or_default().extend(table);
             }
@@ -326,6 +365,10 @@ pub fn resolve(config: Option<&Path>, over: &Overrides) -> Result<Resolved, Conf
     s.unsafe_fixes |= over.unsafe_fixes;
     if let Some(f) = over.final_image {
         s.final_image = f;
+    }
+    s.merge_build_stages |= over.merge_build_stages;
+    if let Some(f) = over.fail_level {
+        s.fail_level = f;
     }
     Ok(r)
 }
@@ -367,6 +410,13 @@ final = "distroless"
 # where `&&` goes: "auto" (follow the file), "leading" or "trailing".
 # indent = "    "
 operator-position = "auto"
+
+# Stages that do not reach the final image keep their RUNs apart (each one a build-cache step) and
+# get no cache cleanup; set this to merge and clean them too (like --merge-build-stages).
+# merge-build-stages = false
+
+# What makes `dfopt check` fail: "error", "warning" (default), "info" or "never".
+# fail-level = "warning"
 
 # Files to skip, and rules to skip for some files (globs relative to this file's folder).
 # exclude = ["vendor/**"]

@@ -9,6 +9,9 @@ fn fix_with(input: &str, unsafe_fixes: bool) -> String {
     let settings = Settings {
         select: Some(vec!["chain-runs".into()]),
         unsafe_fixes,
+        // These fixtures test how RUNs are joined, in any stage; which stages are joined at all
+        // is tested in tests/ship_aware.rs.
+        merge_build_stages: true,
         ..Default::default()
     };
     let registry = Registry::new(&settings).expect("registry");

@@ -21,6 +21,9 @@ fn settings(unsafe_fixes: bool, only_hygiene: bool) -> Settings {
     Settings {
         unsafe_fixes,
         select: only_hygiene.then(|| HYGIENE_RULES.iter().map(|s| s.to_string()).collect()),
+        // The fixtures test what each rule adds, in any stage; which stages get cleanup at all is
+        // tested in tests/ship_aware.rs.
+        merge_build_stages: true,
         ..Settings::default()
     }
 }

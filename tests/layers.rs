@@ -11,6 +11,9 @@ fn settings(unsafe_fixes: bool) -> Settings {
     Settings {
         select: Some(RULES.iter().map(|r| r.to_string()).collect()),
         unsafe_fixes,
+        // The fixtures test the rules in any stage; which stages they apply to is tested in
+        // tests/ship_aware.rs.
+        merge_build_stages: true,
         ..Default::default()
     }
 }

@@ -11,6 +11,7 @@ pub mod assume_yes;
 pub mod chain_runs;
 pub mod download_cleanup;
 pub mod eol_base_image;
+pub mod exec_form_start;
 pub mod final_stage_base;
 pub mod later_delete;
 pub mod multi_stage;
@@ -117,6 +118,8 @@ pub struct Context<'a> {
     pub runs_cache: [std::cell::OnceCell<Vec<runtext::Run<'a>>>; 2],
     /// Readings kept across rounds.
     pub memo: &'a Memo,
+    /// Which stages reach the final image ([`Analysis::shipping`]), indexed like the stages.
+    shipping: Vec<bool>,
 }
 
 impl<'a> Context<'a> {
@@ -134,6 +137,42 @@ impl<'a> Context<'a> {
             path,
             runs_cache: Default::default(),
             memo,
+            shipping: analysis.shipping(doc),
+        }
+    }
+
+    /// Whether stage `stage_index` reaches the final image (an unknown index counts as shipping,
+    /// so that nothing is held back by mistake).
+    pub fn ships(&self, stage_index: usize) -> bool {
+        self.shipping.get(stage_index).copied().unwrap_or(true)
+    }
+
+    /// Whether size fixes (merged RUNs, cache cleanup, waste findings) belong in stage
+    /// `stage_index`: in a stage that ships, or everywhere with `merge-build-stages`. In a build
+    /// stage nothing of the size ships, and each separate RUN is its own build-cache step.
+    pub fn wants_size_fixes(&self, stage_index: usize) -> bool {
+        self.settings.merge_build_stages || self.ships(stage_index)
+    }
+
+    /// [`Context::wants_size_fixes`] for the stage holding byte `offset` (text before the first
+    /// FROM counts as shipping).
+    pub fn wants_size_fixes_at(&self, offset: usize) -> bool {
+        let Some(index) = self
+            .doc
+            .instructions
+            .iter()
+            .rposition(|i| i.line_start <= offset)
+        else {
+            return true;
+        };
+        match self
+            .analysis
+            .stages
+            .iter()
+            .position(|s| s.from <= index && index < s.end)
+        {
+            Some(stage) => self.wants_size_fixes(stage),
+            None => true,
         }
     }
 }
@@ -177,7 +216,7 @@ impl Registry {
         fn boxed<R: Rule + 'static>(r: Result<R, String>) -> Result<Box<dyn Rule>, String> {
             r.map(|r| Box::new(r) as Box<dyn Rule>)
         }
-        const BUILDERS: [Build; 12] = [
+        const BUILDERS: [Build; 13] = [
             |s| boxed(chain_runs::ChainRuns::new(s)),
             |s| boxed(multi_stage::MultiStage::new(s)),
             |s| boxed(final_stage_base::FinalStageBase::new(s)),
@@ -190,6 +229,7 @@ impl Registry {
             |s| boxed(download_cleanup::DownloadCleanup::new(s)),
             |s| boxed(later_delete::LaterDelete::new(s)),
             |s| boxed(eol_base_image::EolBaseImage::new(s)),
+            |s| boxed(exec_form_start::ExecFormStart::new(s)),
         ];
         // Reading the rules' data (TOML, regex syntax checks) is most of start-up: the pool's
         // threads share it. Results stay in order, and the first failing rule is the one reported.
