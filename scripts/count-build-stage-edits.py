@@ -18,7 +18,7 @@ import shlex
 import sys
 from pathlib import Path
 
-FROM_RE = re.compile(r"^\s*from\s+(\S+)(?:\s+as\s+(\S+))?", re.I)
+FROM_RE = re.compile(r"^\s*from\s+(?:--\S+\s+)*(\S+)(?:\s+as\s+(\S+))?", re.I)
 COPY_FROM_RE = re.compile(r"^\s*copy\s+.*--from=(\S+)\s+(.*)$", re.I)
 UPDATE_ONLY_RE = re.compile(r"^\s*run\s+(apt-get|apt)\s+(-\S+\s+)*update(\s+-\S+)*\s*$", re.I)
 
