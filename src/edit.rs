@@ -72,6 +72,9 @@ pub fn rule_levels(rule: &str) -> &'static str {
             "warning; error when the join puts an `apt-get update` alone in its RUN together with the install that follows (a cached, stale package list breaks builds)"
         }
         "exec-form-start" => "warning; info for a start command that has to keep its shell",
+        "package-cache-cleanup" => {
+            "warning; error for an `apt-get update` in a RUN of its own whose install runs in a later RUN (a stale package list)"
+        }
         _ => "warning (fixable waste)",
     }
 }
