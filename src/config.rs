@@ -32,6 +32,31 @@ pub enum FinalImage {
     Slim,
 }
 
+/// The least severe finding level that makes `check` fail (exit 1); `never` only fails on errors
+/// reading or parsing files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FailLevel {
+    Error,
+    #[default]
+    Warning,
+    Info,
+    Never,
+}
+
+impl FailLevel {
+    /// Whether a finding at `level` fails the run.
+    pub fn fails_on(self, level: crate::edit::Level) -> bool {
+        use crate::edit::Level;
+        match self {
+            FailLevel::Error => level >= Level::Error,
+            FailLevel::Warning => level >= Level::Warning,
+            FailLevel::Info => true,
+            FailLevel::Never => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// Rules to run; `None` means the rules that are on by default. `ALL` selects every rule.
@@ -49,6 +74,10 @@ pub struct Settings {
     pub transforms_source: BTreeMap<String, PathBuf>,
     /// Files larger than this many bytes are not read (`max-file-size`; None: the default).
     pub max_file_size: Option<u64>,
+    /// Merge RUNs and add cache cleanup in stages that do not ship too (`merge-build-stages`).
+    pub merge_build_stages: bool,
+    /// `fail-level`: what makes `check` fail.
+    pub fail_level: FailLevel,
 }
 
 /// Inputs larger than this are refused unless `max-file-size` says otherwise: the largest
@@ -108,6 +137,8 @@ pub struct Overrides {
     pub ignore: Vec<String>,
     pub unsafe_fixes: bool,
     pub final_image: Option<FinalImage>,
+    pub merge_build_stages: bool,
+    pub fail_level: Option<FailLevel>,
     /// Ignore configuration files.
     pub isolated: bool,
     /// `--no-unsafe-fixes`: unsafe fixes stay off whatever the config says.
@@ -141,6 +172,8 @@ pub struct ConfigFile {
     /// Globs (relative to the config's folder) of files to skip.
     pub exclude: Option<Vec<String>>,
     pub transforms: Option<BTreeMap<String, toml::Table>>,
+    pub merge_build_stages: Option<bool>,
+    pub fail_level: Option<FailLevel>,
 }
 
 /// A config resolved for one folder: settings plus the path-dependent parts.
@@ -472,6 +505,12 @@ pub fn resolve(config: Option<&Path>, over: &Overrides) -> Result<Resolved, Conf
             if let Some(v) = cfg.operator_position {
                 s.operator_position = v;
             }
+            if let Some(v) = cfg.merge_build_stages {
+                s.merge_build_stages = v;
+            }
+            if let Some(v) = cfg.fail_level {
+                s.fail_level = v;
+            }
             for (rule, table) in cfg.transforms.into_iter().flatten() {
                 if !table.is_empty() {
                     s.transforms_source.insert(rule.clone(), file.clone());
@@ -501,6 +540,10 @@ pub fn resolve(config: Option<&Path>, over: &Overrides) -> Result<Resolved, Conf
     }
     if let Some(f) = over.final_image {
         s.final_image = f;
+    }
+    s.merge_build_stages |= over.merge_build_stages;
+    if let Some(f) = over.fail_level {
+        s.fail_level = f;
     }
     Ok(r)
 }
@@ -546,6 +589,13 @@ final = "distroless"
 # where `&&` goes: "auto" (follow the file), "leading" or "trailing".
 # indent = "    "
 operator-position = "auto"
+
+# Stages that do not reach the final image keep their RUNs apart (each one a build-cache step) and
+# get no cache cleanup; set this to merge and clean them too (like --merge-build-stages).
+# merge-build-stages = false
+
+# What makes `dfopt check` fail: "error", "warning" (default), "info" or "never".
+# fail-level = "warning"
 
 # Files to skip, and rules to skip for some files (globs relative to this file's folder).
 # exclude = ["vendor/**"]

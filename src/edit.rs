@@ -21,6 +21,64 @@ impl Safety {
     }
 }
 
+/// How much a finding matters, for CI: `check` fails on findings at or above `--fail-level`
+/// (default: warning). Ordered from least to most severe.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Advice: what dfopt saw but will not change, e.g. a multi-stage refusal ("dfopt does not
+    /// guess: …").
+    Info,
+    /// Fixable waste: layers, caches and packages the image does not need.
+    Warning,
+    /// Something that breaks builds or correctness: a prompt that aborts a build, a package list
+    /// cached apart from its install, a runtime past its end of life.
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+
+    /// The level of a rule's findings unless the rule sets one. Kept here, in one table, rather
+    /// than in each rule, so that `dfopt explain` and the README read it from one place.
+    pub fn of_rule(rule: &str, has_fix: bool) -> Level {
+        match rule {
+            "assume-yes" | "eol-base-image" => Level::Error,
+            // A multi-stage rewrite dfopt refuses is advice: it names what it would need.
+            "multi-stage" | "final-stage-base" if !has_fix => Level::Info,
+            _ => Level::Warning,
+        }
+    }
+}
+
+/// The levels of a rule's findings in words, for `dfopt explain` (kept beside [`Level::of_rule`]
+/// so the two cannot drift apart).
+pub fn rule_levels(rule: &str) -> &'static str {
+    match rule {
+        "assume-yes" => "error (a prompt aborts a non-interactive build)",
+        "eol-base-image" => "error (no more security fixes, or an image that no longer pulls)",
+        "multi-stage" | "final-stage-base" => {
+            "warning; a refusal (\"dfopt does not guess: …\") is info and never fails CI by default"
+        }
+        "chain-runs" => {
+            "warning; error when the join puts an `apt-get update` alone in its RUN together with the install that follows (a cached, stale package list breaks builds)"
+        }
+        "exec-form-start" => "warning; info for a start command that has to keep its shell",
+        "package-cache-cleanup" => {
+            "warning; error for an `apt-get update` in a RUN of its own whose install runs in a later RUN (a stale package list)"
+        }
+        _ => "warning (fixable waste)",
+    }
+}
+
 /// Replace the bytes of `span` with `replacement` (an empty span inserts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Edit {
@@ -94,6 +152,8 @@ pub struct Finding {
     pub message: String,
     pub span: Span,
     pub fix: Option<Fix>,
+    /// Set by rules whose findings differ in level; otherwise [`Level::of_rule`].
+    pub explicit_level: Option<Level>,
 }
 
 impl Finding {
@@ -103,11 +163,21 @@ impl Finding {
             message: message.into(),
             span,
             fix: None,
+            explicit_level: None,
         }
     }
     pub fn with_fix(mut self, fix: Fix) -> Self {
         self.fix = Some(fix);
         self
+    }
+    pub fn with_level(mut self, level: Level) -> Self {
+        self.explicit_level = Some(level);
+        self
+    }
+    /// How much this finding matters (see [`Level`]).
+    pub fn level(&self) -> Level {
+        self.explicit_level
+            .unwrap_or_else(|| Level::of_rule(self.rule, self.fix.is_some()))
     }
 }
 

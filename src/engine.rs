@@ -3,7 +3,7 @@
 use crate::analysis::Analysis;
 use crate::config::Settings;
 use crate::diagnostic::Diagnostic;
-use crate::edit::{apply_fixes, Finding, Safety};
+use crate::edit::{apply_fixes, Finding, Level, Safety};
 use crate::passes::{Context, Memo, Registry};
 use crate::syntax::{Dockerfile, ParseError};
 use std::path::{Path, PathBuf};
@@ -49,7 +49,7 @@ pub struct FileOutcome {
     /// file for their positions.
     pub remaining: Vec<Finding>,
     pub fixed_doc: Dockerfile,
-    /// RUN instructions in the original (layers the image had).
+    /// RUN instructions in the original's shipping stages (layers the image had).
     pub runs_before: usize,
 }
 
@@ -83,10 +83,44 @@ fn findings_with(
     for rule in registry.enabled(settings) {
         rule.check(&ctx, &mut out);
     }
+    keep_what_ships(&ctx, &mut out);
     crate::suppress::filter(doc, registry, &mut out);
     settings.demote_configured_fixes(&mut out);
     out.sort_by_key(|f| (f.span.start, f.rule));
     out
+}
+
+/// Drops the findings about waste ([`Level::Warning`]) in stages that do not reach the final
+/// image, unless `merge-build-stages` asks for them: nothing a build stage wastes ships, and its
+/// separate RUNs are separate build-cache steps (a dependency install kept apart from the sources
+/// is not re-run when they change). Errors (build bugs, such as an `apt-get update` cached apart
+/// from its install) and advice stay. One place for every rule, so that no rule has to know.
+fn keep_what_ships(ctx: &Context<'_>, findings: &mut Vec<Finding>) {
+    if ctx.settings.merge_build_stages || ctx.analysis.stages.len() < 2 {
+        return;
+    }
+    findings.retain(|f| f.level() != Level::Warning || ctx.wants_size_fixes_at(f.span.start));
+}
+
+/// RUN instructions in the stages that ship: the layers the summary counts.
+pub fn shipped_run_count(doc: &Dockerfile) -> usize {
+    let analysis = Analysis::new(doc);
+    if analysis.stages.len() < 2 {
+        return doc.run_count();
+    }
+    let ships = analysis.shipping(doc);
+    doc.instructions
+        .iter()
+        .enumerate()
+        .filter(|(i, ins)| {
+            ins.kind() == crate::syntax::Keyword::Run
+                && analysis
+                    .stages
+                    .iter()
+                    .position(|s| s.from <= *i && *i < s.end)
+                    .map_or(true, |s| ships.get(s).copied().unwrap_or(true))
+        })
+        .count()
 }
 
 /// Parses and reports, without fixing.
@@ -109,7 +143,7 @@ pub fn fix_source(
     path: Option<&Path>,
 ) -> Result<FileOutcome, FileError> {
     let mut doc = Dockerfile::parse(source).map_err(FileError::Parse)?;
-    let runs_before = doc.run_count();
+    let runs_before = shipped_run_count(&doc);
     let mut applied = Vec::new();
     let memo = Memo::default();
     for _ in 0..MAX_ROUNDS {

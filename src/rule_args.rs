@@ -18,6 +18,9 @@ pub struct RuleArgs {
     /// Final image family for multi-stage rewrites.
     #[arg(long = "final", value_enum)]
     pub final_image: Option<FinalArg>,
+    /// Merge RUNs and add cache cleanup in build stages that do not ship, too.
+    #[arg(long)]
+    pub merge_build_stages: bool,
 }
 
 impl RuleArgs {
@@ -32,6 +35,8 @@ impl RuleArgs {
                 FinalArg::Alpine => FinalImage::Alpine,
                 FinalArg::Slim => FinalImage::Slim,
             }),
+            merge_build_stages: self.merge_build_stages,
+            fail_level: None,
             isolated,
             ..Default::default()
         }

@@ -129,7 +129,7 @@ fn check_modes_and_exit_codes() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "Dockerfile:2:1: chain-runs 2 consecutive RUN instructions (lines 2-3) can be one layer [fix]\n"
+        "Dockerfile:2:1: chain-runs [warning] 2 consecutive RUN instructions (lines 2-3) can be one layer [fix]\n"
     );
     write(d.path(), "Dockerfile", FIXED);
     dfopt(d.path())

@@ -42,7 +42,6 @@ const KNOWN_UNSAFE_ON_MAIN: &[&str] = &[
     "hidden_assignments/default_assign_echo",
     // a cache removed although a later instruction still needs it
     "later_consumers/dnf_cacheonly",
-    "later_consumers/download_copy_from",
     "later_consumers/npm_ci_offline",
     // `apt <query>` rewritten to `apt-cache <query>`, which prints something else
     "not_equivalent/apt_depends",

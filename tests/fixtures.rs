@@ -117,6 +117,7 @@ fn declared_fix_safety_holds_on_every_fixture() {
             select: Some(vec!["ALL".to_string()]),
             unsafe_fixes: true,
             final_image,
+            merge_build_stages: true,
             ..Settings::default()
         };
         let registry = Registry::new(&settings).expect("registry");
@@ -242,6 +243,9 @@ fn engine_settings(
         unsafe_fixes,
         final_image: final_image.unwrap_or_default(),
         transforms: transforms.clone(),
+        // Fixtures show each rule's mechanics in every stage, shipping or not; which stages a rule
+        // leaves alone because they do not ship is tested in tests/ship_aware.rs.
+        merge_build_stages: true,
         ..Settings::default()
     }
 }

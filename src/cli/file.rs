@@ -166,7 +166,7 @@ fn process_bytes_unguarded(
     if mode == Mode::Report {
         match engine::check_source(&text, &rules.registry, settings, path) {
             Ok((doc, found)) => {
-                res.runs_before = doc.run_count();
+                res.runs_before = crate::engine::shipped_run_count(&doc);
                 res.runs_after = res.runs_before;
                 res.findings = found
                     .iter()
@@ -189,8 +189,12 @@ fn process_bytes_unguarded(
     };
     res.changed = outcome.changed();
     res.applied = outcome.applied.clone();
-    res.runs_after = outcome.fixed_doc.run_count();
+    res.runs_after = crate::engine::shipped_run_count(&outcome.fixed_doc);
     res.runs_before = outcome.runs_before;
+    res.final_image = crate::analysis::Analysis::new(&outcome.fixed_doc)
+        .stages
+        .last()
+        .map(|s| s.base.clone());
     res.findings = outcome
         .remaining
         .iter()

@@ -37,7 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Print the fixes as a unified diff (dry run), or apply them with --write.
     Fix(FixArgs),
-    /// List findings as PATH:LINE:COL: RULE message.
+    /// List findings as PATH:LINE:COL: RULE [LEVEL] message; exit 1 on findings at or above
+    /// --fail-level.
     Check(CommonArgs),
     /// List every rule with its fix safety and whether it runs by default.
     Rules {
@@ -126,6 +127,10 @@ pub struct CommonArgs {
     /// Colour output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    /// The least severe finding level that makes `check` fail (default: warning, or `fail-level`
+    /// in the dfopt.toml of the current folder).
+    #[arg(long, value_enum)]
+    pub fail_level: Option<crate::config::FailLevel>,
 }
 
 #[derive(Args, Debug, Default)]
@@ -279,6 +284,9 @@ pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Wr
         Command::Explain { rule } => match explain(&rule) {
             Some(text) => {
                 let _ = write!(out, "{text}");
+                if crate::passes::rule_meta(&rule).is_some() {
+                    let _ = writeln!(out, "\n**Level**: {}", crate::edit::rule_levels(&rule));
+                }
                 EXIT_OK
             }
             None => {

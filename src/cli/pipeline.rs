@@ -421,7 +421,12 @@ pub(super) fn process(
     if summary.errors > 0 {
         EXIT_ERROR
     } else if (mode == Mode::CheckFix && summary.changed > 0)
-        || (mode == Mode::Report && summary.findings > 0)
+        || (mode == Mode::Report
+            && summary.fails(
+                common
+                    .fail_level
+                    .unwrap_or(default_rules.resolved.settings.fail_level),
+            ))
     {
         EXIT_FINDINGS
     } else {

@@ -32,7 +32,7 @@
 
 use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::{OperatorPosition, Settings};
-use crate::edit::{Edit, Finding, Fix};
+use crate::edit::{Edit, Finding, Fix, Level};
 use crate::shell::{self, ShellFacts};
 use crate::syntax::{Dockerfile, Form, Instruction, Keyword, LineKind, Span};
 
@@ -161,7 +161,11 @@ impl Rule for ChainRuns {
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let doc = ctx.doc;
-        for stage in &ctx.analysis.stages {
+        for (stage_index, stage) in ctx.analysis.stages.iter().enumerate() {
+            if !ctx.wants_size_fixes(stage_index) {
+                self.join_update_with_install(ctx, stage, out);
+                continue;
+            }
             if !stage.shell.is_posix() || stage.windows {
                 self.check_windows(ctx, stage, out);
                 continue;
@@ -221,6 +225,61 @@ impl Rule for ChainRuns {
 }
 
 impl ChainRuns {
+    /// In a stage that does not ship, RUNs stay apart (each is a build-cache step and nothing of
+    /// their layers ships), except one join that fixes a build bug: an `apt-get update` alone in its
+    /// RUN, cached apart from the install that follows, serves a stale package list once the
+    /// install changes.
+    fn join_update_with_install(
+        &self,
+        ctx: &Context<'_>,
+        stage: &crate::analysis::Stage,
+        out: &mut Vec<Finding>,
+    ) {
+        if !stage.shell.is_posix() || stage.windows {
+            return;
+        }
+        let doc = ctx.doc;
+        for idx in stage.from + 1..stage.end.saturating_sub(1) {
+            let (Some(update), Some(install)) =
+                (doc.instructions.get(idx), doc.instructions.get(idx + 1))
+            else {
+                break;
+            };
+            if !is_apt_update_alone(&update.command.args)
+                || !installs_with_apt(&install.command.args)
+                || !update.command.flags.iter().map(|f| &f.text).eq(install
+                    .command
+                    .flags
+                    .iter()
+                    .map(|f| &f.text))
+                || self.gap_has_pragma(
+                    doc.source
+                        .get(update.full_end..install.line_start)
+                        .unwrap_or(""),
+                )
+            {
+                continue;
+            }
+            let (Some(first), Some(second)) = (
+                self.candidate(ctx.memo, doc, update),
+                self.candidate(ctx.memo, doc, install),
+            ) else {
+                continue;
+            };
+            let pair = [
+                Member {
+                    ins: update,
+                    facts: first,
+                },
+                Member {
+                    ins: install,
+                    facts: second,
+                },
+            ];
+            self.emit(ctx, &pair, out);
+        }
+    }
+
     fn emit(&self, ctx: &Context<'_>, chain: &[Member<'_>], out: &mut Vec<Finding>) {
         if chain.len() < 2 {
             return;
@@ -298,14 +357,23 @@ impl ChainRuns {
         }
         let span = Span::new(first.ins.span.start, last.ins.span.end);
         let lines = format!("{}-{}", first.ins.start_line, last.ins.end_line);
-        out.push(
-            Finding::new(
-                "chain-runs",
-                span,
-                format!("{n} consecutive RUN instructions (lines {lines}) can be one layer"),
-            )
-            .with_fix(Fix::safe(vec![Edit::replace(span, text)])),
-        );
+        let stale_update = chain.windows(2).find(|w| {
+            is_apt_update_alone(&w[0].ins.command.args) && installs_with_apt(&w[1].ins.command.args)
+        });
+        let mut finding = Finding::new(
+            "chain-runs",
+            span,
+            format!("{n} consecutive RUN instructions (lines {lines}) can be one layer"),
+        )
+        .with_fix(Fix::safe(vec![Edit::replace(span, text)]));
+        if let Some(w) = stale_update {
+            finding.message.push_str(&format!(
+                "; the `apt-get update` of line {} is cached apart from its install, which then reads a stale package list",
+                w[0].ins.start_line
+            ));
+            finding = finding.with_level(Level::Error);
+        }
+        out.push(finding);
     }
 
     /// The indentation to give a joined command: that of `&&` lines in this RUN, else in the file,
@@ -330,6 +398,32 @@ impl ChainRuns {
             .or_else(|| runs().find_map(|i| indent(i, false)))
             .unwrap_or_else(|| self.default_indent.clone())
     }
+}
+
+/// `apt-get update` (or `apt update`) with nothing else but options.
+fn is_apt_update_alone(args: &str) -> bool {
+    let mut words = args.split_whitespace();
+    matches!(words.next(), Some("apt-get" | "apt"))
+        && words
+            .filter(|w| !w.starts_with('-'))
+            .eq(std::iter::once("update"))
+}
+
+/// Whether a RUN's text runs `apt-get install` (or `apt install`).
+fn installs_with_apt(args: &str) -> bool {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    words.iter().enumerate().any(|(i, w)| {
+        matches!(*w, "apt-get" | "apt")
+            && words
+                .get(i + 1..)
+                .unwrap_or(&[])
+                .iter()
+                .take_while(|x| x.starts_with('-'))
+                .count()
+                .checked_add(i + 1)
+                .and_then(|k| words.get(k))
+                == Some(&"install")
+    })
 }
 
 /// A shell-form RUN of its own (not an ONBUILD trigger, no heredoc) whose last physical line ends

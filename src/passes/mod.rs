@@ -43,6 +43,7 @@ declare_rules! {
     download_cleanup::DownloadCleanup,
     later_delete::LaterDelete,
     eol_base_image::EolBaseImage,
+    exec_form_start::ExecFormStart,
 }
 
 type Build = fn(&Settings) -> Result<Box<dyn Rule>, String>;
@@ -134,6 +135,8 @@ pub struct Context<'a> {
     pub runs_cache: [std::cell::OnceCell<Vec<runtext::Run<'a>>>; 2],
     /// Readings kept across rounds.
     pub memo: &'a Memo,
+    /// Which stages reach the final image ([`Analysis::shipping`]), indexed like the stages.
+    shipping: Vec<bool>,
 }
 
 impl<'a> runtext::RunContext<'a> for Context<'a> {
@@ -169,6 +172,42 @@ impl<'a> Context<'a> {
             path,
             runs_cache: Default::default(),
             memo,
+            shipping: analysis.shipping(doc),
+        }
+    }
+
+    /// Whether stage `stage_index` reaches the final image (an unknown index counts as shipping,
+    /// so that nothing is held back by mistake).
+    pub fn ships(&self, stage_index: usize) -> bool {
+        self.shipping.get(stage_index).copied().unwrap_or(true)
+    }
+
+    /// Whether size fixes (merged RUNs, cache cleanup, waste findings) belong in stage
+    /// `stage_index`: in a stage that ships, or everywhere with `merge-build-stages`. In a build
+    /// stage nothing of the size ships, and each separate RUN is its own build-cache step.
+    pub fn wants_size_fixes(&self, stage_index: usize) -> bool {
+        self.settings.merge_build_stages || self.ships(stage_index)
+    }
+
+    /// [`Context::wants_size_fixes`] for the stage holding byte `offset` (text before the first
+    /// FROM counts as shipping).
+    pub fn wants_size_fixes_at(&self, offset: usize) -> bool {
+        let Some(index) = self
+            .doc
+            .instructions
+            .iter()
+            .rposition(|i| i.line_start <= offset)
+        else {
+            return true;
+        };
+        match self
+            .analysis
+            .stages
+            .iter()
+            .position(|s| s.from <= index && index < s.end)
+        {
+            Some(stage) => self.wants_size_fixes(stage),
+            None => true,
         }
     }
 }

@@ -39,7 +39,7 @@ use super::runtext::{self, Run};
 use super::LazyRegex;
 use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Finding, Fix, Safety};
+use crate::edit::{Finding, Fix, Level, Safety};
 use crate::syntax::Keyword;
 
 const DATA: &str = include_str!("../../transforms/package-cache-cleanup.toml");
@@ -261,7 +261,9 @@ impl Rule for PackageCacheCleanup {
                             m.what, m.name
                         )
                     };
-                    out.push(Finding::new(ID, run.ins.span, msg));
+                    // An update cached apart from its install is a build bug, not only waste.
+                    let level = if own { Level::Error } else { Level::Warning };
+                    out.push(Finding::new(ID, run.ins.span, msg).with_level(level));
                     continue;
                 }
                 let sudo = run.script.cmds.get(fill).map(|c| c.sudo).unwrap_or(false);
