@@ -156,7 +156,17 @@ fn word_text(raw: &str, user: Option<&str>) -> String {
         w = format!("{home}{}", &w[1..]);
     }
     static NO_VARS: OnceLock<Vars> = OnceLock::new();
-    literal(&w, NO_VARS.get_or_init(|| Vars::of("")), 0, true).unwrap_or(w)
+    match literal(&w, NO_VARS.get_or_init(|| Vars::of("")), 0, true) {
+        Some(l) => l,
+        // A quoted word with expansions (`sh -c "cd ~ && $X"`): its text between the quotes.
+        None if w.len() >= 2
+            && ((w.starts_with('"') && w.ends_with('"'))
+                || (w.starts_with('\'') && w.ends_with('\''))) =>
+        {
+            w.get(1..w.len() - 1).unwrap_or_default().to_string()
+        }
+        None => w,
+    }
 }
 
 /// Every command `cmd` runs, resolved through wrappers and `sh -c`.
@@ -280,7 +290,6 @@ fn resolve_words(words: &[String], user: Option<String>, depth: usize, out: &mut
     let is_script = raw_prog.starts_with("./")
         || raw_prog.starts_with("../")
         || prog.ends_with(".sh")
-        || (raw_prog.contains('/') && !system_dir(&raw_prog))
         || raw_prog.contains('$');
     if is_script && !data.inert.contains(&prog) {
         out.push(Seen::Opaque(format!("`{first}`")));
@@ -292,20 +301,6 @@ fn resolve_words(words: &[String], user: Option<String>, depth: usize, out: &mut
         args,
         user,
     }));
-}
-
-/// A program path in a system directory (`/usr/bin/apt-get`): a known tool, not a script.
-fn system_dir(path: &str) -> bool {
-    [
-        "/bin/",
-        "/sbin/",
-        "/usr/bin/",
-        "/usr/sbin/",
-        "/usr/local/bin/",
-        "/usr/local/sbin/",
-    ]
-    .iter()
-    .any(|d| path.starts_with(d) && !path[d.len()..].contains('/'))
 }
 
 /// The stage at `index` in `analysis` and the stages built on it (`FROM <its alias>`), as indexes.
@@ -586,7 +581,12 @@ mod tests {
         assert_eq!(progs("bash /opt/setup"), ["?`bash /opt/setup`"]);
         assert_eq!(progs("make all"), ["?`make`"]);
         assert_eq!(progs("/usr/bin/apt-get update"), ["apt-get update@"]);
-        assert_eq!(progs("/opt/app/bin/run"), ["?`/opt/app/bin/run`"]);
+        assert_eq!(progs("/opt/install.sh"), ["?`/opt/install.sh`"]);
+        assert_eq!(progs("/venv/bin/pip install x"), ["pip install x@"]);
+        assert_eq!(
+            progs("sh -c \"cd ~ && echo $V\""),
+            ["cd /root@", "echo $V@"]
+        );
     }
 
     #[test]

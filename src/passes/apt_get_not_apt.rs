@@ -24,7 +24,8 @@
 //! downloaded `.deb` files in `/var/cache/apt/archives`; the Debian and Ubuntu images remove them
 //! anyway (`/etc/apt/apt.conf.d/docker-clean`). Subcommands with no equivalent (`apt list`) and
 //! the queries whose `apt-cache` counterpart prints something else (`apt show`, `apt search`,
-//! `apt depends`, `apt rdepends`, `apt policy`, `apt showsrc`) are only reported; heredoc, exec-form, `ONBUILD` and Windows RUNs are left alone.
+//! `apt depends`, `apt rdepends`, `apt policy`, `apt showsrc`) are only reported; heredoc,
+//! exec-form, `ONBUILD` and Windows RUNs are left alone.
 
 use super::runtext;
 use super::LazyRegex;

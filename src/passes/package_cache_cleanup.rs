@@ -30,11 +30,15 @@
 //! `apt-get dist-clean`, `yum clean all`, …), when the cache is a `--mount=type=cache` or `tmpfs`
 //! mount, in heredoc, exec-form, `ONBUILD` and Windows/PowerShell RUNs, and when the end of the
 //! script is not a place where an added command surely runs last (trailing `;`/`&`, a comment,
-//! `exec`). The apt lists are kept, with a finding instead, when a later `RUN` of the stage (or of a
-//! stage built on it) installs or queries packages without running `apt-get update` first: it reads
-//! them. Scripts that later RUNs execute are not inspected; like Debian's own images, they are
-//! expected to run `apt-get update` before installing.
-
+//! `exec`). The cleanup is not added (a finding says why) when a later step may read the
+//! cache (`src/model/consumers.rs`): a later `RUN` of the stage (or of a stage built on it) that
+//! installs or queries apt packages without `apt-get update` first, runs `npm ci --offline`,
+//! `npm cache verify`, `dnf -C`/`--cacheonly`, `zypper --no-refresh`, `yarn --offline`, or names a
+//! path in the cache (commands are read through `sudo -u`, `sh -c`, `su -c`, `timeout`, `xargs`,
+//! `env`, …); a `COPY --from=`/`--mount=from=` of those stages over the cache; and a later `RUN`
+//! that runs something dfopt cannot see into (a script such as `./install.sh`, `make`, `source`,
+//! `eval`). A manager run as another user (`sudo -u node npm install`) is cleaned as that user
+//! (`sudo -u node npm cache clean --force`), so the cleanup removes the cache that was filled.
 use super::runtext::{self, Run};
 use super::LazyRegex;
 use super::{rule_data, str_list, Context, Rule};
@@ -337,5 +341,57 @@ impl Rule for PackageCacheCleanup {
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Settings;
+    use crate::engine::fix_source;
+    use crate::passes::Registry;
+
+    fn fixed(src: &str) -> String {
+        let s = Settings {
+            select: Some(vec![super::ID.to_string()]),
+            ..Settings::default()
+        };
+        let reg = Registry::new(&s).unwrap_or_else(|e| panic!("{e}"));
+        fix_source(src, &reg, &s, None)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .fixed
+    }
+
+    #[test]
+    fn the_cleanup_runs_as_the_user_that_filled_the_cache() {
+        let out = fixed("FROM node:20\nRUN sudo -u node npm install\n");
+        assert!(
+            out.contains("sudo -u node npm install && sudo -u node npm cache clean --force"),
+            "{out}"
+        );
+        let out = fixed("FROM debian\nRUN sudo apt-get update && sudo apt-get install -y x\n");
+        assert!(out.contains("&& sudo rm -rf /var/lib/apt/lists/*"), "{out}");
+    }
+
+    #[test]
+    fn a_later_reader_keeps_the_cache() {
+        for later in [
+            "RUN npm ci --offline",
+            "RUN sudo -u node npm ci --prefer-offline",
+            "RUN sh -c 'npm cache verify'",
+            "RUN ./install.sh",
+            "RUN make",
+        ] {
+            let src = format!("FROM node:20\nRUN npm install\nCOPY . .\n{later}\n");
+            let out = fixed(&src);
+            assert!(out.contains("RUN npm install\n"), "{later}: {out}");
+        }
+        let src = "FROM fedora\nRUN dnf install -y gcc\nCOPY . .\nRUN timeout 60 dnf -C install -y make\n";
+        assert!(fixed(src).contains("RUN dnf install -y gcc\n"));
+        let src = "FROM node:20\nRUN npm install\nCOPY . .\nRUN npm ci\n";
+        let out = fixed(src);
+        assert!(
+            out.contains("RUN npm install && npm cache clean --force\n"),
+            "a plain `npm ci` does not read the cache: {out}"
+        );
     }
 }
