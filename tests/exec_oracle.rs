@@ -40,14 +40,6 @@ const KNOWN_UNSAFE_ON_MAIN: &[&str] = &[
     "hidden_assignments/assign_before_colon_or",
     "hidden_assignments/default_assign",
     "hidden_assignments/default_assign_echo",
-    // a cache removed although a later instruction still needs it
-    "later_consumers/dnf_cacheonly",
-    "later_consumers/npm_ci_offline",
-    // `apt <query>` rewritten to `apt-cache <query>`, which prints something else
-    "not_equivalent/apt_depends",
-    "not_equivalent/apt_policy",
-    "not_equivalent/apt_search",
-    "not_equivalent/apt_show",
     // a tmpfs mount is fresh for every RUN
     "per_run_mounts/tmpfs_is_fresh",
     // per-process shell state: startup files, the command hash, /bin/sh itself

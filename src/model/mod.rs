@@ -5,13 +5,15 @@
 //! - RUN scripts: the shell reader ([`script`]), the RUNs rules edit with their text mapped to
 //!   the source ([`runs`]), and the top-level reading chain-runs uses
 //!   ([`top_level`]);
-//! - files a RUN downloads, uses or deletes ([`files`]) and package-manager facts ([`packages`]);
+//! - files a RUN downloads, uses or deletes ([`files`]), package-manager facts ([`packages`]) and
+//!   which later steps read what a RUN leaves ([`consumers`]);
 //! - the runtime catalogue with support windows and the same-version policy ([`catalogue`]);
 //! - image references, runtimes and the image catalogue ([`images`]), what dfopt knows about build
 //!   images and their apps' needs ([`runtime_data`]), the build context beside the Dockerfile
 //!   ([`context`]), what a stage does ([`stage_facts`]) and how the container starts ([`start`]).
 
 pub mod catalogue;
+pub mod consumers;
 pub mod context;
 pub mod files;
 pub mod images;

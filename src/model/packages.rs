@@ -1,11 +1,11 @@
 //! Package-manager facts (programs, install and update subcommands, cache and list paths), read
 //! from `transforms/package-managers.toml`, the one place they are written down.
 //!
-//! Read through here so far: apk-no-cache (`programs`, `subcommands`, `cache_mounts` from `apk`)
-//! and apt-no-install-recommends (`programs`, `subcommands` from `apt`). The other rules' lists
-//! (assume-yes's managers, package-cache-cleanup's `fills`/`cache_mounts`, later-delete's
-//! creators, chain-runs' cleanup barriers, runtime's package notes) do not agree with each other
-//! yet; moving them here would change findings, so they stay where they are until that is decided.
+//! Read through here so far: apk-no-cache (`programs`, `subcommands`, `cache_mounts` from `apk`),
+//! apt-no-install-recommends (`programs`, `subcommands` from `apt`) and later-delete (every
+//! manager's `programs`, `update`, `fills`, `cache_paths`, `list_paths`: what a RUN leaves). The
+//! other rules' lists (assume-yes's managers, package-cache-cleanup's tables, chain-runs' cleanup
+//! barriers, runtime's package notes) still keep their own copies.
 
 use std::sync::OnceLock;
 
@@ -20,6 +20,7 @@ pub struct Manager {
     pub programs: Vec<String>,
     pub install: Vec<String>,
     pub update: Vec<String>,
+    pub fills: Vec<String>,
     pub cache_paths: Vec<String>,
     pub list_paths: Vec<String>,
 }

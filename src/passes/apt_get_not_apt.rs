@@ -1,8 +1,8 @@
 //! ## apt-get-not-apt
 //!
 //! **What it does**: replaces `apt` in RUN scripts with the scriptable tool that does the same:
-//! `apt install` → `apt-get install`, `apt search` → `apt-cache search`, `apt upgrade` →
-//! `apt-get upgrade --with-new-pkgs` (the table is `transforms/apt-get-not-apt.toml`).
+//! `apt install` → `apt-get install`, `apt upgrade` → `apt-get upgrade --with-new-pkgs` (the table
+//! is `transforms/apt-get-not-apt.toml`).
 //!
 //! **Why is this bad**: `apt` is the interactive front end. Its output and options may change
 //! between releases ("apt does not have a stable CLI interface. Use with caution in scripts"), so
@@ -22,8 +22,10 @@
 //! only when its packages are pinned (hadolint checks pins on `apt-get install` only, DL3008), and
 //! gets `--no-install-recommends` in the same fix when it lacks it, which makes that fix unsafe. Unlike `apt`, `apt-get` keeps
 //! downloaded `.deb` files in `/var/cache/apt/archives`; the Debian and Ubuntu images remove them
-//! anyway (`/etc/apt/apt.conf.d/docker-clean`). Subcommands with no equivalent (`apt list`) are
-//! only reported; heredoc, exec-form, `ONBUILD` and Windows RUNs are left alone.
+//! anyway (`/etc/apt/apt.conf.d/docker-clean`). Subcommands with no equivalent (`apt list`) and
+//! the queries whose `apt-cache` counterpart prints something else (`apt show`, `apt search`,
+//! `apt depends`, `apt rdepends`, `apt policy`, `apt showsrc`) are only reported; heredoc,
+//! exec-form, `ONBUILD` and Windows RUNs are left alone.
 
 use super::runtext;
 use super::LazyRegex;
@@ -41,6 +43,9 @@ pub const META: RuleMeta = RuleMeta {
     default_enabled: true,
 };
 const ID: &str = META.id;
+
+/// `apt` queries whose `apt-cache` namesake prints something else: reported, never rewritten.
+const QUERIES: &[&str] = &["show", "search", "depends", "rdepends", "policy", "showsrc"];
 
 pub struct AptGetNotApt {
     /// (apt subcommand, replacement program, replacement subcommand words)
@@ -99,8 +104,13 @@ impl Rule for AptGetNotApt {
                         run.ins.span,
                         format!(
                             "`apt {}` is meant for people, not scripts, and has no `apt-get` \
-                             equivalent dfopt knows",
-                            sub.map(|s| s.text.as_str()).unwrap_or("")
+                             equivalent dfopt knows{}",
+                            sub.map(|s| s.text.as_str()).unwrap_or(""),
+                            if sub.is_some_and(|s| QUERIES.contains(&s.text.as_str())) {
+                                " (not fixed: `apt-cache` prints something else for this query)"
+                            } else {
+                                ""
+                            }
                         ),
                     ));
                     continue;

@@ -25,8 +25,12 @@
 //! **Fix safety**: safe. The fix is offered only when the file name is a literal dfopt can name
 //! exactly (a `$VAR` is resolved only from a single literal assignment earlier in the same `RUN`),
 //! a command of the same `RUN` after the download unpacks or installs it, no later instruction of
-//! the file mentions its name, the file is not moved, and (for a relative name) the script never
-//! changes directory. `rm -f` is appended last with `&&` (or `;` in a `set -e` script), so it runs
+//! the file mentions its name, the file is not moved, (for a relative name) the script never
+//! changes directory, the file is not under a `--mount` target of the RUN, and no later step can
+//! read it (`src/model/consumers.rs`): no later RUN of the stage or of a stage built on it names
+//! the file or a folder over it (`ls /dl`), no `COPY --from=`/`--mount=from=` of those stages
+//! copies a folder holding it, and no later RUN runs something dfopt cannot see into (a script,
+//! `make`, `eval`, …): then the finding says why it was not fixed. `rm -f` is appended last with `&&` (or `;` in a `set -e` script), so it runs
 //! only when everything before it succeeded. Otherwise a finding explains why nothing was changed.
 //! Heredoc, exec-form, `ONBUILD` and Windows `RUN`s are left alone.
 
@@ -35,6 +39,7 @@ use super::LazyRegex;
 use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix};
+use crate::model::consumers::{self, Effective, Probe, Use};
 use crate::model::files::{
     covers, is_plain_word, literal, norm, rm_paths, Downloaders, Target, Vars,
     DOWNLOAD_CLEANUP_DATA as DATA,
@@ -295,6 +300,34 @@ impl Rule for DownloadCleanup {
                         "`{f}` is unpacked but never removed (not fixed: line {} mentions \
                          `{base}`)",
                         ins.start_line
+                    ));
+                    continue;
+                }
+                if f.starts_with('/') && consumers::under_mount(run.ins, f) {
+                    notes.push(format!(
+                        "`{f}` is unpacked but never removed (not fixed: it is under a mount of \
+                         this RUN, which the next build sees again)"
+                    ));
+                    continue;
+                }
+                let paths: Vec<String> = if f.starts_with('/') {
+                    vec![f.clone()]
+                } else {
+                    Vec::new()
+                };
+                let removes = |e: &Effective| {
+                    (e.program == "rm" && paths.iter().any(|p| e.names_path(p)))
+                        .then_some(Use::Removes)
+                };
+                let probe = Probe {
+                    paths: &paths,
+                    uses: &removes,
+                    mentions: std::slice::from_ref(f),
+                };
+                let verdict = consumers::later(ctx.doc, ctx.analysis, run.index, &probe);
+                if let Some(reason) = verdict.reason(&format!("`{f}`")) {
+                    notes.push(format!(
+                        "`{f}` is unpacked but never removed (not fixed: {reason})"
                     ));
                     continue;
                 }

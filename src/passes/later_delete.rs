@@ -3,7 +3,8 @@
 //! **What it does**: reports a `RUN` whose commands only delete files (`rm -rf PATHS`, `rm -f …`)
 //! that an earlier `RUN` of the same stage created: a file it downloaded with `curl`/`wget`, a
 //! directory it cloned with `git clone`, or the caches package managers fill (`/var/lib/apt/lists`
-//! after `apt-get update`, …; data in `transforms/later-delete.toml`). Paths match literally, by a
+//! after `apt-get update`, `/var/cache/zypp` after `zypper install`, …; the managers' facts are
+//! `transforms/package-managers.toml`, the other creators `transforms/later-delete.toml`). Paths match literally, by a
 //! parent directory, or by a `*`/`?` glob. The finding names the line of the earlier `RUN`.
 //!
 //! **Why is this bad**: image layers only add. Deleting a file in a later layer hides it but its
@@ -70,6 +71,24 @@ impl LaterDelete {
                 paths: str_list(t, "paths")?,
                 what: runtext::str_key(t, "what")?,
             });
+        }
+        for m in crate::model::packages::managers()? {
+            for program in &m.programs {
+                if !m.update.is_empty() && !m.list_paths.is_empty() {
+                    creators.push(Creator {
+                        program: program.clone(),
+                        subcommands: m.update.clone(),
+                        paths: m.list_paths.clone(),
+                        what: format!("the {} package lists", m.name),
+                    });
+                }
+                creators.push(Creator {
+                    program: program.clone(),
+                    subcommands: m.fills.clone(),
+                    paths: m.cache_paths.clone(),
+                    what: format!("{}'s package cache", m.name),
+                });
+            }
         }
         Ok(LaterDelete {
             dl: Downloaders::from_settings(settings)?,

@@ -30,17 +30,22 @@
 //! `apt-get dist-clean`, `yum clean all`, …), when the cache is a `--mount=type=cache` or `tmpfs`
 //! mount, in heredoc, exec-form, `ONBUILD` and Windows/PowerShell RUNs, and when the end of the
 //! script is not a place where an added command surely runs last (trailing `;`/`&`, a comment,
-//! `exec`). The apt lists are kept, with a finding instead, when a later `RUN` of the stage (or of a
-//! stage built on it) installs or queries packages without running `apt-get update` first: it reads
-//! them. Scripts that later RUNs execute are not inspected; like Debian's own images, they are
-//! expected to run `apt-get update` before installing.
-
+//! `exec`). The cleanup is not added (a finding says why) when a later step may read the
+//! cache (`src/model/consumers.rs`): a later `RUN` of the stage (or of a stage built on it) that
+//! installs or queries apt packages without `apt-get update` first, runs `npm ci --offline`,
+//! `npm cache verify`, `dnf -C`/`--cacheonly`, `zypper --no-refresh`, `yarn --offline`, or names a
+//! path in the cache (commands are read through `sudo -u`, `sh -c`, `su -c`, `timeout`, `xargs`,
+//! `env`, …); a `COPY --from=`/`--mount=from=` of those stages over the cache; and a later `RUN`
+//! that runs something dfopt cannot see into (a script such as `./install.sh`, `make`, `source`,
+//! `eval`). A manager run as another user (`sudo -u node npm install`) is cleaned as that user
+//! (`sudo -u node npm cache clean --force`), so the cleanup removes the cache that was filled.
 use super::runtext::{self, Run};
 use super::LazyRegex;
 use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Level, Safety};
-use crate::syntax::Keyword;
+use crate::model::consumers::{self, Effective, Probe, Use, Verdict};
+use crate::model::script::Cmd;
 
 const DATA: &str = include_str!("../../transforms/package-cache-cleanup.toml");
 /// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
@@ -63,14 +68,17 @@ struct Manager {
     readers: Vec<String>,
     reader_programs: Vec<String>,
     refresh: Vec<String>,
+    /// Regexes over a later command ("program arg …") that reads the cache in any subcommand
+    /// (`npm ci --offline`, `dnf -C install`).
+    reads_when: Vec<LazyRegex>,
+    /// Where the cache lives (`~` is the home of the user the manager runs as).
+    paths: Vec<String>,
     unsafe_: bool,
     what: String,
 }
 
 pub struct PackageCacheCleanup {
     managers: Vec<Manager>,
-    /// Matches a RUN text that mentions a reader program (for RUNs we cannot parse).
-    reader_mention: Option<LazyRegex>,
 }
 
 impl PackageCacheCleanup {
@@ -95,32 +103,15 @@ impl PackageCacheCleanup {
                 readers: str_list(t, "readers")?,
                 reader_programs: str_list(t, "reader_programs")?,
                 refresh: str_list(t, "refresh")?,
+                reads_when: runtext::regex_list(t, "reads_when")?,
+                paths: str_list(t, "paths")?,
                 unsafe_: t.get("unsafe").and_then(|v| v.as_bool()).unwrap_or(false),
                 what: runtext::str_key(t, "what")?,
             });
         }
-        let progs: Vec<String> = managers
-            .iter()
-            .flat_map(|m| m.reader_programs.iter())
-            .map(|p| regex::escape(p))
-            .collect();
-        let reader_mention = if progs.is_empty() {
-            None
-        } else {
-            Some(
-                super::regex(&format!(r"(^|[\s;&|(]){}(\s|$)", alt(&progs)))
-                    .map_err(|e| e.to_string())?,
-            )
-        };
-        Ok(PackageCacheCleanup {
-            managers,
-            reader_mention,
-        })
+        crate::model::consumers::check_data()?;
+        Ok(PackageCacheCleanup { managers })
     }
-}
-
-fn alt(items: &[String]) -> String {
-    format!("({})", items.join("|"))
 }
 
 fn mounted(targets: &[String], patterns: &[String]) -> bool {
@@ -133,68 +124,94 @@ fn mounted(targets: &[String], patterns: &[String]) -> bool {
     })
 }
 
-enum Later {
-    /// No later RUN reads the cache.
-    Free,
-    /// The RUN at this (1-based) line reads it without refreshing.
-    ReadAt(usize),
-}
-
 impl PackageCacheCleanup {
-    /// Whether a RUN after `run` (same stage, or a stage built on it) reads `m`'s cache first.
-    fn later_reader(&self, ctx: &Context<'_>, run: &Run<'_>, m: &Manager) -> Later {
-        if m.readers.is_empty() {
-            return Later::Free;
-        }
-        let doc = ctx.doc;
-        for stage in runtext::stage_family(ctx, run.stage) {
-            let from = if stage.from == run.stage.from {
-                run.index + 1
-            } else {
-                stage.from + 1
-            };
-            for idx in from..stage.end {
-                let Some(ins) = doc.instructions.get(idx) else {
-                    break;
-                };
-                if ins.kind() != Keyword::Run && ins.effective().kind != Keyword::Run {
-                    continue;
+    /// Whether a later step (a RUN of the stage or of a stage built on it, a copy from them)
+    /// reads `m`'s cache, filled by a command running as `user`, before refreshing it.
+    fn later_reader(
+        &self,
+        ctx: &Context<'_>,
+        run: &Run<'_>,
+        m: &Manager,
+        user: Option<&str>,
+    ) -> Verdict {
+        let home = match user {
+            None | Some("root") => "/root".to_string(),
+            Some(u) => format!("/home/{u}"),
+        };
+        let paths: Vec<String> = m
+            .paths
+            .iter()
+            .map(|p| match p.strip_prefix('~') {
+                Some(rest) => format!("{home}{rest}"),
+                None => p.clone(),
+            })
+            .collect();
+        let uses = |e: &Effective| -> Option<Use> {
+            let line = e.line();
+            if m.cleaned_by.iter().any(|r| r.is_match(&line)) {
+                return Some(Use::Removes);
+            }
+            if m.reader_programs.contains(&e.program) {
+                if e.args.iter().any(|a| m.refresh.contains(a)) {
+                    return Some(Use::Refreshes);
                 }
-                let parsed = runtext::RunText::of(doc, ins)
-                    .and_then(|rt| crate::model::script::parse(&rt.text))
-                    .filter(|_| ins.trigger.is_none());
-                match parsed {
-                    Some(script) => {
-                        for c in &script.cmds {
-                            if !m.reader_programs.iter().any(|p| p == c.program()) {
-                                continue;
-                            }
-                            if c.find_arg(&m.refresh).is_some() {
-                                break;
-                            }
-                            if c.find_arg(&m.readers).is_some() {
-                                return Later::ReadAt(ins.start_line);
-                            }
-                        }
-                    }
-                    None => {
-                        // Heredoc, exec form, ONBUILD or shell we do not model: assume the worst
-                        // when it mentions the manager at all.
-                        let text = doc.text(ins.span);
-                        let mentions = self
-                            .reader_mention
-                            .as_ref()
-                            .map(|r| r.is_match(text))
-                            .unwrap_or(false);
-                        if mentions {
-                            return Later::ReadAt(ins.start_line);
-                        }
-                    }
+                if let Some(sub) = e.args.iter().find(|a| m.readers.contains(a)) {
+                    return Some(Use::Reads(format!(
+                        "runs `{} {sub}` without `{} update` first: it reads them",
+                        e.program, m.name
+                    )));
                 }
             }
-        }
-        Later::Free
+            if m.reads_when.iter().any(|r| r.is_match(&line)) {
+                return Some(Use::Reads(format!("runs `{line}`, which reads them")));
+            }
+            None
+        };
+        let mentions: Vec<String> = m
+            .reader_programs
+            .iter()
+            .chain(&m.programs)
+            .cloned()
+            .collect();
+        let probe = Probe {
+            paths: &paths,
+            uses: &uses,
+            mentions: &mentions,
+        };
+        consumers::later(ctx.doc, ctx.analysis, run.index, &probe)
     }
+}
+
+/// The `sudo` words in front of `cmd`'s program (`sudo -u node`), as written, so that a cleanup
+/// runs as the same user as the command that filled the cache.
+fn sudo_prefix(cmd: &Cmd) -> Option<String> {
+    let start = cmd
+        .words
+        .iter()
+        .take(cmd.prog)
+        .position(|w| w.text == "sudo")?;
+    let mut end = start + 1;
+    while let Some(o) = cmd.words.get(end).filter(|_| end < cmd.prog) {
+        if !o.text.starts_with('-') {
+            break;
+        }
+        let takes_value = matches!(o.text.as_str(), "-u" | "-g" | "-h" | "-p" | "-C");
+        end += if takes_value { 2 } else { 1 };
+    }
+    let words: Vec<&str> = cmd
+        .words
+        .get(start..end.min(cmd.prog))?
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect();
+    Some(words.join(" "))
+}
+
+/// The user `cmd` runs as when `sudo -u USER` picks one.
+fn sudo_user(cmd: &Cmd) -> Option<String> {
+    let before = cmd.words.get(..cmd.prog)?;
+    let at = before.iter().position(|w| w.text == "-u")?;
+    before.get(at + 1).map(|w| w.text.to_string())
 }
 
 impl Rule for PackageCacheCleanup {
@@ -228,7 +245,25 @@ impl Rule for PackageCacheCleanup {
                 if cleaned {
                     continue;
                 }
-                if let Later::ReadAt(line) = self.later_reader(ctx, run, m) {
+                let fill_cmd = run.script.cmds.get(fill);
+                let user = fill_cmd.and_then(sudo_user);
+                let verdict = self.later_reader(ctx, run, m, user.as_deref());
+                if let Verdict::Unknown { .. } = verdict {
+                    let reason = verdict.reason(&m.what).unwrap_or_default();
+                    out.push(Finding::new(
+                        ID,
+                        run.ins.span,
+                        format!(
+                            "{} stay in this layer: remove them at the end of the RUN that \
+                             created them (not fixed: {reason})",
+                            m.what
+                        ),
+                    ));
+                    continue;
+                }
+                if let Verdict::Reads { line, why } = &verdict {
+                    let line = *line;
+                    let by_install = why.contains(&format!("without `{} update`", m.name));
                     let own = !run.script.cmds.iter().skip(fill + 1).any(|c| {
                         m.reader_programs.iter().any(|p| p == c.program())
                             && c.find_arg(&m.readers).is_some()
@@ -240,7 +275,14 @@ impl Rule for PackageCacheCleanup {
                         .instructions
                         .get(run.index + 1)
                         .is_some_and(|next| next.start_line == line);
-                    let msg = if own {
+                    let msg = if !by_install {
+                        format!(
+                            "{} stay in this layer: remove them at the end of the RUN that \
+                             created them (not fixed: {})",
+                            m.what,
+                            verdict.reason(&m.what).unwrap_or_default()
+                        )
+                    } else if own {
                         format!(
                             "`{} update` runs in a layer of its own; the install that needs it runs \
                              in the RUN on line {line}: {} ship in this layer and go stale in the \
@@ -266,14 +308,17 @@ impl Rule for PackageCacheCleanup {
                     out.push(Finding::new(ID, run.ins.span, msg).with_level(level));
                     continue;
                 }
-                let sudo = run.script.cmds.get(fill).map(|c| c.sudo).unwrap_or(false);
+                let prefix = fill_cmd.and_then(sudo_prefix);
                 let target = if m.unsafe_ {
                     &mut unsafe_cmds
                 } else {
                     &mut safe_cmds
                 };
                 for c in &m.clean {
-                    target.push(if sudo { format!("sudo {c}") } else { c.clone() });
+                    target.push(match &prefix {
+                        Some(p) => format!("{p} {c}"),
+                        None => c.clone(),
+                    });
                 }
                 whats.push(&m.what);
             }

@@ -1,0 +1,629 @@
+//! Which later steps read what an earlier RUN leaves behind: the one model the rules that delete
+//! files (or stop creating them) ask before they call a fix safe.
+//!
+//! A fix that removes path P at the end of RUN X in stage S is safe only when no later step can
+//! read P: the later RUNs of S and of every stage built `FROM S` (transitively), `COPY --from=` and
+//! `RUN --mount=…,from=` of those stages whose source covers P, and RUN mounts of X itself over P.
+//! A later RUN's commands are resolved through wrappers (`sudo -u U`, `xargs`, `sh -c "…"`,
+//! `su -c`, `timeout N`, `env`, …; data in `transforms/consumers.toml`). A command the model cannot
+//! see into (a script, `make`, `eval`, `source`) makes the answer [`Verdict::Unknown`]: unknown
+//! means unsafe, and the rule says why it did not fix.
+
+use crate::model::files::{covers, literal, Vars};
+use crate::model::script::{self, Cmd};
+use crate::model::stages::Analysis;
+use crate::syntax::{lex, Dockerfile, Form, Instruction, Keyword};
+use std::sync::OnceLock;
+
+/// The data file, compiled in.
+pub const DATA: &str = include_str!("../../transforms/consumers.toml");
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wrapper {
+    name: String,
+    value_options: Vec<String>,
+    operands: usize,
+    #[serde(default)]
+    user_operand: bool,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    wrappers: Vec<Wrapper>,
+    shells: Vec<String>,
+    opaque: Vec<String>,
+    inert: Vec<String>,
+}
+
+fn data() -> Result<&'static Data, String> {
+    static READ: OnceLock<Result<Data, String>> = OnceLock::new();
+    READ.get_or_init(|| {
+        toml::from_str::<Data>(DATA).map_err(|e| format!("transforms/consumers.toml: {e}"))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+/// Checks the data file (rules call this when they are built, so a broken file is an error).
+pub fn check_data() -> Result<(), String> {
+    data().map(|_| ())
+}
+
+/// A command as it finally runs, wrappers removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effective {
+    /// The program name without its directory.
+    pub program: String,
+    /// Its arguments, quotes removed where they are literal (kept as written otherwise), `~` and
+    /// `$HOME` resolved for the user it runs as.
+    pub args: Vec<String>,
+    /// The user a wrapper runs it as (`sudo -u node`, `gosu app`), when one does.
+    pub user: Option<String>,
+}
+
+impl Effective {
+    /// The program and its arguments joined by single spaces (for the data's regexes).
+    pub fn line(&self) -> String {
+        let mut s = self.program.clone();
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(a);
+        }
+        s
+    }
+
+    /// Whether an argument (or the value of a `--opt=value` argument) names `path`, a path under it
+    /// or a folder over it (globs matched).
+    pub fn names_path(&self, path: &str) -> bool {
+        self.args.iter().any(|a| {
+            let value = a.split_once('=').map(|(_, v)| v);
+            [Some(a.as_str()), value]
+                .into_iter()
+                .flatten()
+                .any(|w| w.starts_with('/') && w != "/" && covers(w, path))
+        })
+    }
+}
+
+/// One command of a later RUN, as the model sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    Runs(Effective),
+    /// Something the model cannot see into, described for the finding (`./install.sh`).
+    Opaque(String),
+}
+
+/// What the model concludes about a later step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// No later step reads it.
+    Free,
+    /// The step on `line` reads it; `why` completes "the RUN on line N …".
+    Reads { line: usize, why: String },
+    /// The step on `line` runs something the model cannot see into.
+    Unknown { line: usize, why: String },
+}
+
+impl Verdict {
+    /// Why a fix that removes `what` is not applied, for the finding ("not fixed: …"), or `None`
+    /// when nothing later reads it.
+    pub fn reason(&self, what: &str) -> Option<String> {
+        match self {
+            Verdict::Free => None,
+            Verdict::Reads { line, why } => Some(format!("the step on line {line} {why}")),
+            Verdict::Unknown { line, why } => Some(format!(
+                "the RUN on line {line} runs {why}, which may use {what}"
+            )),
+        }
+    }
+}
+
+/// What a later command does with the thing a rule wants to remove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Use {
+    /// It reads it; the text completes "the step on line N …".
+    Reads(String),
+    /// It makes its own fresh copy first (`apt-get update`): the rest of its RUN reads that.
+    Refreshes,
+    /// It removes it: nothing later in the stage can read the old one.
+    Removes,
+}
+
+/// What a rule asks about: the paths it would remove and how a command uses them.
+pub struct Probe<'p> {
+    pub paths: &'p [String],
+    /// How a command uses the thing beyond naming one of `paths` (`None`: it does not).
+    pub uses: &'p dyn Fn(&Effective) -> Option<Use>,
+    /// Words whose mention in a RUN the model cannot read (heredoc, …) makes it unknown.
+    pub mentions: &'p [String],
+}
+
+/// `$HOME` of a user: root's or `/home/<user>` (useradd's default).
+fn home_of(user: Option<&str>) -> String {
+    match user {
+        None | Some("root") | Some("0") => "/root".to_string(),
+        Some(u) => format!("/home/{u}"),
+    }
+}
+
+/// A word's text with quotes removed when it is literal, `~`/`$HOME` resolved.
+fn word_text(raw: &str, user: Option<&str>) -> String {
+    let home = home_of(user);
+    let mut w = raw.replace("${HOME}", &home).replace("$HOME", &home);
+    if w == "~" || w.starts_with("~/") {
+        w = format!("{home}{}", &w[1..]);
+    }
+    static NO_VARS: OnceLock<Vars> = OnceLock::new();
+    match literal(&w, NO_VARS.get_or_init(|| Vars::of("")), 0, true) {
+        Some(l) => l,
+        // A quoted word with expansions (`sh -c "cd ~ && $X"`): its text between the quotes.
+        None if w.len() >= 2
+            && ((w.starts_with('"') && w.ends_with('"'))
+                || (w.starts_with('\'') && w.ends_with('\''))) =>
+        {
+            w.get(1..w.len() - 1).unwrap_or_default().to_string()
+        }
+        None => w,
+    }
+}
+
+/// Every command `cmd` runs, resolved through wrappers and `sh -c`.
+pub fn resolve(cmd: &Cmd) -> Vec<Seen> {
+    let words: Vec<String> = cmd.words.iter().map(|w| w.text.to_string()).collect();
+    let mut out = Vec::new();
+    resolve_words(&words, None, 0, &mut out);
+    out
+}
+
+fn basename(w: &str) -> &str {
+    w.rsplit('/').next().unwrap_or(w)
+}
+
+fn resolve_words(words: &[String], user: Option<String>, depth: usize, out: &mut Vec<Seen>) {
+    let Ok(data) = data() else {
+        out.push(Seen::Opaque(
+            "a command (transforms/consumers.toml is broken)".into(),
+        ));
+        return;
+    };
+    let Some(first) = words.first() else {
+        return;
+    };
+    if depth > 8 {
+        out.push(Seen::Opaque(format!("`{first}` nested too deep")));
+        return;
+    }
+    let raw_prog = word_text(first, user.as_deref());
+    let prog = basename(&raw_prog).to_string();
+    let rest = words.get(1..).unwrap_or(&[]);
+    let has_c = |ws: &[String]| {
+        ws.iter().position(|w| {
+            w == "-c"
+                || w == "--command"
+                || (w.starts_with('-') && !w.starts_with("--") && w.ends_with('c'))
+        })
+    };
+    if data.shells.contains(&prog) {
+        if prog == "busybox" {
+            return resolve_words(rest, user, depth + 1, out);
+        }
+        let su_like = prog == "su" || prog == "runuser";
+        if let Some(c) = has_c(rest) {
+            let mut who = user.clone();
+            if su_like {
+                who = rest
+                    .iter()
+                    .take(c)
+                    .find(|w| !w.starts_with('-'))
+                    .map(|w| word_text(w, None))
+                    .or(Some("root".into()));
+            }
+            let Some(text) = rest.get(c + 1).map(|w| word_text(w, None)) else {
+                out.push(Seen::Opaque(format!("`{prog} -c` without a script")));
+                return;
+            };
+            match script::parse(&text) {
+                Some(s) => {
+                    for inner in &s.cmds {
+                        let ws: Vec<String> =
+                            inner.words.iter().map(|w| w.text.to_string()).collect();
+                        resolve_words(&ws, who.clone(), depth + 1, out);
+                    }
+                }
+                None => out.push(Seen::Opaque(format!("`{prog} -c \"{text}\"`"))),
+            }
+            return;
+        }
+        if prog == "runuser" {
+            // `runuser -u U -- cmd`: a wrapper, below.
+        } else {
+            let script = rest.iter().find(|w| !w.starts_with('-'));
+            out.push(Seen::Opaque(match script {
+                Some(s) => format!("`{prog} {s}`"),
+                None if su_like => format!("a `{prog}` login shell"),
+                None => format!("a script `{prog}` reads from its input"),
+            }));
+            return;
+        }
+    }
+    if let Some(w) = data.wrappers.iter().find(|w| w.name == prog) {
+        let mut who = user;
+        let mut i = 0;
+        while let Some(o) = rest.get(i) {
+            if o == "--" {
+                i += 1;
+                break;
+            }
+            let assignment = prog == "env" && script::is_assignment(o);
+            if !o.starts_with('-') && !assignment {
+                break;
+            }
+            let (name, inline) = match o.split_once('=') {
+                Some((n, v)) if n.starts_with('-') => (n, Some(v)),
+                _ => (o.as_str(), None),
+            };
+            let takes = w.value_options.iter().any(|v| v == name) && inline.is_none();
+            if matches!(name, "-u" | "--user") && matches!(prog.as_str(), "sudo" | "runuser") {
+                who = inline
+                    .map(str::to_string)
+                    .or_else(|| rest.get(i + 1).cloned());
+            }
+            i += if takes { 2 } else { 1 };
+        }
+        if w.user_operand {
+            who = rest.get(i).cloned();
+        }
+        i += w.operands;
+        let inner = rest.get(i..).unwrap_or(&[]);
+        if inner.is_empty() && prog == "xargs" {
+            // `xargs` alone runs `echo`.
+            return;
+        }
+        return resolve_words(inner, who, depth + 1, out);
+    }
+    if data.opaque.contains(&prog) {
+        out.push(Seen::Opaque(format!("`{prog}`")));
+        return;
+    }
+    let is_script = raw_prog.starts_with("./")
+        || raw_prog.starts_with("../")
+        || prog.ends_with(".sh")
+        || raw_prog.contains('$');
+    if is_script && !data.inert.contains(&prog) {
+        out.push(Seen::Opaque(format!("`{first}`")));
+        return;
+    }
+    let args = rest.iter().map(|w| word_text(w, user.as_deref())).collect();
+    out.push(Seen::Runs(Effective {
+        program: prog,
+        args,
+        user,
+    }));
+}
+
+/// The stage at `index` in `analysis` and the stages built on it (`FROM <its alias>`), as indexes.
+fn family(analysis: &Analysis, stage: usize) -> Vec<usize> {
+    let mut fam = vec![stage];
+    for (i, s) in analysis.stages.iter().enumerate().skip(stage + 1) {
+        if s.parent.is_some_and(|p| fam.contains(&p)) {
+            fam.push(i);
+        }
+    }
+    fam
+}
+
+/// `target=` paths of an instruction's `--mount` flags of every type that puts something else at
+/// the target (cache, bind, tmpfs, secret, ssh).
+pub fn mount_targets(ins: &Instruction) -> Vec<String> {
+    mounts(ins).into_iter().filter_map(|m| m.target).collect()
+}
+
+/// Whether deleting `path` in `ins` would delete inside (or over) one of its mounts.
+pub fn under_mount(ins: &Instruction, path: &str) -> bool {
+    mount_targets(ins)
+        .iter()
+        .any(|t| covers(t, path) || t.trim_end_matches('/').is_empty())
+}
+
+struct Mount {
+    target: Option<String>,
+    from: Option<String>,
+    source: Option<String>,
+}
+
+fn mounts(ins: &Instruction) -> Vec<Mount> {
+    let mut out = Vec::new();
+    for f in &ins.effective().flags {
+        if !f.name().eq_ignore_ascii_case("mount") {
+            continue;
+        }
+        let Some(v) = f.value() else { continue };
+        let mut m = Mount {
+            target: None,
+            from: None,
+            source: None,
+        };
+        for part in v.split(',') {
+            let (k, val) = part.split_once('=').unwrap_or((part, ""));
+            let val = val.trim().trim_matches('"').to_string();
+            match k.trim().to_ascii_lowercase().as_str() {
+                "target" | "dst" | "destination" => m.target = Some(val),
+                "from" => m.from = Some(val),
+                "source" | "src" => m.source = Some(val),
+                _ => {}
+            }
+        }
+        out.push(m);
+    }
+    out
+}
+
+/// Whether a COPY or mount source (relative to the root of the stage it reads) covers `path`.
+fn source_covers(source: &str, path: &str) -> bool {
+    let abs = if source.starts_with('/') {
+        source.to_string()
+    } else {
+        format!("/{source}")
+    };
+    let trimmed = abs.trim_end_matches(['/', '.', '*']);
+    trimmed.is_empty() || covers(&abs, path)
+}
+
+/// The first later step that reads what `probe` describes, after the RUN at `run_index`.
+pub fn later(
+    doc: &Dockerfile,
+    analysis: &Analysis,
+    run_index: usize,
+    probe: &Probe<'_>,
+) -> Verdict {
+    let Some(me) = analysis
+        .stages
+        .iter()
+        .position(|s| s.from <= run_index && run_index < s.end)
+    else {
+        return Verdict::Free;
+    };
+    let fam = family(analysis, me);
+    // RUNs of the stage and of the stages built on it.
+    for &si in &fam {
+        let Some(stage) = analysis.stages.get(si) else {
+            continue;
+        };
+        let start = if si == me {
+            run_index + 1
+        } else {
+            stage.from + 1
+        };
+        for idx in start..stage.end {
+            let Some(ins) = doc.instructions.get(idx) else {
+                break;
+            };
+            if ins.trigger.is_some() || ins.kind() != Keyword::Run {
+                continue;
+            }
+            match run_use(doc, ins, probe) {
+                RunUse::None => {}
+                RunUse::Removes => break,
+                RunUse::Verdict(v) => return v,
+            }
+        }
+    }
+    // Other stages' copies and mounts of these stages' files (any later instruction).
+    for ins in doc.instructions.iter().skip(run_index + 1) {
+        let from_fam = |r: &str| analysis.stage_named(r).is_some_and(|s| fam.contains(&s));
+        if ins.kind() == Keyword::Copy || ins.kind() == Keyword::Add {
+            let Some(from) = ins.command.flag("from").and_then(|f| f.value()) else {
+                continue;
+            };
+            if !from_fam(from) {
+                continue;
+            }
+            let words = match &ins.command.form {
+                Form::Exec(argv) => argv.clone(),
+                _ => lex::parse_words(&ins.command.args, doc.escape),
+            };
+            let sources = words.split_last().map(|(_, s)| s).unwrap_or(&[]);
+            for s in sources {
+                if let Some(p) = probe.paths.iter().find(|p| source_covers(s, p)) {
+                    return Verdict::Reads {
+                        line: ins.start_line,
+                        why: format!("copies `{s}` from that stage, which holds `{p}`"),
+                    };
+                }
+            }
+        } else if ins.kind() == Keyword::Run {
+            for m in mounts(ins) {
+                let (Some(from), source) = (m.from.as_deref(), m.source.as_deref()) else {
+                    continue;
+                };
+                if !from_fam(from) {
+                    continue;
+                }
+                let s = source.unwrap_or("/");
+                if let Some(p) = probe.paths.iter().find(|p| source_covers(s, p)) {
+                    return Verdict::Reads {
+                        line: ins.start_line,
+                        why: format!("mounts `{s}` from that stage, which holds `{p}`"),
+                    };
+                }
+            }
+        }
+    }
+    Verdict::Free
+}
+
+enum RunUse {
+    None,
+    Removes,
+    Verdict(Verdict),
+}
+
+fn run_use(doc: &Dockerfile, ins: &Instruction, probe: &Probe<'_>) -> RunUse {
+    let line = ins.start_line;
+    let cmds: Vec<Vec<String>> = match &ins.command.form {
+        Form::Exec(argv) => vec![argv.clone()],
+        Form::Shell if ins.heredocs.is_empty() => match script::parse(&ins.command.args) {
+            Some(s) => s
+                .cmds
+                .iter()
+                .map(|c| c.words.iter().map(|w| w.text.to_string()).collect())
+                .collect(),
+            None => return unreadable(doc, ins, probe),
+        },
+        _ => return unreadable(doc, ins, probe),
+    };
+    let mut refreshed = false;
+    for words in cmds {
+        let mut seen = Vec::new();
+        resolve_words(&words, None, 0, &mut seen);
+        for s in seen {
+            match s {
+                Seen::Opaque(what) if !refreshed => {
+                    return RunUse::Verdict(Verdict::Unknown { line, why: what });
+                }
+                Seen::Opaque(_) => {}
+                Seen::Runs(e) => {
+                    match (probe.uses)(&e) {
+                        Some(Use::Refreshes) => refreshed = true,
+                        Some(Use::Removes) => return RunUse::Removes,
+                        Some(Use::Reads(why)) if !refreshed => {
+                            return RunUse::Verdict(Verdict::Reads { line, why });
+                        }
+                        _ => {}
+                    }
+                    if refreshed {
+                        continue;
+                    }
+                    if let Some(p) = probe.paths.iter().find(|p| e.names_path(p)) {
+                        return RunUse::Verdict(Verdict::Reads {
+                            line,
+                            why: format!("names `{p}` (`{}`)", e.program),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    RunUse::None
+}
+
+/// A RUN the shell reader does not model: unknown when it mentions what the probe looks for.
+fn unreadable(doc: &Dockerfile, ins: &Instruction, probe: &Probe<'_>) -> RunUse {
+    let text = doc.text(ins.span);
+    let hit = probe
+        .mentions
+        .iter()
+        .chain(probe.paths)
+        .find(|m| !m.is_empty() && text.contains(m.as_str()));
+    match hit {
+        Some(m) => RunUse::Verdict(Verdict::Unknown {
+            line: ins.start_line,
+            why: format!("a script dfopt does not read that mentions `{m}`"),
+        }),
+        None => RunUse::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(text: &str) -> Vec<Seen> {
+        let s = script::parse(text).expect("parses");
+        s.cmds.iter().flat_map(resolve).collect()
+    }
+
+    fn progs(text: &str) -> Vec<String> {
+        seen(text)
+            .into_iter()
+            .map(|s| match s {
+                Seen::Runs(e) => format!("{}@{}", e.line(), e.user.unwrap_or_default()),
+                Seen::Opaque(w) => format!("?{w}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_data_reads() {
+        assert!(check_data().is_ok());
+    }
+
+    #[test]
+    fn wrappers_resolve_to_the_command_they_run() {
+        assert_eq!(
+            progs("sudo -u node npm ci --offline"),
+            ["npm ci --offline@node"]
+        );
+        assert_eq!(
+            progs("timeout 30 apt-get install x"),
+            ["apt-get install x@"]
+        );
+        assert_eq!(progs("env -i A=1 nice -n 5 ls /x"), ["ls /x@"]);
+        assert_eq!(
+            progs("sh -c 'apt-get install -y x'"),
+            ["apt-get install -y x@"]
+        );
+        assert_eq!(progs("su app -c \"npm ci\""), ["npm ci@app"]);
+        assert_eq!(progs("gosu app ls ~/.npm"), ["ls /home/app/.npm@app"]);
+        assert_eq!(
+            progs("echo x | xargs -n1 apt-get install"),
+            ["echo x@", "apt-get install@"]
+        );
+        assert_eq!(progs("runuser -u app -- ls"), ["ls@app"]);
+    }
+
+    #[test]
+    fn scripts_and_make_are_opaque() {
+        assert_eq!(progs("./install.sh"), ["?`./install.sh`"]);
+        assert_eq!(progs("sh x.sh"), ["?`sh x.sh`"]);
+        assert_eq!(progs("bash /opt/setup"), ["?`bash /opt/setup`"]);
+        assert_eq!(progs("make all"), ["?`make`"]);
+        assert_eq!(progs("/usr/bin/apt-get update"), ["apt-get update@"]);
+        assert_eq!(progs("/opt/install.sh"), ["?`/opt/install.sh`"]);
+        assert_eq!(progs("/venv/bin/pip install x"), ["pip install x@"]);
+        assert_eq!(
+            progs("sh -c \"cd ~ && echo $V\""),
+            ["cd /root@", "echo $V@"]
+        );
+    }
+
+    #[test]
+    fn paths_are_named_over_and_under() {
+        let e = Effective {
+            program: "ls".into(),
+            args: vec!["/dl".into(), "--file=/x/y".into()],
+            user: None,
+        };
+        assert!(e.names_path("/dl/tool.zip"));
+        assert!(e.names_path("/x"));
+        assert!(!e.names_path("/other"));
+    }
+
+    #[test]
+    fn copies_from_the_stage_read_its_files() {
+        let doc = crate::syntax::Dockerfile::parse(
+            "FROM debian AS build\nRUN curl -o /dl/t.zip u\nFROM debian\nCOPY --from=build /dl/ /dl/\n",
+        )
+        .expect("parses");
+        let analysis = Analysis::new(&doc);
+        let paths = vec!["/dl/t.zip".to_string()];
+        let probe = Probe {
+            paths: &paths,
+            uses: &|_| None,
+            mentions: &[],
+        };
+        assert!(matches!(
+            later(&doc, &analysis, 1, &probe),
+            Verdict::Reads { line: 4, .. }
+        ));
+        let other = vec!["/elsewhere".to_string()];
+        let probe = Probe {
+            paths: &other,
+            uses: &|_| None,
+            mentions: &[],
+        };
+        assert_eq!(later(&doc, &analysis, 1, &probe), Verdict::Free);
+    }
+}
