@@ -19,13 +19,19 @@ fn fixtures() -> Vec<PathBuf> {
     v
 }
 
+/// Support windows are judged on a fixed day, so the snapshots do not move with the clock.
 fn settings(family: FinalImage) -> Settings {
-    Settings {
+    let mut s = Settings {
         select: Some(vec!["multi-stage".into(), "final-stage-base".into()]),
         unsafe_fixes: true,
         final_image: family,
         ..Settings::default()
-    }
+    };
+    s.transforms.insert(
+        "images".into(),
+        toml::from_str("today = \"2026-11-29\"").unwrap(),
+    );
+    s
 }
 
 /// Findings before, and the file after `fix --unsafe-fixes`.
@@ -141,7 +147,7 @@ fn catalogue_override_from_config() {
     s.transforms.insert(
         "images".into(),
         toml::from_str(
-            "[distroless.node]\n\"18\" = \"registry.example.com/distroless/nodejs18@sha256:0123\"\n",
+            "today = \"2026-11-29\"\n[replace]\n\"gcr.io/distroless/nodejs22-debian13\" = \"registry.example.com/distroless/nodejs22@sha256:0123\"\n",
         )
         .unwrap(),
     );
@@ -155,5 +161,5 @@ fn catalogue_override_from_config() {
     let out = fix_source(&src, &reg, &s, Some(&path)).unwrap();
     assert!(out
         .fixed
-        .contains("FROM registry.example.com/distroless/nodejs18@sha256:0123\n"));
+        .contains("FROM registry.example.com/distroless/nodejs22@sha256:0123\n"));
 }
