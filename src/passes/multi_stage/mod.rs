@@ -16,7 +16,7 @@
 //!
 //! **Example**
 //! ```dockerfile
-//! FROM node:18
+//! FROM node:22
 //! WORKDIR /app
 //! COPY . .
 //! RUN npm install
@@ -25,14 +25,14 @@
 //! ```
 //! becomes
 //! ```dockerfile
-//! FROM node:18 AS build
+//! FROM node:22 AS build
 //! WORKDIR /app
 //! COPY . .
-//! RUN npm install
+//! RUN npm install && npm prune --omit=dev
 //!
-//! FROM gcr.io/distroless/nodejs18-debian12:nonroot
+//! FROM gcr.io/distroless/nodejs22-debian13:nonroot
 //! WORKDIR /app
-//! COPY --from=build /app /app
+//! COPY --from=build --chown=65532:65532 /app /app
 //! EXPOSE 3000
 //! CMD ["index.js"]
 //! ```
@@ -44,8 +44,19 @@
 //! ffmpeg`, `curl` in a HEALTHCHECK), when a shell-form HEALTHCHECK would need a shell, when Python
 //! versions differ, or when native modules meet musl, it reports why (and which `--final` would work)
 //! without a fix. The build context beside the Dockerfile (package.json, go.mod, Cargo.toml,
-//! requirements.txt) is read when it is there. Images come from `transforms/images.toml`,
-//! overridable under `[transforms.images]`.
+//! requirements.txt) is read when it is there. The runtime image comes from the runtime catalogue
+//! (`transforms/runtimes.toml`): the same Node major, Python minor and Java version as the build
+//! image, distroless first, else the official slim image of that version (`node:22-slim`,
+//! `python:3.12-slim`, `eclipse-temurin:8-jre`); a runtime past its end of life is refused, never
+//! moved to another version. Floating tags (`node`, `node:lts`, `python:3`) get the slim variant of
+//! the same tag; `node:${NODE_VERSION}` keeps its ARG (`node:${NODE_VERSION}-slim`). When
+//! distroless cannot run the app (npm start, a shell-form CMD, OS packages the app uses), the slim
+//! image is used and the finding says why; OS packages the build installed are installed again in
+//! one RUN there. A named stage keeps its name on the runtime stage (the build stage becomes
+//! `<name>-build`). The app folder is copied owned by the runtime user, so an app that writes in
+//! it keeps working. Every conversion says what it changes (image and version, user, shell, what
+//! is copied) in its message, which `fix` prints on stderr beside the diff. Image mirrors and
+//! digest pins go under `[transforms.images.replace]`.
 
 mod go;
 mod java;
