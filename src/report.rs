@@ -86,6 +86,9 @@ pub struct FileResult {
     /// Rules whose fixes were applied (one entry per fix).
     pub applied: Vec<&'static str>,
     pub changed: bool,
+    /// In `fix` with unsafe fixes: what each applied unsafe fix changes beyond the diff.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub diff: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -238,11 +238,18 @@ fn engine_settings(
         Some(list) => Some(list.clone()),
         None => Some(vec![rule.to_string()]),
     };
+    // Support windows are judged on a fixed day, so the snapshots do not move with the clock.
+    let mut transforms = transforms.clone();
+    transforms
+        .entry("images".to_string())
+        .or_default()
+        .entry("today")
+        .or_insert_with(|| toml::Value::String("2026-11-29".to_string()));
     Settings {
         select,
         unsafe_fixes,
         final_image: final_image.unwrap_or_default(),
-        transforms: transforms.clone(),
+        transforms,
         // Fixtures show each rule's mechanics in every stage, shipping or not; which stages a rule
         // leaves alone because they do not ship is tested in tests/ship_aware.rs.
         merge_build_stages: true,

@@ -238,11 +238,12 @@ fn the_markdown_report_has_its_sections_and_tables() {
     );
     write(
         "b/Dockerfile",
-        "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"index.js\"]\n",
+        "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"index.js\"]\n",
     );
+    // No start command: multi-stage refuses it (an info finding, listed under Refusals).
     write(
         "c/Dockerfile",
-        "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"index.js\"]\n",
+        "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
     );
     write("d/Dockerfile", "FROM {{ image }}\nRUN x\n");
     let run = || {

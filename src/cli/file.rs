@@ -202,6 +202,7 @@ fn process_bytes_unguarded(
         .collect();
     res.diff =
         crate::diff::unified_bytes(&header_name(shown, path), &outcome.original, &outcome.fixed);
+    res.notes = unsafe_fix_notes(&text, rules, settings, path, shown, &outcome.applied);
     match mode {
         Mode::CheckFix if res.changed => {
             res.notice = format!(
@@ -240,6 +241,38 @@ fn process_bytes_unguarded(
         res.runs_after = res.runs_before;
     }
     res
+}
+
+/// What each applied unsafe fix changes beyond the diff (a multi-stage conversion's runtime image
+/// and version, user, shell, what is copied): the messages of those findings in the original,
+/// `path:line:col: rule: message`. Empty when no unsafe fix was applied.
+fn unsafe_fix_notes(
+    text: &str,
+    rules: &FolderRules,
+    settings: &crate::config::Settings,
+    path: Option<&std::path::Path>,
+    shown: &str,
+    applied: &[&str],
+) -> Vec<String> {
+    if !settings.unsafe_fixes || applied.is_empty() {
+        return Vec::new();
+    }
+    let Ok((doc, found)) = engine::check_source(text, &rules.registry, settings, path) else {
+        return Vec::new();
+    };
+    found
+        .iter()
+        .filter(|f| {
+            applied.contains(&f.rule)
+                && f.fix
+                    .as_ref()
+                    .is_some_and(|fx| fx.safety == crate::edit::Safety::Unsafe)
+        })
+        .map(|f| {
+            let (line, col) = doc.line_col(f.span.start);
+            format!("{shown}:{line}:{col}: {}: {}", f.rule, f.message)
+        })
+        .collect()
 }
 
 /// `chain-runs x2, apt-clean` style summary of applied fixes.

@@ -312,6 +312,10 @@ pub(super) fn process(
         if let Some(e) = &res.error {
             let _ = writeln!(err, "{e}");
         }
+        // Beside the diff: what an unsafe fix changes that the diff does not say.
+        for n in &res.notes {
+            let _ = writeln!(err, "{n}");
+        }
         if mode == Mode::Write && !res.notice.is_empty() && res.fixed_text.is_none() {
             let _ = err.write_all(res.notice.as_bytes());
         }

@@ -179,6 +179,19 @@ struct FloatingData {
     image: String,
     slim: String,
     latest_slim: String,
+    /// Debian codenames a floating tag may end with (`3-bookworm`) whose slim variant exists.
+    #[serde(default)]
+    distros: Vec<String>,
+    /// The slim variant of `<tag>-<distro>`: `{tag}` and `{distro}` are filled in.
+    #[serde(default)]
+    slim_distro: Option<String>,
+    /// The slim variant of a bare `<distro>` tag.
+    #[serde(default)]
+    latest_slim_distro: Option<String>,
+    /// A floating alpine tag (`alpine`, `3-alpine`, `lts-alpine`) is its own final image: what
+    /// the build compiled against musl runs there.
+    #[serde(default)]
+    alpine: bool,
 }
 
 // ----- the API -----
@@ -450,6 +463,12 @@ impl Catalogue {
         let (v, until) = if versioned {
             let name = self.runtime_name(runtime);
             let Some(v) = self.normalize(runtime, version) else {
+                // `python:2`: every release line under the prefix has ended.
+                if let Status::Ended { .. } = self.status(runtime, version, today) {
+                    return refuse(format!(
+                        "every {name} {version}.x release line is past its end of life: no final image is chosen for it"
+                    ));
+                }
                 return refuse(format!(
                     "{name} `{version}` does not name a release line the final image can match"
                 ));
@@ -533,31 +552,8 @@ impl Catalogue {
             });
         }
         if let Some(f) = self.data.policy.floating.get(&runtime) {
-            let lower = tag.to_ascii_lowercase();
-            if tag.is_empty() || f.tags.contains(&lower) {
-                let slim_tag = if tag.is_empty() || lower == "latest" {
-                    f.latest_slim.clone()
-                } else if lower == "slim" || lower.ends_with("-slim") {
-                    tag.clone()
-                } else {
-                    f.slim.replace("{tag}", &tag)
-                };
-                let img = self
-                    .data
-                    .images
-                    .iter()
-                    .find(|i| i.family == "slim" && i.runtime == runtime);
-                return match img {
-                    Some(img) => Ok(choice(
-                        img,
-                        format!("{}:{slim_tag}", f.image),
-                        String::new(),
-                        None,
-                    )),
-                    None => Err(Refusal {
-                        reason: format!("no slim image for {runtime} in the catalogue"),
-                    }),
-                };
+            if let Some(picked) = self.floating(f, &runtime, &tag, today)? {
+                return Ok(picked);
             }
         }
         match self.version_in_tag(&runtime, &image) {
@@ -568,6 +564,92 @@ impl Catalogue {
                 ),
             }),
         }
+    }
+
+    /// The final image for a floating tag (no version in it): the slim variant of the same tag,
+    /// or, for an alpine tag, the tag itself. `Ok(None)` when the tag is not a floating one the
+    /// data describes; a refusal when its version prefix (`python:2-…`) is past its end of life.
+    fn floating(
+        &self,
+        f: &FloatingData,
+        runtime: &str,
+        tag: &str,
+        today: Date,
+    ) -> Result<Option<ImageChoice>, Refusal> {
+        let lower = tag.to_ascii_lowercase();
+        let family_image = |family: &str| {
+            self.data
+                .images
+                .iter()
+                .find(|i| i.family == family && i.runtime == runtime)
+        };
+        let found = |family: &str, t: String| -> Result<Option<ImageChoice>, Refusal> {
+            match family_image(family) {
+                Some(img) => Ok(Some(choice(
+                    img,
+                    format!("{}:{t}", f.image),
+                    String::new(),
+                    None,
+                ))),
+                None => Err(Refusal {
+                    reason: format!("no {family} image for {runtime} in the catalogue"),
+                }),
+            }
+        };
+        if tag.is_empty() || f.tags.contains(&lower) {
+            let slim_tag = if tag.is_empty() || lower == "latest" {
+                f.latest_slim.clone()
+            } else if lower == "slim" || lower.ends_with("-slim") {
+                tag.to_string()
+            } else {
+                f.slim.replace("{tag}", tag)
+            };
+            return found("slim", slim_tag);
+        }
+        // `<head>-<rest>`: head is a floating tag or a bare version prefix (`3`, `2`).
+        let (head, rest) = match lower.split_once('-') {
+            Some((h, r)) => (h.to_string(), r.to_string()),
+            None => (String::new(), lower.clone()),
+        };
+        let head_floats = head.is_empty() || f.tags.contains(&head);
+        let head_prefix = !head_floats
+            && head.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && self.normalize(runtime, &head).is_none();
+        if !head_floats && !head_prefix {
+            return Ok(None);
+        }
+        if head_prefix {
+            if let Status::Ended { since, why } = self.status(runtime, &head, today) {
+                let name = self.runtime_name(runtime);
+                return Err(Refusal {
+                    reason: match since {
+                        Some(d) => format!("{name} {head} reached its end of life on {d}: no final image is chosen for it"),
+                        None => format!("{name} {head} is past its end of life ({why}): no final image is chosen for it"),
+                    },
+                });
+            }
+        }
+        let alpine = rest == "alpine"
+            || rest
+                .strip_prefix("alpine")
+                .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'));
+        if alpine && f.alpine {
+            return found("alpine", tag.to_string());
+        }
+        if f.distros.contains(&rest) {
+            let template = if head.is_empty() {
+                f.latest_slim_distro.as_ref()
+            } else {
+                f.slim_distro.as_ref()
+            };
+            if let Some(t) = template {
+                let slim_tag = t
+                    .replace("{tag}", &tag[..head.len()])
+                    .replace("{distro}", &tag[tag.len() - rest.len()..]);
+                return found("slim", slim_tag);
+            }
+        }
+        Ok(None)
     }
 
     fn final_for_arg(

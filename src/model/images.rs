@@ -1,6 +1,7 @@
 //! Image references, the language runtime a build image stands for, its version, and the image
 //! catalogue (`transforms/images.toml`, `transforms/packages.toml`) the runtime images come from.
 
+use super::catalogue::{Catalogue as RuntimeCatalogue, Date, ImageChoice};
 use crate::config::{FinalImage, Settings};
 
 pub const IMAGES: &str = include_str!("../../transforms/images.toml");
@@ -180,10 +181,16 @@ pub struct Choice {
     pub python: Option<String>,
 }
 
-/// `transforms/images.toml`, merged with `[transforms.images]` from the config.
-#[derive(Debug, Clone)]
+/// The runtime images of the multi-stage and final-stage-base passes: the runtime catalogue
+/// (`transforms/runtimes.toml`, [`super::catalogue`]) picks the image by the same-version policy;
+/// `transforms/images.toml`, merged with `[transforms.images]` from the config, gives the tag of
+/// distroless images, image replacements (private mirrors, digest pins) and the day support is
+/// judged on.
+#[derive(Debug)]
 pub struct Catalogue {
+    runtimes: RuntimeCatalogue,
     data: toml::Table,
+    today: Date,
 }
 
 /// Merges `over` into `base` key by key (tables recursively). Unknown top-level keys are errors.
@@ -211,24 +218,46 @@ impl Catalogue {
         if let Some(over) = settings.transforms.get("images") {
             deep_merge(&mut data, over, "transforms.images")?;
         }
-        Ok(Catalogue { data })
+        let today = match data.get("today").and_then(|v| v.as_str()) {
+            None => Date::today(),
+            Some(s) if s.trim().is_empty() => Date::today(),
+            Some(s) => Date::parse(s)
+                .ok_or_else(|| format!("[transforms.images] today: `{s}` is not YYYY-MM-DD"))?,
+        };
+        Ok(Catalogue {
+            runtimes: RuntimeCatalogue::builtin()?,
+            data,
+            today,
+        })
     }
 
-    fn table(&self, path: &[&str]) -> Option<&toml::Table> {
-        let mut t = &self.data;
-        for p in path {
-            t = t.get(*p)?.as_table()?;
-        }
-        Some(t)
+    /// The runtime catalogue itself.
+    pub fn runtimes(&self) -> &RuntimeCatalogue {
+        &self.runtimes
     }
 
-    fn str_at(&self, path: &[&str], key: &str) -> Option<String> {
-        self.table(path)?.get(key)?.as_str().map(str::to_string)
+    /// The day support windows are judged on.
+    pub fn today(&self) -> Date {
+        self.today
     }
 
     fn tag(&self, key: &str) -> String {
-        self.str_at(&["tags"], key)
-            .unwrap_or_else(|| "nonroot".to_string())
+        self.data
+            .get("tags")
+            .and_then(|t| t.get(key))
+            .and_then(|v| v.as_str())
+            .unwrap_or("nonroot")
+            .to_string()
+    }
+
+    /// The configured replacement of an image (mirror, digest pin), else the image itself.
+    fn replaced(&self, image: &str) -> String {
+        self.data
+            .get("replace")
+            .and_then(|t| t.get(image))
+            .and_then(|v| v.as_str())
+            .unwrap_or(image)
+            .to_string()
     }
 
     /// Appends `:tag` unless the image already pins a tag or digest.
@@ -247,47 +276,50 @@ impl Catalogue {
         }
     }
 
-    fn unpublished_note(&self, image: &str) -> Option<String> {
-        self.str_at(&["distroless", "unpublished"], image)
-            .map(|why| format!("{image} is no longer published by distroless ({why})"))
+    /// A catalogue answer as the passes use it.
+    pub fn choice(&self, picked: ImageChoice, root: bool) -> Choice {
+        let family = match picked.family.as_str() {
+            "distroless" => FinalImage::Distroless,
+            "alpine" => FinalImage::Alpine,
+            _ => FinalImage::Slim,
+        };
+        let image = self.replaced(&picked.image);
+        let interpreted = matches!(picked.runtime.as_str(), "node" | "python" | "java");
+        let distroless = family == FinalImage::Distroless;
+        let name = self.runtimes.runtime_name(&picked.runtime).to_string();
+        let mut runs = if !interpreted {
+            format!("runs on `{image}`")
+        } else if picked.version.is_empty() {
+            format!("runs on `{image}`, whose {name} version follows the build image's tag")
+        } else {
+            format!("runs on `{image}` ({name} {})", picked.version)
+        };
+        if let Some(d) = picked.supported_until {
+            runs.push_str(&format!(", supported until {d}"));
+        }
+        if picked.shell == "none" {
+            runs.push_str(", which has no shell");
+        }
+        if picked.libc == "musl" {
+            runs.push_str(", which has musl, not glibc");
+        }
+        Choice {
+            image: if distroless {
+                self.tagged(&image, root)
+            } else {
+                image
+            },
+            family,
+            interpreter_entrypoint: distroless && interpreted,
+            has_shell: picked.shell != "none",
+            nonroot: distroless && !root,
+            note: Some(runs),
+            python: (distroless && picked.runtime == "python").then(|| picked.version.clone()),
+        }
     }
 
-    /// The distroless image for a language runtime version: the exact one, else the nearest
-    /// published version (said in the note). `None` when the catalogue has no entry at all.
-    fn distroless_versioned(
-        &self,
-        rt: &str,
-        version: &str,
-    ) -> Option<(String, Option<String>, String)> {
-        let t = self.table(&["distroless", rt])?;
-        if let Some(img) = t.get(version).and_then(|v| v.as_str()) {
-            let note = self.unpublished_note(img);
-            return Some((img.to_string(), note, version.to_string()));
-        }
-        let want = version_number(version)?;
-        let mut best: Option<(f64, &str, &str)> = None;
-        for (k, v) in t {
-            let (Some(n), Some(img)) = (version_number(k), v.as_str()) else {
-                continue;
-            };
-            // Prefer the nearest; on a tie, the newer one.
-            let d = (n - want).abs() - if n > want { 1e-6 } else { 0.0 };
-            if best.map(|(bd, _, _)| d < bd).unwrap_or(true) {
-                best = Some((d, k.as_str(), img));
-            }
-        }
-        let (_, k, img) = best?;
-        let mut note = format!(
-            "distroless has no {rt} {version} image: {img} ({rt} {k}) is the nearest; check the app runs on it"
-        );
-        if let Some(u) = self.unpublished_note(img) {
-            note.push_str("; ");
-            note.push_str(&u);
-        }
-        Some((img.to_string(), Some(note), k.to_string()))
-    }
-
-    /// The runtime image for an interpreted runtime (node, python, java).
+    /// The runtime image for an interpreted runtime (node, python, java) at `version`, for the
+    /// preferred family: the catalogue's ladder (same version or refuse).
     pub fn for_runtime(
         &self,
         rt: Runtime,
@@ -295,48 +327,26 @@ impl Catalogue {
         family: FinalImage,
         root: bool,
     ) -> Result<Choice, String> {
-        let key = rt.name();
-        match family {
-            FinalImage::Distroless => {
-                let (img, note, got) = self
-                    .distroless_versioned(key, version)
-                    .ok_or_else(|| format!("the image catalogue has no distroless {key} image"))?;
-                if rt == Runtime::Python && got != version {
-                    return Err(format!(
-                        "distroless python3 images run Debian's Python ({}), not Python {version}: a venv built for {version} would not load; use `--final slim` (python:{version}-slim) or pin the build image to python:{got}",
-                        self.python_versions().join(", ")
-                    ));
-                }
-                Ok(Choice {
-                    image: self.tagged(&img, root),
-                    family,
-                    interpreter_entrypoint: true,
-                    has_shell: false,
-                    nonroot: !root,
-                    note,
-                    python: (rt == Runtime::Python).then(|| got.clone()),
-                })
-            }
-            FinalImage::Alpine | FinalImage::Slim => {
-                let fam = if family == FinalImage::Alpine {
-                    "alpine"
-                } else {
-                    "slim"
-                };
-                let tpl = self
-                    .str_at(&[fam], key)
-                    .ok_or_else(|| format!("the image catalogue has no {fam} {key} image"))?;
-                Ok(Choice {
-                    image: tpl.replace("{v}", version),
-                    family,
-                    interpreter_entrypoint: false,
-                    has_shell: true,
-                    nonroot: false,
-                    note: None,
-                    python: None,
-                })
-            }
-        }
+        let picked = self
+            .runtimes
+            .final_image(rt.name(), version, family, self.today)
+            .map_err(|r| r.reason)?;
+        Ok(self.choice(picked, root))
+    }
+
+    /// The runtime image for a build image's FROM as written (floating tags, ARG-based tags).
+    pub fn for_build(
+        &self,
+        build_from: &str,
+        arg_default: &dyn Fn(&str) -> Option<String>,
+        family: FinalImage,
+        root: bool,
+    ) -> Result<Choice, String> {
+        let picked = self
+            .runtimes
+            .final_image_for_build(build_from, arg_default, family, self.today)
+            .map_err(|r| r.reason)?;
+        Ok(self.choice(picked, root))
     }
 
     /// The runtime image for a compiled program.
@@ -346,59 +356,16 @@ impl Catalogue {
         family: FinalImage,
         root: bool,
     ) -> Result<Choice, String> {
-        match family {
-            FinalImage::Distroless => {
-                let img = self.str_at(&["distroless"], native.key()).ok_or_else(|| {
-                    format!("the image catalogue has no distroless {}", native.key())
-                })?;
-                Ok(Choice {
-                    image: self.tagged(&img, root),
-                    family,
-                    interpreter_entrypoint: false,
-                    has_shell: false,
-                    nonroot: !root,
-                    note: self.unpublished_note(&img),
-                    python: None,
-                })
-            }
-            FinalImage::Alpine | FinalImage::Slim => {
-                let fam = if family == FinalImage::Alpine {
-                    "alpine"
-                } else {
-                    "slim"
-                };
-                if family == FinalImage::Alpine && native != Native::Static {
-                    return Err(
-                        "the program links glibc dynamically and alpine has musl: build it static (CGO_ENABLED=0 for Go, a musl target for Rust) or use `--final distroless`".to_string(),
-                    );
-                }
-                let img = self
-                    .str_at(&[fam], native.key())
-                    .or_else(|| self.str_at(&[fam], "static"))
-                    .ok_or_else(|| {
-                        format!(
-                            "the image catalogue has no {fam} image for {}",
-                            native.key()
-                        )
-                    })?;
-                Ok(Choice {
-                    image: img,
-                    family,
-                    interpreter_entrypoint: false,
-                    has_shell: true,
-                    nonroot: false,
-                    note: None,
-                    python: None,
-                })
-            }
+        if family == FinalImage::Alpine && native != Native::Static {
+            return Err(
+                "the program links glibc dynamically and alpine has musl: build it static (CGO_ENABLED=0 for Go, a musl target for Rust) or use `--final distroless`".to_string(),
+            );
         }
-    }
-
-    /// Python versions distroless images carry.
-    pub fn python_versions(&self) -> Vec<String> {
-        self.table(&["distroless", "python"])
-            .map(|t| t.keys().cloned().collect())
-            .unwrap_or_default()
+        let picked = self
+            .runtimes
+            .final_image(native.key(), "", family, self.today)
+            .map_err(|r| r.reason)?;
+        Ok(self.choice(picked, root))
     }
 
     /// Whether `image` (a FROM reference) is one of the catalogue's runtime images.
@@ -406,41 +373,16 @@ impl Catalogue {
         let Some(r) = ImageRef::parse(image) else {
             return false;
         };
-        let mut found = false;
-        walk_strings(&self.data, &mut |s| {
-            if let Some(c) = ImageRef::parse(&s.replace("{v}", "0")) {
-                if c.repo == r.repo
-                    && (s.contains("gcr.io/")
-                        || r.tag_lower().contains("alpine")
-                        || r.tag_lower().contains("slim"))
-                {
-                    found = true;
-                }
-            }
-        });
-        found
+        let tag = r.tag_lower();
+        r.repo
+            .to_ascii_lowercase()
+            .starts_with("gcr.io/distroless/")
+            || r.repo
+                .to_ascii_lowercase()
+                .starts_with("cgr.dev/chainguard/")
+            || (r.is_official()
+                && (tag.contains("alpine") || tag.contains("slim") || tag.contains("jre")))
     }
-}
-
-fn walk_strings(t: &toml::Table, f: &mut dyn FnMut(&str)) {
-    for v in t.values() {
-        match v {
-            toml::Value::String(s) => f(s),
-            toml::Value::Table(t) => walk_strings(t, f),
-            _ => {}
-        }
-    }
-}
-
-fn version_number(v: &str) -> Option<f64> {
-    // 3.9 < 3.11: compare minor numerically.
-    let mut parts = v.split('.');
-    let major: f64 = parts.next()?.parse::<u32>().ok()? as f64;
-    let minor = match parts.next() {
-        Some(m) => m.parse::<u32>().ok()? as f64 / 1000.0,
-        None => 0.0,
-    };
-    Some(major + minor)
 }
 
 /// apt → apk names (`transforms/packages.toml`).
@@ -495,32 +437,59 @@ mod tests {
         assert_eq!(v(Runtime::Java, "openjdk:1.8").as_deref(), Some("8"));
     }
 
-    #[test]
-    fn catalogue_nearest_and_overrides() {
-        let s = Settings::default();
-        let c = Catalogue::load(&s).unwrap();
-        let ch = c
-            .for_runtime(Runtime::Node, "18", FinalImage::Distroless, false)
-            .unwrap();
-        assert_eq!(ch.image, "gcr.io/distroless/nodejs18-debian12:nonroot");
-        assert!(ch.note.is_some());
-        let ch = c
-            .for_runtime(Runtime::Node, "21", FinalImage::Distroless, false)
-            .unwrap();
-        assert_eq!(ch.image, "gcr.io/distroless/nodejs22-debian12:nonroot");
-        assert!(c
-            .for_runtime(Runtime::Python, "3.12", FinalImage::Distroless, false)
-            .is_err());
-        let ch = c
-            .for_runtime(Runtime::Python, "3.12", FinalImage::Alpine, false)
-            .unwrap();
-        assert_eq!(ch.image, "python:3.12-alpine");
-
+    fn settings_on(day: &str, extra: &str) -> Settings {
         let mut s = Settings::default();
-        let over: toml::Table =
-            toml::from_str("[distroless.node]\n\"22\" = \"mirror.example/node22@sha256:00\"\n")
-                .unwrap();
+        let over: toml::Table = toml::from_str(&format!("today = \"{day}\"\n{extra}")).unwrap();
         s.transforms.insert("images".into(), over);
+        s
+    }
+
+    #[test]
+    fn same_version_or_refuse() {
+        let c = Catalogue::load(&settings_on("2026-11-29", "")).unwrap();
+        let ch = c
+            .for_runtime(Runtime::Node, "22", FinalImage::Distroless, false)
+            .unwrap();
+        assert_eq!(ch.image, "gcr.io/distroless/nodejs22-debian13:nonroot");
+        assert!(ch.interpreter_entrypoint && !ch.has_shell);
+        // Node 18, 20 and 21 are past their end of life on that day: no image, a reason.
+        for v in ["18", "20", "21"] {
+            let why = c
+                .for_runtime(Runtime::Node, v, FinalImage::Distroless, false)
+                .unwrap_err();
+            assert!(why.contains("end of life"), "{v}: {why}");
+        }
+        // Distroless has no Python 3.12: the ladder goes to the official slim image.
+        let ch = c
+            .for_runtime(Runtime::Python, "3.12", FinalImage::Distroless, false)
+            .unwrap();
+        assert_eq!(ch.image, "python:3.12-slim");
+        assert!(ch.has_shell && !ch.interpreter_entrypoint);
+        let ch = c
+            .for_runtime(Runtime::Python, "3.13", FinalImage::Distroless, false)
+            .unwrap();
+        assert_eq!(ch.image, "gcr.io/distroless/python3-debian13:nonroot");
+        assert_eq!(ch.python.as_deref(), Some("3.13"));
+        let ch = c
+            .for_runtime(Runtime::Java, "8", FinalImage::Distroless, false)
+            .unwrap();
+        assert_eq!(ch.image, "eclipse-temurin:8-jre");
+        let ch = c
+            .for_native(Native::Static, FinalImage::Distroless, false)
+            .unwrap();
+        assert_eq!(ch.image, "gcr.io/distroless/static-debian13:nonroot");
+        let ch = c
+            .for_build("node:lts", &|_| None, FinalImage::Distroless, false)
+            .unwrap();
+        assert_eq!(ch.image, "node:lts-slim");
+    }
+
+    #[test]
+    fn replacements_and_unknown_keys() {
+        let s = settings_on(
+            "2026-11-29",
+            "[replace]\n\"gcr.io/distroless/nodejs22-debian13\" = \"mirror.example/node22@sha256:00\"\n",
+        );
         let c = Catalogue::load(&s).unwrap();
         let ch = c
             .for_runtime(Runtime::Node, "22", FinalImage::Distroless, false)

@@ -159,10 +159,10 @@ impl StageFacts {
             match c.kind {
                 Keyword::Workdir => {
                     f.has_workdir = true;
-                    f.final_workdir = f
-                        .final_workdir
-                        .as_deref()
-                        .and_then(|w| resolve(w, unquote(c.args.trim()).as_str()));
+                    f.final_workdir = f.final_workdir.as_deref().and_then(|w| {
+                        let path = expand_env(&unquote(c.args.trim()), &f.env)?;
+                        resolve(w, &path)
+                    });
                 }
                 Keyword::Env => {
                     for (k, v) in env_pairs(ins, doc.escape) {
@@ -435,6 +435,33 @@ impl StageFacts {
                         .any(|p| within(&p, dir))
             })
     }
+}
+
+/// `$NAME` and `${NAME}` replaced by the stage's ENV values (`WORKDIR $APP_HOME`); `None` when a
+/// reference is not a plain one to a known variable.
+fn expand_env(text: &str, env: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, len) = if let Some(inner) = after.strip_prefix('{') {
+            let close = inner.find('}')?;
+            (&inner[..close], close + 2)
+        } else {
+            let n = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..n], n)
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        out.push_str(env.get(name)?);
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //!
 //! **Example**
 //! ```dockerfile
-//! FROM node:18
+//! FROM node:22
 //! WORKDIR /app
 //! COPY . .
 //! RUN npm install
@@ -25,14 +25,14 @@
 //! ```
 //! becomes
 //! ```dockerfile
-//! FROM node:18 AS build
+//! FROM node:22 AS build
 //! WORKDIR /app
 //! COPY . .
-//! RUN npm install
+//! RUN npm install && npm prune --omit=dev
 //!
-//! FROM gcr.io/distroless/nodejs18-debian12:nonroot
+//! FROM gcr.io/distroless/nodejs22-debian13:nonroot
 //! WORKDIR /app
-//! COPY --from=build /app /app
+//! COPY --from=build --chown=65532:65532 /app /app
 //! EXPOSE 3000
 //! CMD ["index.js"]
 //! ```
@@ -44,8 +44,19 @@
 //! ffmpeg`, `curl` in a HEALTHCHECK), when a shell-form HEALTHCHECK would need a shell, when Python
 //! versions differ, or when native modules meet musl, it reports why (and which `--final` would work)
 //! without a fix. The build context beside the Dockerfile (package.json, go.mod, Cargo.toml,
-//! requirements.txt) is read when it is there. Images come from `transforms/images.toml`,
-//! overridable under `[transforms.images]`.
+//! requirements.txt) is read when it is there. The runtime image comes from the runtime catalogue
+//! (`transforms/runtimes.toml`): the same Node major, Python minor and Java version as the build
+//! image, distroless first, else the official slim image of that version (`node:22-slim`,
+//! `python:3.12-slim`, `eclipse-temurin:8-jre`); a runtime past its end of life is refused, never
+//! moved to another version. Floating tags (`node`, `node:lts`, `python:3`) get the slim variant of
+//! the same tag; `node:${NODE_VERSION}` keeps its ARG (`node:${NODE_VERSION}-slim`). When
+//! distroless cannot run the app (npm start, a shell-form CMD, OS packages the app uses), the slim
+//! image is used and the finding says why; OS packages the build installed are installed again in
+//! one RUN there. A named stage keeps its name on the runtime stage (the build stage becomes
+//! `<name>-build`). The app folder is copied owned by the runtime user, so an app that writes in
+//! it keeps working. Every conversion says what it changes (image and version, user, shell, what
+//! is copied) in its message, which `fix` prints on stderr beside the diff. Image mirrors and
+//! digest pins go under `[transforms.images.replace]`.
 
 mod go;
 mod java;
@@ -98,12 +109,41 @@ struct Plan {
     chown: Option<String>,
     /// Lines to create the runtime user (alpine/slim).
     user_setup: Option<String>,
+    /// The RUN installing OS packages the app may use at run time (alpine/slim).
+    runtime_install: Option<String>,
     /// USER line for the runtime stage: `Some(None)` drops the original, `Some(Some(x))` replaces it.
     user_line: Option<Option<String>>,
     extra_env: Vec<String>,
     start: StartOut,
     build_edits: Vec<Edit>,
     notes: Vec<String>,
+}
+
+/// The default of a global ARG (declared before the first FROM).
+fn arg_default(ctx: &Context<'_>, name: &str) -> Option<String> {
+    let doc = ctx.doc;
+    doc.instructions
+        .iter()
+        .take(ctx.analysis.preamble_end)
+        .filter(|i| i.kind() == Keyword::Arg)
+        .flat_map(|i| env_pairs(i, doc.escape))
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// An image reference written back out (`repo:tag@digest`).
+fn img_text(img: &ImageRef) -> String {
+    let mut s = img.repo.clone();
+    if let Some(t) = &img.tag {
+        s.push(':');
+        s.push_str(t);
+    }
+    if let Some(d) = &img.digest {
+        s.push('@');
+        s.push_str(d);
+    }
+    s
 }
 
 /// Resolves `$VAR`/`${VAR}` in a FROM image from the global ARG defaults.
@@ -163,17 +203,23 @@ impl Rule for MultiStage {
         let facts = StageFacts::scan(doc, stage.from, stage.end, default_wd);
         let bctx = BuildContext::new(ctx.path);
         let result = match rt {
-            Some(rt) => self.plan(ctx, &img, rt, &facts, &bctx),
+            Some(rt) => self.plan(ctx, &stage.base, &img, rt, &facts, &bctx),
             None => {
                 // Any other base: only a static Go binary is certain enough to move.
                 match self.native_artefact(doc, &facts, &bctx, None) {
-                    Ok((_, Native::Static, _)) => self.plan_native(ctx, &img, &facts, &bctx, None),
+                    Ok((_, Native::Static, _)) => self
+                        .on_ladder(ctx.settings.final_image, |family| {
+                            self.plan_native(ctx, &img, &facts, &bctx, None, family)
+                        }),
                     _ => return,
                 }
             }
         };
         let span = from.span;
         match result {
+            // The runtime image is the build image itself and the build installs no OS packages
+            // to leave behind: a split would ship the same thing.
+            Ok(plan) if same_image(&plan.choice.image, &base) && facts.os_packages.is_empty() => {}
             Ok(plan) => {
                 let (edits, copied) = self.edits(ctx, from, &facts, &plan);
                 let mut msg = format!(
@@ -196,6 +242,16 @@ impl Rule for MultiStage {
     }
 }
 
+/// Whether two references name the same image (`python:3.12-slim`, `docker.io/library/python:3.12-slim`).
+fn same_image(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        let s = s.strip_prefix("docker.io/").unwrap_or(&s).to_string();
+        s.strip_prefix("library/").unwrap_or(&s).to_string()
+    };
+    norm(a) == norm(b)
+}
+
 /// Whether a RUN of instructions `from..end` may run `go build`/`go install` or a musl
 /// `cargo build` (a cheap, conservative text test: [`MultiStage::native_artefact`] decides).
 fn might_build_static_binary(doc: &Dockerfile, from: usize, end: usize) -> bool {
@@ -215,29 +271,77 @@ impl MultiStage {
     fn plan(
         &self,
         ctx: &Context<'_>,
+        written_base: &str,
         img: &ImageRef,
         rt: Runtime,
         facts: &StageFacts,
         bctx: &BuildContext,
     ) -> Result<Plan, String> {
         self.common_refusals(facts)?;
+        let preferred = ctx.settings.final_image;
         match rt {
-            Runtime::Go | Runtime::Rust => self.plan_native(ctx, img, facts, bctx, Some(rt)),
+            Runtime::Go | Runtime::Rust => self.on_ladder(preferred, |family| {
+                self.plan_native(ctx, img, facts, bctx, Some(rt), family)
+            }),
             Runtime::Node | Runtime::Python | Runtime::Java => {
-                let version = images::version_of(rt, img).ok_or_else(|| {
-                    format!(
-                        "`{}` names no {} version, so the runtime image cannot match it: pin one (e.g. {})",
-                        img.repo,
-                        rt.name(),
-                        match rt {
-                            Runtime::Node => "node:22",
-                            Runtime::Python => "python:3.11",
-                            _ => "eclipse-temurin:21-jdk",
-                        }
-                    )
-                })?;
-                self.plan_interpreted(ctx, img, rt, &version, facts, bctx)
+                let root = facts
+                    .user
+                    .as_ref()
+                    .map(|(_, u)| matches!(u.split(':').next().unwrap_or(u), "root" | "0"))
+                    .unwrap_or(false);
+                let version = images::version_of(rt, img);
+                let written_arg = written_base.contains('$');
+                let pick = |family: FinalImage| -> Result<Choice, String> {
+                    match &version {
+                        // An ARG-based FROM keeps its ARG in the final FROM where the catalogue
+                        // has a pattern for it; a version in the tag gets that very version.
+                        Some(_) if written_arg => self.cat.for_build(
+                            written_base,
+                            &|name| arg_default(ctx, name),
+                            family,
+                            root,
+                        ),
+                        Some(v) => self.cat.for_runtime(rt, v, family, root),
+                        // A floating tag (`node`, `python:3`, `node:lts`): the slim variant of
+                        // the same tag, so both stages move together.
+                        None => self.cat.for_build(&img_text(img), &|_| None, family, root),
+                    }
+                };
+                self.on_ladder(preferred, |family| {
+                    self.plan_interpreted(ctx, (img, rt), &pick, family, facts, bctx)
+                })
             }
+        }
+    }
+
+    /// Plans for the preferred family; when that plan is refused for a reason of the family
+    /// (no npm, no shell, no package manager in distroless), plans again for the official slim
+    /// image of the same version, and says why.
+    fn on_ladder(
+        &self,
+        preferred: FinalImage,
+        plan: impl Fn(FinalImage) -> Result<Plan, String>,
+    ) -> Result<Plan, String> {
+        match plan(preferred) {
+            Ok(p) => Ok(p),
+            Err(first) if preferred != FinalImage::Slim => match plan(FinalImage::Slim) {
+                Ok(mut p) => {
+                    p.notes.insert(
+                        0,
+                        format!(
+                            "not {}: {first}",
+                            match preferred {
+                                FinalImage::Alpine => "alpine",
+                                _ => "distroless",
+                            }
+                        ),
+                    );
+                    Ok(p)
+                }
+                Err(second) if second == first => Err(first),
+                Err(second) => Err(format!("{first}; on a slim image: {second}")),
+            },
+            Err(first) => Err(first),
         }
     }
 
@@ -291,20 +395,24 @@ impl MultiStage {
         };
         let low_port = facts.exposed.iter().any(|p| *p < 1024);
         match choice.family {
-            FinalImage::Distroless => match orig.as_deref() {
-                Some(u) if is_root(u) => (None, None, None),
-                Some(u) if numeric(u) => (Some(u.to_string()), None, None),
-                Some(u) => {
-                    notes.push(format!("USER {u} does not exist in distroless: the image's `nonroot` user (65532) runs the app"));
-                    (Some("65532:65532".into()), Some(None), None)
-                }
-                None => {
-                    if low_port {
-                        notes.push("the app now runs as uid 65532: binding a port below 1024 needs Docker 20.10+ (or the NET_BIND_SERVICE capability)".into());
+            FinalImage::Distroless => {
+                match orig.as_deref() {
+                    Some(u) if is_root(u) => (None, None, None),
+                    Some(u) if numeric(u) => (Some(u.to_string()), None, None),
+                    Some(u) => {
+                        notes.push(format!("USER {u} does not exist in distroless: the image's `nonroot` user (65532) runs the app"));
+                        (Some("65532:65532".into()), Some(None), None)
                     }
-                    (Some("65532:65532".into()), None, None)
+                    None => {
+                        if low_port {
+                            notes.push("the app now runs as uid 65532: binding a port below 1024 needs Docker 20.10+ (or the NET_BIND_SERVICE capability)".into());
+                        } else {
+                            notes.push("the app now runs as uid 65532 (the image's nonroot user), not root".into());
+                        }
+                        (Some("65532:65532".into()), None, None)
+                    }
                 }
-            },
+            }
             FinalImage::Alpine | FinalImage::Slim => match orig.as_deref() {
                 Some(u) if is_root(u) || numeric(u) => {
                     (Some(u.to_string()).filter(|u| !is_root(u)), None, None)
@@ -322,6 +430,9 @@ impl MultiStage {
                 }
                 // Numeric ids (hadolint DL3066): `node` is 1000:1000 in the node images.
                 None if rt == Some(Runtime::Node) => {
+                    notes.push(
+                        "the app now runs as uid 1000 (the image's `node` user), not root".into(),
+                    );
                     choice.nonroot = true;
                     (
                         Some("1000:1000".into()),
@@ -330,6 +441,7 @@ impl MultiStage {
                     )
                 }
                 None => {
+                    notes.push("the app now runs as uid 10001 (a system user `app` the runtime stage creates), not root".into());
                     choice.nonroot = true;
                     (
                         Some("10001:10001".into()),
@@ -359,40 +471,72 @@ impl MultiStage {
     fn plan_interpreted(
         &self,
         ctx: &Context<'_>,
-        img: &ImageRef,
-        rt: Runtime,
-        version: &str,
+        (img, rt): (&ImageRef, Runtime),
+        pick: &dyn Fn(FinalImage) -> Result<Choice, String>,
+        family: FinalImage,
         facts: &StageFacts,
         bctx: &BuildContext,
     ) -> Result<Plan, String> {
         let doc = ctx.doc;
-        let family = ctx.settings.final_image;
-        let explicit_root = facts
-            .user
-            .as_ref()
-            .map(|(_, u)| matches!(u.split(':').next().unwrap_or(u), "root" | "0"))
-            .unwrap_or(false);
-        let mut choice = self.cat.for_runtime(rt, version, family, explicit_root)?;
-        let slim = self
-            .cat
-            .for_runtime(rt, version, FinalImage::Slim, false)
+        let mut choice = pick(family)?;
+        // The family the catalogue settled on (a floating alpine tag stays alpine).
+        let family = choice.family;
+        let slim = pick(FinalImage::Slim).map(|c| c.image).unwrap_or_default();
+        let alpine = pick(FinalImage::Alpine)
             .map(|c| c.image)
             .unwrap_or_default();
-        let alpine = self
-            .cat
-            .for_runtime(rt, version, FinalImage::Alpine, false)
-            .map(|c| c.image)
-            .unwrap_or_default();
-        let pkgs = self.runtime_packages(facts);
-        if !pkgs.is_empty() {
-            return Err(self.refuse_packages(&pkgs, &slim, &alpine));
-        }
         let build_alpine = img.tag_lower().contains("alpine");
         let mut notes: Vec<String> = choice.note.iter().cloned().collect();
+        let pkgs = self.runtime_packages(facts);
+        let mut runtime_install = None;
+        if !pkgs.is_empty() {
+            // OS packages the app may use at run time go into an image that has a package
+            // manager of the same kind, in one RUN that leaves no package lists behind.
+            let other_manager = ["yum", "dnf", "microdnf", "zypper"]
+                .iter()
+                .any(|m| facts.commands(m).next().is_some());
+            let same_kind = build_alpine == (family == FinalImage::Alpine);
+            if !choice.has_shell {
+                return Err(format!(
+                    "the build installs {} with the OS package manager, the app may use {} at run time, and {} has no package manager",
+                    pkgs.join(", "),
+                    if pkgs.len() == 1 { "it" } else { "them" },
+                    choice.image
+                ));
+            }
+            if other_manager || !same_kind {
+                return Err(self.refuse_packages(&pkgs, &slim, &alpine));
+            }
+            let run = doc
+                .instructions
+                .get(facts_from(ctx))
+                .map(|from| render::kw(doc, from, "RUN"))
+                .unwrap_or_else(|| "RUN".to_string());
+            runtime_install = Some(if family == FinalImage::Alpine {
+                format!("{run} apk add --no-cache {}", pkgs.join(" "))
+            } else {
+                format!(
+                    "{run} apt-get update && apt-get install -y --no-install-recommends {} && rm -rf /var/lib/apt/lists/*",
+                    pkgs.join(" ")
+                )
+            });
+            notes.push(format!(
+                "installs {} in the runtime image, as the build did (the app may use {} at run time)",
+                pkgs.join(", "),
+                if pkgs.len() == 1 { "it" } else { "them" }
+            ));
+        }
         if let Some(h) = facts.healthcheck.and_then(|i| doc.instructions.get(i)) {
             check_healthcheck(h, &choice, &self.data)?;
         }
-        let argv = effective_argv(doc, facts.start.entrypoint, facts.start.cmd)?;
+        // The start command as words: needed to rewrite it for an image whose ENTRYPOINT is the
+        // interpreter, and to find a jar; an image with a shell runs it verbatim.
+        if facts.start.entrypoint.is_none() && facts.start.cmd.is_none() {
+            return Err(
+                "there is no CMD or ENTRYPOINT, so dfopt cannot tell what the image runs".into(),
+            );
+        }
+        let argv = effective_argv(doc, facts.start.entrypoint, facts.start.cmd);
         let mut copies: Vec<String> = Vec::new();
         let mut extra_env = Vec::new();
         let mut build_edits = Vec::new();
@@ -416,12 +560,14 @@ impl MultiStage {
                     start = if choice.interpreter_entrypoint {
                         StartOut::Exec {
                             entrypoint: None,
-                            cmd: Some(node_args(&argv, bctx)?),
+                            cmd: Some(node_args(&argv?, bctx)?),
                         }
                     } else {
                         StartOut::Verbatim
                     };
-                    if let Some(e) = self.node_prune(ctx, facts, bctx, version) {
+                    if let Some(e) =
+                        self.node_prune(ctx, facts, bctx, images::version_of(rt, img).as_deref())
+                    {
                         build_edits.push(e);
                     }
                 } else {
@@ -451,7 +597,7 @@ impl MultiStage {
                     start = if choice.interpreter_entrypoint {
                         StartOut::Exec {
                             entrypoint: None,
-                            cmd: Some(python_args(&argv, &self.data)?),
+                            cmd: Some(python_args(&argv?, &self.data)?),
                         }
                     } else {
                         StartOut::Verbatim
@@ -473,7 +619,7 @@ impl MultiStage {
             }
             Runtime::Java => {
                 let (jar, java_start) =
-                    java::plan_jar(&argv, facts, &choice, build_alpine, &mut notes)?;
+                    java::plan_jar(&argv?, facts, &choice, build_alpine, &mut notes)?;
                 copies.push(jar);
                 start = java_start;
             }
@@ -484,12 +630,23 @@ impl MultiStage {
         let (chown_owner, user_line, user_setup) =
             self.runtime_user(facts, &mut choice, Some(rt), &mut notes);
         let app_dir = copies.first().cloned().unwrap_or_default();
-        let chown = chown_owner.filter(|_| rt != Runtime::Java && facts.writable_in(&app_dir));
+        // Writable paths are decided, not left to the builder: the original ran as root (or as
+        // its USER over files it wrote), so the app folder belongs to the runtime user, and an
+        // app that writes into its WORKDIR (uploads, caches, SQLite) keeps working.
+        let chown = chown_owner.filter(|_| rt != Runtime::Java);
+        if let Some(owner) = &chown {
+            if !facts.writable_in(&app_dir) {
+                notes.push(format!(
+                    "{app_dir} is copied owned by {owner}, so the app can still write in it"
+                ));
+            }
+        }
         Ok(Plan {
             choice,
             copies,
             chown,
             user_setup,
+            runtime_install,
             user_line,
             extra_env,
             start,
@@ -497,4 +654,9 @@ impl MultiStage {
             notes,
         })
     }
+}
+
+/// The FROM instruction of the single stage.
+fn facts_from(ctx: &Context<'_>) -> usize {
+    ctx.analysis.stages.first().map(|s| s.from).unwrap_or(0)
 }

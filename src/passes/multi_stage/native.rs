@@ -91,9 +91,9 @@ impl MultiStage {
         facts: &StageFacts,
         bctx: &BuildContext,
         rt: Option<Runtime>,
+        family: FinalImage,
     ) -> Result<Plan, String> {
         let doc = ctx.doc;
-        let family = ctx.settings.final_image;
         let (path, mut native, argv) = self.native_artefact(doc, facts, bctx, rt)?;
         let build_alpine = img.tag_lower().contains("alpine");
         if build_alpine && native != Native::Static {
@@ -191,6 +191,7 @@ impl MultiStage {
             copies,
             chown: None,
             user_setup,
+            runtime_install: None,
             user_line,
             extra_env: Vec::new(),
             start,

@@ -63,7 +63,7 @@ impl MultiStage {
         ctx: &Context<'_>,
         facts: &StageFacts,
         bctx: &BuildContext,
-        version: &str,
+        version: Option<&str>,
     ) -> Option<Edit> {
         let doc = ctx.doc;
         let installs: Vec<&RunCmd> = facts
@@ -104,7 +104,8 @@ impl MultiStage {
                 return None;
             }
         }
-        let major: u32 = version.parse().unwrap_or(18);
+        // A floating tag (`node:lts`) runs a current npm, which knows `--omit=dev`.
+        let major: u32 = version.and_then(|v| v.parse().ok()).unwrap_or(22);
         let cmd = match last.words.first().map(|s| basename(s)) {
             Some("yarn") => {
                 "yarn install --production --ignore-scripts --prefer-offline".to_string()

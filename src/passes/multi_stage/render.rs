@@ -82,15 +82,32 @@ impl MultiStage {
             return (Vec::new(), String::new());
         };
         let mut edits: Vec<Edit> = Vec::new();
-        // 1. name the build stage
-        let alias = match &stage.alias {
-            Some(a) => a.clone(),
+        // 1. name the build stage. A named stage keeps its name on the runtime stage (what
+        // `--target` and other files' `COPY --from` mean by it) and the build stage takes a
+        // derived one.
+        let (alias, final_name) = match &stage.alias {
+            Some(_) => {
+                let args = doc.text(from.command.args_span);
+                let trimmed = args.trim_end();
+                let start = trimmed
+                    .rfind(char::is_whitespace)
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
+                let written = trimmed[start..].to_string();
+                let build = format!("{written}-build");
+                let at = from.command.args_span.start + start;
+                edits.push(Edit::replace(
+                    Span::new(at, at + written.len()),
+                    build.clone(),
+                ));
+                (build, Some(written))
+            }
             None => {
                 edits.push(Edit::insert(
                     from.command.args_span.end,
                     format!(" {} build", k("AS")),
                 ));
-                "build".to_string()
+                ("build".to_string(), None)
             }
         };
         edits.extend(plan.build_edits.iter().cloned());
@@ -129,7 +146,15 @@ impl MultiStage {
         }
         // 3. the runtime stage
         let mut body: Vec<String> = Vec::new();
-        body.push(format!("{} {}", k("FROM"), plan.choice.image));
+        match &final_name {
+            Some(n) => body.push(format!(
+                "{} {} {} {n}",
+                k("FROM"),
+                plan.choice.image,
+                k("AS")
+            )),
+            None => body.push(format!("{} {}", k("FROM"), plan.choice.image)),
+        }
         // variables the carried text needs
         let mut carried_env: Vec<String> = Vec::new();
         for &i in &facts.env_ins {
@@ -190,6 +215,9 @@ impl MultiStage {
             .filter(|w| facts.has_workdir || *w != "/")
         {
             body.push(format!("{} {wd}", k("WORKDIR")));
+        }
+        if let Some(r) = &plan.runtime_install {
+            body.push(r.clone());
         }
         if let Some(u) = &plan.user_setup {
             body.push(u.replacen("RUN", &k("RUN"), 1));
