@@ -2,6 +2,8 @@
 //!
 //! Rules read the model, never each other:
 //! - stages, their shells and which stages ship ([`stages`]);
+//! - how BuildKit runs a RUN and what one RUN may do that a later one would notice ([`effects`]);
+//! - the file's own style: continuation indent, operator position, newline, escape ([`style`]);
 //! - RUN scripts: the shell reader ([`script`]) and the top-level reading chain-runs uses
 //!   ([`top_level`]);
 //! - files a RUN downloads, uses or deletes ([`files`]) and package-manager facts ([`packages`]);
@@ -12,6 +14,7 @@
 
 pub mod catalogue;
 pub mod context;
+pub mod effects;
 pub mod files;
 pub mod images;
 pub mod packages;
@@ -20,4 +23,5 @@ pub mod script;
 pub mod stage_facts;
 pub mod stages;
 pub mod start;
+pub mod style;
 pub mod top_level;

@@ -31,8 +31,10 @@
 //! between the instructions are kept inside the continuation; blank lines between them are dropped.
 
 use super::{rule_data, str_list, Context, Rule};
-use crate::config::{OperatorPosition, Settings};
+use crate::config::Settings;
 use crate::edit::{Edit, Finding, Fix, Safety};
+use crate::model::effects::{self, RunEffects};
+use crate::model::style::Stylist;
 use crate::shell::{self, ShellFacts};
 use crate::syntax::{Dockerfile, Form, Instruction, Keyword, LineKind, Span};
 
@@ -48,6 +50,8 @@ pub struct ChainRuns {
     cleanup_barriers: Vec<(super::LazyRegex, super::LazyRegex)>,
     pragma_prefixes: Vec<String>,
     default_indent: String,
+    /// The model's data: process starters, commands that create no executables, start-up files.
+    effects_data: effects::EffectsData,
 }
 
 impl ChainRuns {
@@ -79,6 +83,14 @@ impl ChainRuns {
                 .and_then(|v| v.as_str())
                 .unwrap_or("    ")
                 .to_string(),
+            effects_data: effects::EffectsData {
+                process_starters: str_list(&data, "process_starters")?,
+                daemon_servers: str_list(&data, "daemon_servers")?,
+                daemon_flags: str_list(&data, "daemon_flags")?,
+                no_executables: str_list(&data, "no_executables")?,
+                builtins: str_list(&data, "builtins")?,
+                startup_files: str_list(&data, "startup_files")?,
+            },
         })
     }
 
@@ -143,6 +155,10 @@ impl ChainRuns {
 struct Member<'a> {
     ins: &'a Instruction,
     facts: ShellFacts,
+    effects: RunEffects,
+    /// Wrapped in `( … )` when joined: set for state changes, and for a RUN whose command hash a
+    /// later member could see go stale.
+    wrap: bool,
 }
 
 impl Rule for ChainRuns {
@@ -166,6 +182,7 @@ impl Rule for ChainRuns {
                 self.check_windows(ctx, stage, out);
                 continue;
             }
+            let stage_block = effects::stage_blocks_joins(doc, &ctx.analysis.stages, stage);
             let mut chain: Vec<Member<'_>> = Vec::new();
             let is_run = |i: usize| {
                 doc.instructions
@@ -182,8 +199,27 @@ impl Rule for ChainRuns {
                 } else {
                     None
                 };
-                let joins = match (&facts, chain.last()) {
-                    (Some(_), Some(prev)) => {
+                let member = facts.map(|facts| {
+                    let workdir = effects::workdir_at(doc, &ctx.analysis.stages, stage, idx);
+                    let text = self.judged_text(ins, &facts);
+                    let effects = effects::run_effects(
+                        text,
+                        &facts,
+                        &stage.shell_program,
+                        &workdir,
+                        &self.effects_data,
+                    );
+                    let wrap = facts.changes_state || effects.hidden_state;
+                    Member {
+                        ins,
+                        facts,
+                        effects,
+                        wrap,
+                    }
+                });
+                let mut not_joined: Option<String> = None;
+                let joins = match (&member, chain.last()) {
+                    (Some(next), Some(prev)) => {
                         let gap = doc
                             .source
                             .get(prev.ins.full_end..ins.line_start)
@@ -193,29 +229,131 @@ impl Rule for ChainRuns {
                             .flags
                             .iter()
                             .map(|f| &f.text));
-                        let f = facts.as_ref();
+                        let f = &next.facts;
                         // Backquoted substitutions inside a group we add make hadolint's shellcheck
                         // pass report SC2006 where it reported SC2164 before: leave such RUNs apart.
-                        let grouped_backticks = f
-                            .is_some_and(|f| f.changes_state || f.has_list_operators)
+                        let grouped_backticks = (f.changes_state || f.has_list_operators)
                             && ins.command.args.contains('`');
-                        same_flags
+                        let plain = same_flags
                             && !grouped_backticks
-                            && !prev.facts.enables_errexit
                             && !self.gap_has_pragma(gap)
-                            && !self.cleanup_before_install(&chain, ins)
+                            && !self.cleanup_before_install(&chain, ins);
+                        if plain {
+                            not_joined = self.model_refuses(stage_block, &chain, next);
+                        }
+                        plain && not_joined.is_none()
                     }
                     _ => false,
                 };
                 if !joins {
                     self.emit(ctx, &chain, out);
+                    if let (Some(why), Some(prev), Some(next)) =
+                        (&not_joined, chain.last(), member.as_ref())
+                    {
+                        self.report_not_joined(prev.ins, next.ins, why, out);
+                    }
                     chain.clear();
                 }
-                if let Some(facts) = facts {
-                    chain.push(Member { ins, facts });
+                if let Some(member) = member {
+                    chain.push(member);
+                    wrap_stale_hashes(&mut chain);
                 }
             }
             self.emit(ctx, &chain, out);
+        }
+    }
+}
+
+impl ChainRuns {
+    /// The text a member is judged and joined by: without a trailing `;`.
+    fn judged_text<'t>(&self, ins: &'t Instruction, facts: &ShellFacts) -> &'t str {
+        let args = ins.command.args.as_str();
+        if facts.trailing_separator {
+            args.trim_end().trim_end_matches(';')
+        } else {
+            args
+        }
+    }
+
+    /// Why the model does not let `next` follow the chain so far (docs/safety-model.md), if so.
+    fn model_refuses(
+        &self,
+        stage_block: Option<&'static str>,
+        chain: &[Member<'_>],
+        next: &Member<'_>,
+    ) -> Option<String> {
+        if let Some(why) = stage_block {
+            return Some(why.to_string());
+        }
+        let prev = chain.last()?;
+        if let Some(why) = &prev.effects.ends_chain {
+            return Some(format!(
+                "the RUN at line {} ends the chain: {why}",
+                prev.ins.start_line
+            ));
+        }
+        if prev.effects.errexit_on && prev.effects.errexit_sensitive {
+            return Some(format!(
+                "errexit is on in the RUN at line {} and its commands would run with errexit ignored left of `&&`",
+                prev.ins.start_line
+            ));
+        }
+        if effects::has_per_run_mount(&prev.ins.command.flags)
+            || effects::has_per_run_mount(&next.ins.command.flags)
+        {
+            return Some("a tmpfs or writable bind mount is new for every RUN".to_string());
+        }
+        let joined: usize = chain
+            .iter()
+            .chain(std::iter::once(next))
+            .map(|m| m.ins.command.args.len() + 16)
+            .sum();
+        if joined > effects::MAX_JOINED_TEXT {
+            return Some(format!(
+                "the joined command would be longer than {} KiB (half the kernel's limit on one argument)",
+                effects::MAX_JOINED_TEXT / 1024
+            ));
+        }
+        None
+    }
+
+    /// A finding without a fix: two RUNs that could be one layer, and why dfopt does not join them.
+    fn report_not_joined(
+        &self,
+        prev: &Instruction,
+        next: &Instruction,
+        why: &str,
+        out: &mut Vec<Finding>,
+    ) {
+        out.push(Finding::new(
+            "chain-runs",
+            Span::new(prev.span.start, next.span.end),
+            format!(
+                "consecutive RUN instructions (lines {}-{}) could be one layer; not joined: {why}",
+                prev.start_line, next.end_line
+            ),
+        ));
+    }
+}
+
+/// The shell hashes the path of each command it runs by PATH lookup. When the last member runs a
+/// name that an earlier unwrapped member also ran, and that member or one between may have created
+/// an executable, the hash could point at the wrong file: wrap the earlier member.
+fn wrap_stale_hashes(chain: &mut [Member<'_>]) {
+    let Some((last, earlier)) = chain.split_last_mut() else {
+        return;
+    };
+    let mut creates_after = false;
+    for m in earlier.iter_mut().rev() {
+        creates_after |= m.effects.may_create_executables;
+        if !m.wrap
+            && creates_after
+            && m.effects
+                .path_commands
+                .iter()
+                .any(|c| last.effects.path_commands.contains(c))
+        {
+            m.wrap = true;
         }
     }
 }
@@ -229,18 +367,9 @@ impl ChainRuns {
         let (Some(first), Some(last)) = (chain.first(), chain.last()) else {
             return;
         };
-        let nl = doc.newline();
-        let esc = doc.escape;
-        let indent = ctx
-            .settings
-            .indent
-            .clone()
-            .unwrap_or_else(|| self.indent_of(doc, first.ins));
-        let trailing = match ctx.settings.operator_position {
-            OperatorPosition::Leading => false,
-            OperatorPosition::Trailing => true,
-            OperatorPosition::Auto => super::runtext::file_prefers_trailing_operator(doc),
-        };
+        let style = Stylist::detect(doc, ctx.settings);
+        let (nl, esc, trailing) = (style.newline, style.escape, style.trailing_operator);
+        let indent = style.join_indent(doc, first.ins, &self.default_indent);
         let mut text = String::new();
         text.push_str(doc.text(Span::new(
             first.ins.span.start,
@@ -251,7 +380,7 @@ impl ChainRuns {
             let f = &m.facts;
             // State changes are isolated even in last place: shellcheck (and so hadolint) treats an
             // assignment after `&&` as conditional and starts warning about its later uses.
-            let group = f.changes_state || (i > 0 && f.has_list_operators);
+            let group = m.wrap || (i > 0 && f.has_list_operators);
             let mut body = doc.text(m.ins.command.args_span);
             if f.trailing_separator && i + 1 < n {
                 body = body.strip_suffix(';').unwrap_or(body).trim_end();
@@ -306,29 +435,6 @@ impl ChainRuns {
             )
             .with_fix(Fix::safe(vec![Edit::replace(span, text)])),
         );
-    }
-
-    /// The indentation to give a joined command: that of `&&` lines in this RUN, else in the file,
-    /// else of this RUN's continuation lines, else of any RUN's.
-    fn indent_of(&self, doc: &Dockerfile, first: &Instruction) -> String {
-        let indent = |ins: &Instruction, want_operator: bool| {
-            ins.lines.iter().skip(1).find_map(|l| match l.kind {
-                LineKind::Code { .. } => {
-                    let t = doc.text(l.span);
-                    let rest = t.trim_start();
-                    let ws = &t[..t.len() - rest.len()];
-                    (!ws.is_empty() && (!want_operator || rest.starts_with("&&")))
-                        .then(|| ws.to_string())
-                }
-                _ => None,
-            })
-        };
-        let runs = || doc.instructions.iter().filter(|i| i.kind() == Keyword::Run);
-        indent(first, true)
-            .or_else(|| runs().find_map(|i| indent(i, true)))
-            .or_else(|| indent(first, false))
-            .or_else(|| runs().find_map(|i| indent(i, false)))
-            .unwrap_or_else(|| self.default_indent.clone())
     }
 }
 
@@ -504,11 +610,8 @@ impl ChainRuns {
         }
         let doc = ctx.doc;
         let nl = doc.newline();
-        let indent = ctx
-            .settings
-            .indent
-            .clone()
-            .unwrap_or_else(|| self.indent_of(doc, first));
+        let indent =
+            Stylist::detect(doc, ctx.settings).join_indent(doc, first, &self.default_indent);
         let mut text = doc
             .text(Span::new(first.span.start, first.command.args_span.start))
             .to_string();

@@ -4,7 +4,6 @@
 
 use super::Context;
 use crate::analysis::Stage;
-use crate::config::OperatorPosition;
 use crate::edit::Edit;
 use crate::model::script::{is_assignment, Cmd, Script, Word};
 use crate::model::top_level as shell;
@@ -406,25 +405,10 @@ pub fn append_commands(ctx: &Context<'_>, run: &Run<'_>, commands: &[String]) ->
         }
         return insert_at_end_of(&run.rt, end, &text);
     }
-    let nl = doc.newline();
-    let esc = doc.escape;
-    let indent = ctx
-        .settings
-        .indent
-        .clone()
-        .or_else(|| {
-            code_lines.iter().skip(1).rev().find_map(|(span, _)| {
-                let t = doc.text(*span);
-                let ws = &t[..t.len() - t.trim_start().len()];
-                (!ws.is_empty()).then(|| ws.to_string())
-            })
-        })
-        .unwrap_or_else(|| "    ".to_string());
-    let trailing = match ctx.settings.operator_position {
-        OperatorPosition::Leading => false,
-        OperatorPosition::Trailing => true,
-        OperatorPosition::Auto => file_prefers_trailing_operator(doc),
-    };
+    let style = crate::model::style::Stylist::detect(doc, ctx.settings);
+    let (nl, esc, trailing) = (style.newline, style.escape, style.trailing_operator);
+    let spans: Vec<Span> = code_lines.iter().map(|(span, _)| *span).collect();
+    let indent = style.append_indent(doc, &spans);
     for c in commands {
         if semicolon {
             text.push_str(&format!("; {esc}{nl}{indent}{c}"));
@@ -439,21 +423,7 @@ pub fn append_commands(ctx: &Context<'_>, run: &Run<'_>, commands: &[String]) ->
 
 /// True when the file's multi-line RUNs put `&&` at the end of lines rather than the start.
 pub fn file_prefers_trailing_operator(doc: &Dockerfile) -> bool {
-    let (mut leading, mut trailing) = (0, 0);
-    for ins in doc.instructions.iter().filter(|i| i.kind() == Keyword::Run) {
-        for l in &ins.lines {
-            if let LineKind::Code { content, continued } = l.kind {
-                let t = doc.text(content).trim();
-                if t.starts_with("&&") {
-                    leading += 1;
-                }
-                if continued && t.ends_with("&&") {
-                    trailing += 1;
-                }
-            }
-        }
-    }
-    trailing > leading
+    crate::model::style::prefers_trailing_operator(doc)
 }
 
 /// `stage` and the later stages built on it (`FROM <its alias>`, transitively).
