@@ -20,15 +20,30 @@
 //!     && apt-get install -y curl
 //! ```
 //!
-//! **Fix safety**: safe. Docker runs each `RUN` in a fresh `/bin/sh -c`, so shell state one `RUN`
-//! leaves behind (working directory, variables, `set` options, umask, traps, functions) never reaches
-//! the next. A command that changes such state is wrapped in a subshell `( … )` before `&&` follows
-//! it; one that uses `;` or `||` is grouped so that `&&` binds as the separate `RUN`s did. Commands
-//! are left alone when joining cannot keep their behaviour: a trailing shell comment, a background
-//! job (`&`), `set -e` followed by more commands (errexit is ignored inside a tested group), exec
-//! form, heredocs, a non-POSIX `SHELL` (PowerShell, cmd) or Windows base, different `--mount` or
-//! other flags, or a pragma comment (`# hadolint ignore=…`) that belongs to one `RUN`. Comments
-//! between the instructions are kept inside the continuation; blank lines between them are dropped.
+//! **Fix safety**: safe, by the model in docs/safety-model.md (src/model/effects.rs). BuildKit runs
+//! each `RUN` as a fresh `SHELL… "<text>"` process (its own PID and mount namespace, WORKDIR
+//! created first, the build stopping at the first failure), so a join must not let one `RUN` see
+//! what an earlier one left in its shell. dfopt therefore:
+//! - wraps every member but the last in a subshell `( … )` unless it provably changes no shell
+//!   state (variables, also `${T:=x}`, `$((N=4))`, `V=1 :`, `printf -v`; `cd`, `set`, umask, traps,
+//!   aliases, functions, …), and when a later member runs a command the shell may have hashed while
+//!   an executable was created in between; `;` and `||` lists are grouped so that `&&` binds as the
+//!   separate `RUN`s did;
+//! - ends the chain after a member that runs with errexit on (from `SHELL` options or its own
+//!   `set -e`, `set -x -e`, `set -o errexit`, `set $OPTS`, …) and is more than one AND-OR list of
+//!   simple commands, since errexit is ignored left of `&&`; after one that may replace `/bin/sh`,
+//!   the SHELL program or a start-up file; after one that may remove or rename its WORKDIR or an
+//!   ancestor; after one that may leave a process behind (`setsid`, `start-stop-daemon`,
+//!   `service … start`, …); and before the joined text would pass 64 KiB;
+//! - joins nothing in a stage whose shell reads start-up files per `RUN` (login or interactive
+//!   `SHELL`, `BASH_ENV` set, zsh), nor `RUN`s with a tmpfs or writable bind mount.
+//!
+//! Such `RUN`s are reported without a fix, saying why (`not joined: …`). Commands are also left
+//! alone when joining cannot keep their behaviour: a trailing shell comment, a background job
+//! (`&`), exec form, heredocs, a non-POSIX `SHELL` (PowerShell, cmd) or Windows base, different
+//! `--mount` or other flags, or a pragma comment (`# hadolint ignore=…`) that belongs to one `RUN`.
+//! Comments between the instructions are kept inside the continuation; blank lines between them are
+//! dropped.
 
 use super::{rule_data, str_list, Context, Rule};
 use crate::config::Settings;
