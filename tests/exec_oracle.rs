@@ -20,34 +20,7 @@ use std::time::Instant;
 /// Fixtures (`<class>/<case>`) whose rewrite by today's dfopt does NOT behave like the original.
 /// They are the regression tests for the shell-model work: the test fails when one of them starts
 /// to behave (remove it from this list then), as well as when any other fixture misbehaves.
-const KNOWN_UNSAFE_ON_MAIN: &[&str] = &[
-    // BuildKit's per-RUN work: the argument limit, the PID namespace, WORKDIR re-created
-    "buildkit_per_run/arg_max",
-    "buildkit_per_run/setsid_daemon",
-    "buildkit_per_run/workdir_removed",
-    // busybox ash keeps `${T:=x}` like any POSIX shell
-    "busybox_ash/ash_arith_assign",
-    "busybox_ash/ash_default_assign",
-    // errexit that dfopt does not see (then ignored inside the joined `( … ) &&`)
-    "errexit/shell_errexit_cd_missing",
-    "errexit/generated_shell_errexit_cd",
-    "errexit/generated_shell_errexit_group",
-    "errexit/set_u_e",
-    "errexit/set_x_e",
-    // assignments hidden in expansions or before special builtins leak into the next RUN
-    "hidden_assignments/arith_assign",
-    "hidden_assignments/assign_before_colon",
-    "hidden_assignments/assign_before_colon_or",
-    "hidden_assignments/default_assign",
-    "hidden_assignments/default_assign_echo",
-    // a tmpfs mount is fresh for every RUN
-    "per_run_mounts/tmpfs_is_fresh",
-    // per-process shell state: startup files, the command hash, /bin/sh itself
-    "shell_state/bash_env",
-    "shell_state/bash_login",
-    "shell_state/command_hash",
-    "shell_state/sh_points_at_bash",
-];
+const KNOWN_UNSAFE_ON_MAIN: &[&str] = &[];
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/fixtures")
@@ -344,20 +317,31 @@ const ATOMS: &[&str] = &[
     // that no sequence races with the end of its RUN.
     "{ true & }",
     "wait",
+    // the model's other items: hidden assignments, errexit spellings, the command hash, WORKDIR
+    // removal (processes left behind are covered by fixtures: a timed atom races with a failing RUN)
+    "echo \"${T=y}\"",
+    "echo $((N+=1))",
+    "echo $((N++))",
+    "set -Eeuo pipefail",
+    "set ${OPTS:--e}",
+    "W=3 export Z=4",
+    "for L in p q; do :; done",
+    "echo \"L=${L:-unset}\"",
+    "read -r RD < f2",
+    "echo \"RD=${RD:-unset}\"",
+    "printf -v PV %s pv",
+    "echo \"PV=${PV:-unset}\"",
+    "echo 'echo tool-a' > /usr/bin/otool && chmod +x /usr/bin/otool",
+    "echo 'echo tool-b' > /usr/local/bin/otool && chmod +x /usr/local/bin/otool",
+    "otool",
+    "cd / && rm -rf /w",
+    "rm -rf ../w",
 ];
 
 /// Atoms held back because today's dfopt rewrites some sequences with them unsafely (each has a
-/// fixture in KNOWN_UNSAFE_ON_MAIN). The model work should shrink this list to nothing.
-const HELD_BACK: &[&str] = &[
-    // errexit spelled so that dfopt does not see it (errexit/set_x_e, errexit/set_u_e)
-    "set -x -e",
-    "set -u -e",
-    // assignments hidden in an expansion or before a special builtin
-    // (hidden_assignments/default_assign, arith_assign, assign_before_colon)
-    ": \"${T:=x}\"",
-    "echo $((N=4))",
-    "W=1 :",
-];
+/// fixture in KNOWN_UNSAFE_ON_MAIN). Empty since chain-runs follows the model in
+/// src/model/effects.rs; keep it for the next atom that finds a gap.
+const HELD_BACK: &[&str] = &[];
 
 const OPERATORS: &[&str] = &[" && ", "; ", " || "];
 
@@ -371,9 +355,8 @@ const SHELLS: &[Option<&str>] = &[
     Some(r#"["/bin/busybox", "ash", "-c"]"#),
 ];
 
-/// A SHELL with errexit makes any failing command in a `;` list stop the RUN, which the joined
-/// `( … ) &&` no longer does (errexit/shell_errexit_cd_missing, shell_errexit_set_u_false).
-const HELD_BACK_SHELLS: &[&str] = &[r#"["/bin/bash", "-euxo", "pipefail", "-c"]"#];
+/// SHELLs held back for the same reason (empty since chain-runs reads errexit from the SHELL).
+const HELD_BACK_SHELLS: &[&str] = &[];
 
 fn usable_atoms() -> Vec<&'static str> {
     ATOMS

@@ -2,6 +2,8 @@
 //!
 //! Rules read the model, never each other:
 //! - stages, their shells and which stages ship ([`stages`]);
+//! - how BuildKit runs a RUN and what one RUN may do that a later one would notice ([`effects`]);
+//! - the file's own style: continuation indent, operator position, newline, escape ([`style`]);
 //! - RUN scripts: the shell reader ([`script`]), the RUNs rules edit with their text mapped to
 //!   the source ([`runs`]), and the top-level reading chain-runs uses
 //!   ([`top_level`]);
@@ -15,6 +17,7 @@
 pub mod catalogue;
 pub mod consumers;
 pub mod context;
+pub mod effects;
 pub mod files;
 pub mod images;
 pub mod packages;
@@ -24,4 +27,5 @@ pub mod script;
 pub mod stage_facts;
 pub mod stages;
 pub mod start;
+pub mod style;
 pub mod top_level;

@@ -6,7 +6,7 @@
 use super::script::{is_assignment, Cmd, Script, Word};
 use super::stages::Stage;
 use super::top_level as shell;
-use crate::config::{OperatorPosition, Settings};
+use crate::config::Settings;
 use crate::edit::Edit;
 use crate::rule_data::LazyRegex;
 use crate::syntax::{Dockerfile, Form, Instruction, Keyword, LineKind, Span};
@@ -423,24 +423,10 @@ pub fn append_commands<'a>(
         }
         return insert_at_end_of(&run.rt, end, &text);
     }
-    let nl = doc.newline();
-    let esc = doc.escape;
-    let indent = settings
-        .indent
-        .clone()
-        .or_else(|| {
-            code_lines.iter().skip(1).rev().find_map(|(span, _)| {
-                let t = doc.text(*span);
-                let ws = &t[..t.len() - t.trim_start().len()];
-                (!ws.is_empty()).then(|| ws.to_string())
-            })
-        })
-        .unwrap_or_else(|| "    ".to_string());
-    let trailing = match settings.operator_position {
-        OperatorPosition::Leading => false,
-        OperatorPosition::Trailing => true,
-        OperatorPosition::Auto => file_prefers_trailing_operator(doc),
-    };
+    let style = crate::model::style::Stylist::detect(doc, settings);
+    let (nl, esc, trailing) = (style.newline, style.escape, style.trailing_operator);
+    let spans: Vec<Span> = code_lines.iter().map(|(span, _)| *span).collect();
+    let indent = style.append_indent(doc, &spans);
     for c in commands {
         if semicolon {
             text.push_str(&format!("; {esc}{nl}{indent}{c}"));
@@ -455,21 +441,7 @@ pub fn append_commands<'a>(
 
 /// True when the file's multi-line RUNs put `&&` at the end of lines rather than the start.
 pub fn file_prefers_trailing_operator(doc: &Dockerfile) -> bool {
-    let (mut leading, mut trailing) = (0, 0);
-    for ins in doc.instructions.iter().filter(|i| i.kind() == Keyword::Run) {
-        for l in &ins.lines {
-            if let LineKind::Code { content, continued } = l.kind {
-                let t = doc.text(content).trim();
-                if t.starts_with("&&") {
-                    leading += 1;
-                }
-                if continued && t.ends_with("&&") {
-                    trailing += 1;
-                }
-            }
-        }
-    }
-    trailing > leading
+    crate::model::style::prefers_trailing_operator(doc)
 }
 
 /// `stage` and the later stages built on it (`FROM <its alias>`, transitively).

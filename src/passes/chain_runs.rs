@@ -20,19 +20,36 @@
 //!     && apt-get install -y curl
 //! ```
 //!
-//! **Fix safety**: safe. Docker runs each `RUN` in a fresh `/bin/sh -c`, so shell state one `RUN`
-//! leaves behind (working directory, variables, `set` options, umask, traps, functions) never reaches
-//! the next. A command that changes such state is wrapped in a subshell `( … )` before `&&` follows
-//! it; one that uses `;` or `||` is grouped so that `&&` binds as the separate `RUN`s did. Commands
-//! are left alone when joining cannot keep their behaviour: a trailing shell comment, a background
-//! job (`&`), `set -e` followed by more commands (errexit is ignored inside a tested group), exec
-//! form, heredocs, a non-POSIX `SHELL` (PowerShell, cmd) or Windows base, different `--mount` or
-//! other flags, or a pragma comment (`# hadolint ignore=…`) that belongs to one `RUN`. Comments
-//! between the instructions are kept inside the continuation; blank lines between them are dropped.
+//! **Fix safety**: safe, by the model in docs/safety-model.md (src/model/effects.rs). BuildKit runs
+//! each `RUN` as a fresh `SHELL… "<text>"` process (its own PID and mount namespace, WORKDIR
+//! created first, the build stopping at the first failure), so a join must not let one `RUN` see
+//! what an earlier one left in its shell. dfopt therefore:
+//! - wraps every member but the last in a subshell `( … )` unless it provably changes no shell
+//!   state (variables, also `${T:=x}`, `$((N=4))`, `V=1 :`, `printf -v`; `cd`, `set`, umask, traps,
+//!   aliases, functions, …), and when a later member runs a command the shell may have hashed while
+//!   an executable was created in between; `;` and `||` lists are grouped so that `&&` binds as the
+//!   separate `RUN`s did;
+//! - ends the chain after a member that runs with errexit on (from `SHELL` options or its own
+//!   `set -e`, `set -x -e`, `set -o errexit`, `set $OPTS`, …) and is more than one AND-OR list of
+//!   simple commands, since errexit is ignored left of `&&`; after one that may replace `/bin/sh`,
+//!   the SHELL program or a start-up file; after one that may remove or rename its WORKDIR or an
+//!   ancestor; after one that may leave a process behind (`setsid`, `start-stop-daemon`,
+//!   `service … start`, …); and before the joined text would pass 64 KiB;
+//! - joins nothing in a stage whose shell reads start-up files per `RUN` (login or interactive
+//!   `SHELL`, `BASH_ENV` set, zsh), nor `RUN`s with a tmpfs or writable bind mount.
+//!
+//! Such `RUN`s are reported without a fix, saying why (`not joined: …`). Commands are also left
+//! alone when joining cannot keep their behaviour: a trailing shell comment, a background job
+//! (`&`), exec form, heredocs, a non-POSIX `SHELL` (PowerShell, cmd) or Windows base, different
+//! `--mount` or other flags, or a pragma comment (`# hadolint ignore=…`) that belongs to one `RUN`.
+//! Comments between the instructions are kept inside the continuation; blank lines between them are
+//! dropped.
 
-use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
-use crate::config::{OperatorPosition, Settings};
+use super::{rule_data, str_list, Context, FixAvailability, Rule, RuleMeta};
+use crate::config::Settings;
 use crate::edit::{Edit, Finding, Fix, Level};
+use crate::model::effects::{self, RunEffects};
+use crate::model::style::Stylist;
 use crate::shell::{self, ShellFacts};
 use crate::syntax::{Dockerfile, Form, Instruction, Keyword, LineKind, Span};
 
@@ -57,6 +74,8 @@ pub struct ChainRuns {
     cleanup_barriers: Vec<(super::LazyRegex, super::LazyRegex)>,
     pragma_prefixes: Vec<String>,
     default_indent: String,
+    /// The model's data: process starters, commands that create no executables, start-up files.
+    effects_data: effects::EffectsData,
 }
 
 impl ChainRuns {
@@ -88,6 +107,14 @@ impl ChainRuns {
                 .and_then(|v| v.as_str())
                 .unwrap_or("    ")
                 .to_string(),
+            effects_data: effects::EffectsData {
+                process_starters: str_list(&data, "process_starters")?,
+                daemon_servers: str_list(&data, "daemon_servers")?,
+                daemon_flags: str_list(&data, "daemon_flags")?,
+                no_executables: str_list(&data, "no_executables")?,
+                builtins: str_list(&data, "builtins")?,
+                startup_files: str_list(&data, "startup_files")?,
+            },
         })
     }
 
@@ -152,6 +179,10 @@ impl ChainRuns {
 struct Member<'a> {
     ins: &'a Instruction,
     facts: ShellFacts,
+    effects: RunEffects,
+    /// Wrapped in `( … )` when joined: set for state changes, and for a RUN whose command hash a
+    /// later member could see go stale.
+    wrap: bool,
 }
 
 impl Rule for ChainRuns {
@@ -170,6 +201,7 @@ impl Rule for ChainRuns {
                 self.check_windows(ctx, stage, out);
                 continue;
             }
+            let stage_block = effects::stage_blocks_joins(doc, &ctx.analysis.stages, stage);
             let mut chain: Vec<Member<'_>> = Vec::new();
             let is_run = |i: usize| {
                 doc.instructions
@@ -186,8 +218,10 @@ impl Rule for ChainRuns {
                 } else {
                     None
                 };
-                let joins = match (&facts, chain.last()) {
-                    (Some(_), Some(prev)) => {
+                let member = facts.map(|facts| self.member(ctx, stage, idx, ins, facts));
+                let mut not_joined: Option<String> = None;
+                let joins = match (&member, chain.last()) {
+                    (Some(next), Some(prev)) => {
                         let gap = doc
                             .source
                             .get(prev.ins.full_end..ins.line_start)
@@ -197,26 +231,34 @@ impl Rule for ChainRuns {
                             .flags
                             .iter()
                             .map(|f| &f.text));
-                        let f = facts.as_ref();
+                        let f = &next.facts;
                         // Backquoted substitutions inside a group we add make hadolint's shellcheck
                         // pass report SC2006 where it reported SC2164 before: leave such RUNs apart.
-                        let grouped_backticks = f
-                            .is_some_and(|f| f.changes_state || f.has_list_operators)
+                        let grouped_backticks = (f.changes_state || f.has_list_operators)
                             && ins.command.args.contains('`');
-                        same_flags
+                        let plain = same_flags
                             && !grouped_backticks
-                            && !prev.facts.enables_errexit
                             && !self.gap_has_pragma(gap)
-                            && !self.cleanup_before_install(&chain, ins)
+                            && !self.cleanup_before_install(&chain, ins);
+                        if plain {
+                            not_joined = self.model_refuses(stage_block, &chain, next);
+                        }
+                        plain && not_joined.is_none()
                     }
                     _ => false,
                 };
                 if !joins {
                     self.emit(ctx, &chain, out);
+                    if let (Some(why), Some(prev), Some(next)) =
+                        (&not_joined, chain.last(), member.as_ref())
+                    {
+                        self.report_not_joined(prev.ins, next.ins, why, out);
+                    }
                     chain.clear();
                 }
-                if let Some(facts) = facts {
-                    chain.push(Member { ins, facts });
+                if let Some(member) = member {
+                    chain.push(member);
+                    wrap_stale_hashes(&mut chain);
                 }
             }
             self.emit(ctx, &chain, out);
@@ -266,20 +308,141 @@ impl ChainRuns {
             ) else {
                 continue;
             };
-            let pair = [
-                Member {
-                    ins: update,
-                    facts: first,
-                },
-                Member {
-                    ins: install,
-                    facts: second,
-                },
-            ];
+            let first = self.member(ctx, stage, idx, update, first);
+            let second = self.member(ctx, stage, idx + 1, install, second);
+            // The same model decides as everywhere else: a join it cannot prove is not made.
+            let stage_block = effects::stage_blocks_joins(doc, &ctx.analysis.stages, stage);
+            let chain = [first];
+            if self.model_refuses(stage_block, &chain, &second).is_some() {
+                continue;
+            }
+            let [first] = chain;
+            let pair = [first, second];
             self.emit(ctx, &pair, out);
         }
     }
 
+    /// A RUN of the chain with what the model says about it (docs/safety-model.md).
+    fn member<'a>(
+        &self,
+        ctx: &Context<'a>,
+        stage: &crate::analysis::Stage,
+        idx: usize,
+        ins: &'a Instruction,
+        facts: ShellFacts,
+    ) -> Member<'a> {
+        let workdir = effects::workdir_at(ctx.doc, &ctx.analysis.stages, stage, idx);
+        let text = self.judged_text(ins, &facts);
+        let effects = effects::run_effects(
+            text,
+            &facts,
+            &stage.shell_program,
+            &workdir,
+            &self.effects_data,
+        );
+        let wrap = facts.changes_state || effects.hidden_state;
+        Member {
+            ins,
+            facts,
+            effects,
+            wrap,
+        }
+    }
+
+    /// The text a member is judged and joined by: without a trailing `;`.
+    fn judged_text<'t>(&self, ins: &'t Instruction, facts: &ShellFacts) -> &'t str {
+        let args = ins.command.args.as_str();
+        if facts.trailing_separator {
+            args.trim_end().trim_end_matches(';')
+        } else {
+            args
+        }
+    }
+
+    /// Why the model does not let `next` follow the chain so far (docs/safety-model.md), if so.
+    fn model_refuses(
+        &self,
+        stage_block: Option<&'static str>,
+        chain: &[Member<'_>],
+        next: &Member<'_>,
+    ) -> Option<String> {
+        if let Some(why) = stage_block {
+            return Some(why.to_string());
+        }
+        let prev = chain.last()?;
+        if let Some(why) = &prev.effects.ends_chain {
+            return Some(format!(
+                "the RUN at line {} ends the chain: {why}",
+                prev.ins.start_line
+            ));
+        }
+        if prev.effects.errexit_on && prev.effects.errexit_sensitive {
+            return Some(format!(
+                "errexit is on in the RUN at line {} and its commands would run with errexit ignored left of `&&`",
+                prev.ins.start_line
+            ));
+        }
+        if effects::has_per_run_mount(&prev.ins.command.flags)
+            || effects::has_per_run_mount(&next.ins.command.flags)
+        {
+            return Some("a tmpfs or writable bind mount is new for every RUN".to_string());
+        }
+        let joined: usize = chain
+            .iter()
+            .chain(std::iter::once(next))
+            .map(|m| m.ins.command.args.len() + 16)
+            .sum();
+        if joined > effects::MAX_JOINED_TEXT {
+            return Some(format!(
+                "the joined command would be longer than {} KiB (half the kernel's limit on one argument)",
+                effects::MAX_JOINED_TEXT / 1024
+            ));
+        }
+        None
+    }
+
+    /// A finding without a fix: two RUNs that could be one layer, and why dfopt does not join them.
+    fn report_not_joined(
+        &self,
+        prev: &Instruction,
+        next: &Instruction,
+        why: &str,
+        out: &mut Vec<Finding>,
+    ) {
+        out.push(Finding::new(
+            "chain-runs",
+            Span::new(prev.span.start, next.span.end),
+            format!(
+                "consecutive RUN instructions (lines {}-{}) could be one layer; not joined: {why}",
+                prev.start_line, next.end_line
+            ),
+        ));
+    }
+}
+
+/// The shell hashes the path of each command it runs by PATH lookup. When the last member runs a
+/// name that an earlier unwrapped member also ran, and that member or one between may have created
+/// an executable, the hash could point at the wrong file: wrap the earlier member.
+fn wrap_stale_hashes(chain: &mut [Member<'_>]) {
+    let Some((last, earlier)) = chain.split_last_mut() else {
+        return;
+    };
+    let mut creates_after = false;
+    for m in earlier.iter_mut().rev() {
+        creates_after |= m.effects.may_create_executables;
+        if !m.wrap
+            && creates_after
+            && m.effects
+                .path_commands
+                .iter()
+                .any(|c| last.effects.path_commands.contains(c))
+        {
+            m.wrap = true;
+        }
+    }
+}
+
+impl ChainRuns {
     fn emit(&self, ctx: &Context<'_>, chain: &[Member<'_>], out: &mut Vec<Finding>) {
         if chain.len() < 2 {
             return;
@@ -288,18 +451,9 @@ impl ChainRuns {
         let (Some(first), Some(last)) = (chain.first(), chain.last()) else {
             return;
         };
-        let nl = doc.newline();
-        let esc = doc.escape;
-        let indent = ctx
-            .settings
-            .indent
-            .clone()
-            .unwrap_or_else(|| self.indent_of(doc, first.ins));
-        let trailing = match ctx.settings.operator_position {
-            OperatorPosition::Leading => false,
-            OperatorPosition::Trailing => true,
-            OperatorPosition::Auto => super::runtext::file_prefers_trailing_operator(doc),
-        };
+        let style = Stylist::detect(doc, ctx.settings);
+        let (nl, esc, trailing) = (style.newline, style.escape, style.trailing_operator);
+        let indent = style.join_indent(doc, first.ins, &self.default_indent);
         let mut text = String::new();
         text.push_str(doc.text(Span::new(
             first.ins.span.start,
@@ -310,7 +464,7 @@ impl ChainRuns {
             let f = &m.facts;
             // State changes are isolated even in last place: shellcheck (and so hadolint) treats an
             // assignment after `&&` as conditional and starts warning about its later uses.
-            let group = f.changes_state || (i > 0 && f.has_list_operators);
+            let group = m.wrap || (i > 0 && f.has_list_operators);
             let mut body = doc.text(m.ins.command.args_span);
             if f.trailing_separator && i + 1 < n {
                 body = body.strip_suffix(';').unwrap_or(body).trim_end();
@@ -374,29 +528,6 @@ impl ChainRuns {
             finding = finding.with_level(Level::Error);
         }
         out.push(finding);
-    }
-
-    /// The indentation to give a joined command: that of `&&` lines in this RUN, else in the file,
-    /// else of this RUN's continuation lines, else of any RUN's.
-    fn indent_of(&self, doc: &Dockerfile, first: &Instruction) -> String {
-        let indent = |ins: &Instruction, want_operator: bool| {
-            ins.lines.iter().skip(1).find_map(|l| match l.kind {
-                LineKind::Code { .. } => {
-                    let t = doc.text(l.span);
-                    let rest = t.trim_start();
-                    let ws = &t[..t.len() - rest.len()];
-                    (!ws.is_empty() && (!want_operator || rest.starts_with("&&")))
-                        .then(|| ws.to_string())
-                }
-                _ => None,
-            })
-        };
-        let runs = || doc.instructions.iter().filter(|i| i.kind() == Keyword::Run);
-        indent(first, true)
-            .or_else(|| runs().find_map(|i| indent(i, true)))
-            .or_else(|| indent(first, false))
-            .or_else(|| runs().find_map(|i| indent(i, false)))
-            .unwrap_or_else(|| self.default_indent.clone())
     }
 }
 
@@ -598,11 +729,8 @@ impl ChainRuns {
         }
         let doc = ctx.doc;
         let nl = doc.newline();
-        let indent = ctx
-            .settings
-            .indent
-            .clone()
-            .unwrap_or_else(|| self.indent_of(doc, first));
+        let indent =
+            Stylist::detect(doc, ctx.settings).join_indent(doc, first, &self.default_indent);
         let mut text = doc
             .text(Span::new(first.span.start, first.command.args_span.start))
             .to_string();

@@ -1,0 +1,816 @@
+//! How BuildKit runs a RUN, and what one RUN's shell text may do that a later RUN of the same stage
+//! would notice if the two ran in one shell: the model chain-runs decides "safe" from.
+//!
+//! BuildKit runs every RUN as a fresh process `SHELL… "<text>"` in its own mount and PID namespace,
+//! with WORKDIR created first and used as the working directory; the build stops at the first
+//! failing RUN (docs/safety-model.md gives the sources). Joining RUN A before RUN B as `A && B`
+//! (A possibly wrapped `( A )`) keeps that behaviour only under the conditions checked here. Where
+//! this reader is unsure it answers conservatively: "ends the chain", "changes state", "errexit on".
+
+use super::script::is_assignment;
+use super::stages::{PosixProgram, Shell, Stage};
+use super::top_level::{split_top_level, ShellFacts};
+use crate::syntax::{Dockerfile, Keyword};
+
+/// The joined RUN text must stay under half of Linux's MAX_ARG_STRLEN (128 KiB, the limit of one
+/// argv string), leaving room for the environment.
+pub const MAX_JOINED_TEXT: usize = 64 * 1024;
+
+/// POSIX special builtins: assignments written before one persist in the shell.
+const SPECIAL_BUILTINS: &[&str] = &[
+    "break", ":", ".", "continue", "eval", "exec", "exit", "export", "readonly", "return", "set",
+    "shift", "times", "trap", "unset",
+];
+
+/// Words that run the command after them (`sudo rm …`): the command is what counts.
+const COMMAND_WRAPPERS: &[&str] = &[
+    "sudo", "exec", "command", "builtin", "env", "nice", "nohup", "time", "timeout", "stdbuf", "!",
+    "doas", "chroot", "su-exec", "gosu",
+];
+
+/// Data the model reads from chain-runs' rule data (transforms/chain-runs.toml).
+#[derive(Debug, Clone, Default)]
+pub struct EffectsData {
+    /// Commands that start a process meant to outlive them (`setsid`, `nohup`, …).
+    pub process_starters: Vec<String>,
+    /// Servers that go to the background when given one of `daemon_flags`.
+    pub daemon_servers: Vec<String>,
+    pub daemon_flags: Vec<String>,
+    /// Commands known not to create executables (package managers install under /usr and /, which
+    /// does not shadow a name the shell hashed earlier in PATH).
+    pub no_executables: Vec<String>,
+    /// Builtins and keywords: never looked up in PATH, never hashed.
+    pub builtins: Vec<String>,
+    /// Files a shell reads at start-up: a RUN writing one may change how a later RUN starts.
+    pub startup_files: Vec<String>,
+}
+
+/// The WORKDIR a RUN runs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workdir {
+    /// Set by a WORKDIR of the stage (or a stage it is built on) to a path dfopt can resolve.
+    Known(String),
+    /// No WORKDIR in the file: the base image's, which dfopt does not know; taken as `/`.
+    ImageDefault,
+    /// A WORKDIR with a variable dfopt does not resolve.
+    Unknown,
+}
+
+/// Why no two RUNs of a stage may be joined, if so: the stage's shell reads start-up files on
+/// every RUN (a login or interactive shell, bash with `BASH_ENV` set, zsh's zshenv).
+pub fn stage_blocks_joins(
+    doc: &Dockerfile,
+    stages: &[Stage],
+    stage: &Stage,
+) -> Option<&'static str> {
+    let Shell::Posix { argv, options } = &stage.shell_program else {
+        return Some("the stage's shell is not one the model knows");
+    };
+    if options.login {
+        return Some("the SHELL is a login shell, which reads profile files on every RUN");
+    }
+    let before_command = argv.get(..options.command_flag + 1).unwrap_or(argv);
+    let interactive = before_command.iter().skip(1).any(|a| {
+        matches!(a.as_str(), "--rcfile" | "--init-file" | "--interactive")
+            || (a.starts_with('-') && !a.starts_with("--") && a.contains('i'))
+    });
+    if interactive {
+        return Some("the SHELL is an interactive shell, which reads start-up files on every RUN");
+    }
+    match options.program {
+        PosixProgram::Zsh => {
+            Some("zsh reads /etc/zshenv and ~/.zshenv on every RUN, which a RUN may change")
+        }
+        PosixProgram::Bash | PosixProgram::Sh if sets_bash_env(doc, stages, stage) => {
+            Some("BASH_ENV is set, so bash reads that file on every RUN")
+        }
+        _ => None,
+    }
+}
+
+/// Whether an ENV or ARG of the stage, a stage it is built on, or the global ARGs names BASH_ENV.
+fn sets_bash_env(doc: &Dockerfile, stages: &[Stage], stage: &Stage) -> bool {
+    let mentions = |range: std::ops::Range<usize>| {
+        doc.instructions.get(range).unwrap_or(&[]).iter().any(|i| {
+            matches!(i.kind(), Keyword::Env | Keyword::Arg) && i.command.args.contains("BASH_ENV")
+        })
+    };
+    let first_from = stages.first().map(|s| s.from).unwrap_or(0);
+    if mentions(0..first_from) {
+        return true;
+    }
+    let mut cur = Some(stage);
+    let mut hops = 0;
+    while let Some(st) = cur {
+        if mentions(st.from..st.end) {
+            return true;
+        }
+        hops += 1;
+        cur = st.parent.and_then(|p| stages.get(p)).filter(|_| hops < 64);
+    }
+    false
+}
+
+/// The WORKDIR in effect for instruction `idx` of `stage`.
+pub fn workdir_at(doc: &Dockerfile, stages: &[Stage], stage: &Stage, idx: usize) -> Workdir {
+    // The WORKDIR instructions that apply, nearest first: this stage's before idx, then its
+    // ancestors'.
+    let mut dirs: Vec<String> = Vec::new();
+    let mut cur = Some((stage, idx));
+    let mut hops = 0;
+    while let Some((st, end)) = cur {
+        for ins in doc
+            .instructions
+            .get(st.from + 1..end.min(st.end))
+            .unwrap_or(&[])
+            .iter()
+            .rev()
+        {
+            if ins.kind() == Keyword::Workdir {
+                let path = ins.command.args.trim().trim_matches('"').to_string();
+                let absolute = path.starts_with('/');
+                dirs.push(path);
+                if absolute {
+                    return resolve_workdirs(&dirs);
+                }
+            }
+        }
+        hops += 1;
+        cur = st
+            .parent
+            .and_then(|p| stages.get(p))
+            .filter(|_| hops < 64)
+            .map(|p| (p, p.end));
+    }
+    if dirs.is_empty() {
+        Workdir::ImageDefault
+    } else {
+        // A relative WORKDIR on top of the image's: unknown.
+        Workdir::Unknown
+    }
+}
+
+fn resolve_workdirs(nearest_first: &[String]) -> Workdir {
+    let mut path = String::new();
+    for d in nearest_first.iter().rev() {
+        if d.contains('$') || d.contains('\\') {
+            return Workdir::Unknown;
+        }
+        path = if d.starts_with('/') {
+            d.clone()
+        } else {
+            format!("{path}/{d}")
+        };
+    }
+    match normalize(&path) {
+        Some(p) => Workdir::Known(p),
+        None => Workdir::Unknown,
+    }
+}
+
+/// `/a/./b/../c/` → `/a/c`; `None` when `..` climbs above `/` is fine (stays `/`).
+fn normalize(path: &str) -> Option<String> {
+    if !path.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            _ => parts.push(p),
+        }
+    }
+    Some(format!("/{}", parts.join("/")))
+}
+
+/// What the model knows about one RUN as a member of a chain.
+#[derive(Debug, Clone, Default)]
+pub struct RunEffects {
+    /// errexit is on while this RUN runs: from the SHELL's options or a `set` in the text (a `set`
+    /// whose options cannot be read counts as on).
+    pub errexit_on: bool,
+    /// Behaves differently when errexit is ignored (left of `&&`): not a single AND-OR list of
+    /// simple commands and pipelines.
+    pub errexit_sensitive: bool,
+    /// Changes shell state the top-level reader does not see: assignments in expansions, before
+    /// special builtins, in arithmetic commands, `printf -v`.
+    pub hidden_state: bool,
+    /// Why no RUN may follow this one in a chain, if so.
+    pub ends_chain: Option<String>,
+    /// May create an executable file (a later RUN's PATH lookup could find it first).
+    pub may_create_executables: bool,
+    /// Names this RUN runs at its top level by PATH lookup (the shell hashes them).
+    pub path_commands: Vec<String>,
+}
+
+/// Reads one RUN's text `cmd` (already judged parsable by the top-level reader, `facts`).
+pub fn run_effects(
+    cmd: &str,
+    facts: &ShellFacts,
+    shell: &Shell,
+    workdir: &Workdir,
+    data: &EffectsData,
+) -> RunEffects {
+    let segments = segments(cmd);
+    let shell_errexit = shell.posix_options().is_some_and(|o| o.errexit);
+    let mut effects = RunEffects {
+        errexit_on: shell_errexit || segments.iter().any(|s| set_turns_errexit_on(s)),
+        errexit_sensitive: errexit_sensitive(cmd, facts),
+        hidden_state: hidden_state(cmd, &segments),
+        ..Default::default()
+    };
+    effects.ends_chain = replaces_shell(cmd, shell, data)
+        .or_else(|| leaves_process(cmd, &segments, data))
+        .or_else(|| removes_workdir(&segments, workdir));
+    effects.may_create_executables = segments.iter().any(|s| {
+        command_word(s)
+            .map(|w| !data.no_executables.iter().any(|n| n == w))
+            .unwrap_or(false)
+    });
+    effects.path_commands = facts
+        .commands
+        .iter()
+        .filter(|c| {
+            !c.contains('/')
+                && !c.starts_with('(')
+                && !c.contains('$')
+                && !data.builtins.iter().any(|b| b == *c)
+        })
+        .cloned()
+        .collect();
+    effects
+}
+
+/// The words of the text's commands, split at every operator, bracket and backquote (quotes
+/// removed; a quoted word holding spaces is read again as commands, since `sh -c '…'` runs it).
+fn segments(text: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    segments_into(text, &mut out, 0);
+    out
+}
+
+fn segments_into(text: &str, out: &mut Vec<Vec<String>>, depth: usize) {
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut quoted_with_space = false;
+    let mut chars = text.chars().peekable();
+    let flush_word = |word: &mut String,
+                      words: &mut Vec<String>,
+                      out: &mut Vec<Vec<String>>,
+                      quoted_with_space: &mut bool| {
+        if !word.is_empty() {
+            if *quoted_with_space && depth < 4 {
+                segments_into(word, out, depth + 1);
+            }
+            words.push(std::mem::take(word));
+        }
+        *quoted_with_space = false;
+    };
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\'' | '"' => {
+                for c in chars.by_ref() {
+                    if c == ch {
+                        break;
+                    }
+                    if c.is_whitespace() {
+                        quoted_with_space = true;
+                    }
+                    word.push(c);
+                }
+                if word.is_empty() {
+                    // `''`: an empty word is still a word (an empty target).
+                    word.push_str("\"\"");
+                }
+            }
+            '\\' => {
+                if let Some(c) = chars.next() {
+                    word.push(c);
+                }
+            }
+            '$' if chars.peek() == Some(&'{') => {
+                word.push('$');
+                for c in chars.by_ref() {
+                    word.push(c);
+                    if c == '}' {
+                        break;
+                    }
+                }
+            }
+            ' ' | '\t' => flush_word(&mut word, &mut words, out, &mut quoted_with_space),
+            ';' | '&' | '|' | '(' | ')' | '{' | '}' | '\n' | '\r' | '`' => {
+                flush_word(&mut word, &mut words, out, &mut quoted_with_space);
+                if !words.is_empty() {
+                    out.push(std::mem::take(&mut words));
+                }
+            }
+            _ => word.push(ch),
+        }
+    }
+    flush_word(&mut word, &mut words, out, &mut quoted_with_space);
+    if !words.is_empty() {
+        out.push(words);
+    }
+}
+
+/// The index of a segment's command word: after assignments and wrappers such as `sudo`.
+fn command_index(seg: &[String]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(w) = seg.get(i) {
+        if is_assignment(w) || COMMAND_WRAPPERS.contains(&w.as_str()) || w.starts_with('-') {
+            i += 1;
+        } else {
+            return Some(i);
+        }
+    }
+    None
+}
+
+fn command_word(seg: &[String]) -> Option<&str> {
+    let w = seg.get(command_index(seg)?)?;
+    Some(w.rsplit('/').next().unwrap_or(w))
+}
+
+/// `set` with an option that turns errexit on: `-e` in any bundle (`-eux`, `-x -e`, `-Eeuo`),
+/// `-o errexit`; options the reader cannot read (`set $OPTS`) count as on.
+fn set_turns_errexit_on(seg: &[String]) -> bool {
+    let Some(i) = command_index(seg) else {
+        return false;
+    };
+    if seg[i] != "set" {
+        return false;
+    }
+    let mut words = seg[i + 1..].iter();
+    while let Some(w) = words.next() {
+        if w.contains('$') || w.contains('`') {
+            return true;
+        }
+        if w == "--" || w == "-" || !(w.starts_with('-') || w.starts_with('+')) {
+            return false;
+        }
+        let on = w.starts_with('-');
+        let letters = &w[1..];
+        if on && letters.contains('e') {
+            return true;
+        }
+        if letters.contains('o') {
+            match words.next() {
+                Some(name) if on && (name == "errexit" || name.contains('$')) => return true,
+                Some(_) => {}
+                None => return false,
+            }
+        }
+    }
+    false
+}
+
+/// Not a single AND-OR list of simple commands and pipelines: `;`, newline or `&` lists, compound
+/// commands, subshells, function definitions, command substitutions that hold a list.
+fn errexit_sensitive(cmd: &str, facts: &ShellFacts) -> bool {
+    if facts.compound || facts.has_background || !facts.parsed {
+        return true;
+    }
+    let mut probe = ShellFacts::default();
+    let Some(commands) = split_top_level(cmd, &mut probe) else {
+        return true;
+    };
+    for c in &commands {
+        if c.words.first().is_some_and(|w| w.starts_with('('))
+            || c.words.contains(&"()")
+            || c.words.iter().any(|w| w.ends_with("()"))
+        {
+            return true;
+        }
+        let rest = cmd.get(c.end..).unwrap_or("");
+        // `;`, `&` and a newline end a command as a list member (the top-level reader ends a
+        // command at a newline that does not follow an operator).
+        if (rest.starts_with(';') || rest.starts_with('&') || rest.starts_with(['\n', '\r']))
+            && !rest.starts_with("&&")
+        {
+            return true;
+        }
+        if cmd.get(c.start..c.end).is_some_and(|t| t.contains('\n')) {
+            return true;
+        }
+    }
+    substitution_holds_list(cmd)
+}
+
+/// A `$( … )` or backquoted substitution (not `$(( … ))`) whose text has a list operator or pipe.
+fn substitution_holds_list(cmd: &str) -> bool {
+    let b = cmd.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' && b.get(i + 1) == Some(&b'(') && b.get(i + 2) != Some(&b'(') {
+            let mut depth = 0usize;
+            let mut j = i + 1;
+            while j < b.len() {
+                match b[j] {
+                    b'(' => depth += 1,
+                    b')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    b';' | b'&' | b'|' | b'\n' => return true,
+                    _ => {}
+                }
+                j += 1;
+            }
+            i = j;
+        } else if b[i] == b'`' {
+            let end = b[i + 1..]
+                .iter()
+                .position(|&c| c == b'`')
+                .map(|p| p + i + 1)
+                .unwrap_or(b.len());
+            if b[i + 1..end]
+                .iter()
+                .any(|c| matches!(c, b';' | b'&' | b'|' | b'\n'))
+            {
+                return true;
+            }
+            i = end;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Shell state the top-level reader does not see.
+fn hidden_state(cmd: &str, segments: &[Vec<String>]) -> bool {
+    // `${T:=x}`, `${T=x}`: the assignment happens wherever the expansion is.
+    let b = cmd.as_bytes();
+    for (i, _) in cmd.match_indices("${") {
+        let name_end = b[i + 2..]
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+            .map(|p| p + i + 2);
+        if let Some(e) = name_end {
+            let rest = &cmd[e..];
+            if rest.starts_with(":=") || rest.starts_with('=') {
+                return true;
+            }
+        }
+    }
+    // `$((N=4))`, `$((N+=1))`, `$((N++))`, and bash's `(( … ))` command.
+    for (i, _) in cmd.match_indices("((") {
+        let end = cmd[i..].find("))").map(|e| e + i).unwrap_or(cmd.len());
+        let body = &cmd[i + 2..end];
+        let assigns = body.contains("++")
+            || body.contains("--")
+            || body.char_indices().any(|(k, c)| {
+                c == '='
+                    && !matches!(body[..k].chars().last(), Some('=' | '!' | '<' | '>'))
+                    && !body[k + 1..].starts_with('=')
+            });
+        if assigns {
+            return true;
+        }
+    }
+    segments.iter().any(|seg| {
+        let Some(i) = command_index(seg) else {
+            return false;
+        };
+        let word = seg[i].as_str();
+        let assigned = seg[..i].iter().any(|w| is_assignment(w));
+        (assigned && SPECIAL_BUILTINS.contains(&word))
+            || (word == "printf" && seg.get(i + 1).is_some_and(|w| w == "-v"))
+    })
+}
+
+/// A RUN that may replace the shell program or its start-up files ends the chain: the RUNs after
+/// it started a new shell.
+fn replaces_shell(cmd: &str, shell: &Shell, data: &EffectsData) -> Option<String> {
+    let mut watched: Vec<&str> = vec!["/bin/sh", "/usr/bin/sh", "/bin/dash", "/usr/bin/dash"];
+    if let Shell::Posix { argv, .. } = shell {
+        if let Some(program) = argv.first() {
+            watched.push(program.as_str());
+            if argv.len() > 1 && program.ends_with("busybox") {
+                watched.push("busybox");
+            }
+        }
+    }
+    if let Some(w) = watched.iter().find(|w| cmd.contains(**w)) {
+        return Some(format!("it may replace the shell program ({w})"));
+    }
+    let lower = cmd.to_ascii_lowercase();
+    if lower.contains("dpkg-reconfigure") && lower.contains("dash")
+        || lower.contains("update-alternatives") && lower.split_whitespace().any(|w| w == "sh")
+    {
+        return Some("it may change what /bin/sh is".to_string());
+    }
+    data.startup_files
+        .iter()
+        .find(|f| cmd.contains(f.as_str()))
+        .map(|f| format!("it may change a shell start-up file ({f})"))
+}
+
+/// A RUN that may leave a process behind: BuildKit ends it with the RUN's PID namespace.
+fn leaves_process(cmd: &str, segments: &[Vec<String>], data: &EffectsData) -> Option<String> {
+    let tokens = cmd.split(|c: char| !(c.is_ascii_alphanumeric() || "_.-/".contains(c)));
+    for t in tokens {
+        let base = t.rsplit('/').next().unwrap_or(t);
+        if data.process_starters.iter().any(|s| s == base) {
+            return Some(format!("it may leave a process behind ({base})"));
+        }
+    }
+    for seg in segments {
+        let Some(i) = command_index(seg) else {
+            continue;
+        };
+        let word = seg[i].rsplit('/').next().unwrap_or(&seg[i]);
+        let args = &seg[i + 1..];
+        let starts = args
+            .iter()
+            .any(|a| matches!(a.as_str(), "start" | "restart" | "reload" | "force-reload"));
+        let service = matches!(word, "service" | "systemctl" | "rc-service" | "invoke-rc.d")
+            || seg[i].starts_with("/etc/init.d/")
+            || seg[i].starts_with("/etc/rc.d/");
+        if service && starts {
+            return Some(format!("it may start a service ({})", seg[i]));
+        }
+        if data.daemon_servers.iter().any(|s| s == word)
+            && args.iter().any(|a| {
+                data.daemon_flags
+                    .iter()
+                    .any(|f| a == f || a.starts_with(&format!("{f}=")))
+            })
+        {
+            return Some(format!("it may start {word} in the background"));
+        }
+    }
+    None
+}
+
+/// A RUN that may remove or rename its WORKDIR or an ancestor ends the chain: BuildKit creates the
+/// WORKDIR again before each RUN, a joined RUN would run in a removed directory.
+fn removes_workdir(segments: &[Vec<String>], workdir: &Workdir) -> Option<String> {
+    let workdir_path = match workdir {
+        Workdir::Known(p) => p.as_str(),
+        Workdir::ImageDefault => "/",
+        Workdir::Unknown => "",
+    };
+    // Every directory a relative path may be relative to; `None` once a `cd` is not resolvable.
+    let mut cwds: Option<Vec<String>> = match workdir {
+        Workdir::Unknown => None,
+        _ => Some(vec![workdir_path.to_string()]),
+    };
+    for seg in segments {
+        let Some(i) = command_index(seg) else {
+            continue;
+        };
+        let word = seg[i].rsplit('/').next().unwrap_or(&seg[i]);
+        let args: Vec<&str> = seg[i + 1..].iter().map(String::as_str).collect();
+        if matches!(word, "cd" | "pushd" | "popd") {
+            cwds = match (cwds, args.iter().find(|a| !a.starts_with('-'))) {
+                (Some(mut list), Some(target)) if word != "popd" => {
+                    let resolved: Option<Vec<String>> =
+                        list.iter().map(|c| resolve(target, c)).collect();
+                    resolved.map(|r| {
+                        list.extend(r);
+                        list
+                    })
+                }
+                _ => None,
+            };
+            continue;
+        }
+        let targets: Vec<&str> = match word {
+            "rm" | "rmdir" | "unlink" => args
+                .iter()
+                .copied()
+                .filter(|a| !a.starts_with('-'))
+                .collect(),
+            "mv" => {
+                let operands: Vec<&str> = args
+                    .iter()
+                    .copied()
+                    .filter(|a| !a.starts_with('-'))
+                    .collect();
+                operands[..operands.len().saturating_sub(1)].to_vec()
+            }
+            "find" => {
+                let deletes = args
+                    .iter()
+                    .any(|a| matches!(*a, "-delete" | "-exec" | "-execdir" | "-ok" | "-okdir"));
+                let files_only = args
+                    .windows(2)
+                    .any(|w| w[0] == "-type" && matches!(w[1], "f" | "l"));
+                if !deletes || files_only {
+                    continue;
+                }
+                let paths: Vec<&str> = args
+                    .iter()
+                    .copied()
+                    .take_while(|a| !a.starts_with('-') && *a != "!")
+                    .collect();
+                if paths.is_empty() {
+                    vec!["."]
+                } else {
+                    paths
+                }
+            }
+            "xargs" => {
+                if args.iter().any(|a| matches!(*a, "rm" | "rmdir" | "mv")) {
+                    return Some("it removes paths read from its input".to_string());
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        for t in targets {
+            if let Some(why) = target_hits_workdir(t, workdir, cwds.as_deref()) {
+                return Some(format!("it may remove or rename its WORKDIR ({why})"));
+            }
+        }
+    }
+    None
+}
+
+/// Whether removing `target` may remove the WORKDIR (the path itself or an ancestor).
+fn target_hits_workdir(target: &str, workdir: &Workdir, cwds: Option<&[String]>) -> Option<String> {
+    let t = target
+        .strip_prefix("${HOME}")
+        .or_else(|| target.strip_prefix("$HOME"))
+        .map(|rest| format!("~{rest}"))
+        .unwrap_or_else(|| target.to_string());
+    if t.contains('$') || t.contains('`') || t == "\"\"" || t.is_empty() {
+        return Some(format!("`{target}` is not known before it runs"));
+    }
+    let Workdir::Known(w) = workdir else {
+        if matches!(workdir, Workdir::Unknown) {
+            return Some("the WORKDIR is not known".to_string());
+        }
+        // The image's own WORKDIR: only what reaches every directory is known to hit it.
+        let climbs = t == "." || t == ".." || t.split('/').any(|p| p == "..");
+        return climbs.then(|| format!("`{target}`"));
+    };
+    if let Some(rest) = t.strip_prefix('~') {
+        // `~/x`: the home directory is not known; it hits if the WORKDIR has a folder named x.
+        let first = rest.trim_start_matches('/').split('/').next().unwrap_or("");
+        if first.is_empty() || first == ".." || w.split('/').any(|p| p == first) {
+            return Some(format!("`{target}`"));
+        }
+        return None;
+    }
+    // A glob: any path under the folder before its first wildcard.
+    let (literal, glob) = match t.find(['*', '?', '[']) {
+        Some(k) => (&t[..t[..k].rfind('/').map(|s| s + 1).unwrap_or(0)], true),
+        None => (t.as_str(), false),
+    };
+    let literal = if literal.is_empty() { "." } else { literal };
+    let bases: Vec<String> = if literal.starts_with('/') {
+        vec!["/".to_string()]
+    } else {
+        match cwds {
+            Some(c) => c.to_vec(),
+            None => return Some(format!("`{target}` after a `cd` dfopt cannot follow")),
+        }
+    };
+    for base in bases {
+        let Some(p) = resolve(literal, &base) else {
+            return Some(format!("`{target}`"));
+        };
+        let hit = if glob {
+            p == "/" || w.starts_with(&format!("{p}/"))
+        } else {
+            p == *w || p == "/" || w.starts_with(&format!("{p}/"))
+        };
+        if hit {
+            return Some(format!("`{target}`"));
+        }
+    }
+    None
+}
+
+/// `target` resolved against `cwd`; `None` when it cannot be (`-`, `~`, variables).
+fn resolve(target: &str, cwd: &str) -> Option<String> {
+    if target.contains('$') || target.contains('`') || target.starts_with('~') || target == "-" {
+        return None;
+    }
+    if target.starts_with('/') {
+        normalize(target)
+    } else {
+        normalize(&format!("{cwd}/{target}"))
+    }
+}
+
+/// Whether the RUN's flags give it mounts that are new for every RUN (`type=tmpfs`, a writable
+/// bind mount whose writes BuildKit drops after the RUN): such a RUN joins with no other.
+pub fn has_per_run_mount(flags: &[crate::syntax::Flag]) -> bool {
+    flags.iter().any(|f| {
+        let t = f.text.to_ascii_lowercase();
+        t.starts_with("--mount")
+            && (t.contains("type=tmpfs")
+                || (t.contains("type=bind") && (t.contains(",rw") || t.contains("readwrite"))))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(t: &str) -> Vec<Vec<String>> {
+        segments(t)
+    }
+
+    #[test]
+    fn set_flags() {
+        for on in [
+            "set -e",
+            "set -x -e",
+            "set -u -e",
+            "set -eux",
+            "set -o errexit",
+            "set -Eeuo pipefail",
+            "set $OPTS",
+            "set -o pipefail -e",
+        ] {
+            assert!(segs(on).iter().any(|s| set_turns_errexit_on(s)), "{on}");
+        }
+        for off in [
+            "set -x",
+            "set -- -e",
+            "set +e",
+            "set -o pipefail",
+            "echo set -e",
+        ] {
+            assert!(!segs(off).iter().any(|s| set_turns_errexit_on(s)), "{off}");
+        }
+    }
+
+    #[test]
+    fn hidden_assignments() {
+        for c in [
+            ": \"${T:=x}\"",
+            "echo ${T=x}",
+            "echo $((N=4))",
+            "echo $((N+=1))",
+            "echo $((N++))",
+            "W=1 :",
+            "W=1 : || true",
+            "printf -v X %s y",
+            "((N=1))",
+        ] {
+            assert!(hidden_state(c, &segs(c)), "{c}");
+        }
+        for c in [
+            "echo ${T:-x}",
+            "echo $((N+1)) $((A==B))",
+            "V=1 make",
+            "printf %s",
+        ] {
+            assert!(!hidden_state(c, &segs(c)), "{c}");
+        }
+    }
+
+    #[test]
+    fn workdir_removal() {
+        let w = Workdir::Known("/app".into());
+        for c in [
+            "cd / && rm -rf /app",
+            "rm -rf .",
+            "rm -rf /",
+            "cd / && rm -rf app",
+            "rm -rf \"$DIR\"",
+            "cd $X && rm -rf y",
+            "mv /app /old",
+            "find / -delete",
+        ] {
+            assert!(removes_workdir(&segs(c), &w).is_some(), "{c}");
+        }
+        for c in [
+            "rm -rf /var/lib/apt/lists/*",
+            "rm -rf build",
+            "cd /tmp && rm -rf x",
+            "rm -rf /app/build",
+            "find / -name '*.pyc' -type f -delete",
+            "rm -rf ~/.cache",
+        ] {
+            assert!(removes_workdir(&segs(c), &w).is_none(), "{c}");
+        }
+    }
+
+    #[test]
+    fn errexit_sensitivity() {
+        let sens = |c: &str| errexit_sensitive(c, &super::super::top_level::analyse(c));
+        for c in [
+            "a; b",
+            "(a; b)",
+            "if a; then b; fi",
+            "f() { a; }",
+            "echo $(a; b)",
+            "a\nb",
+        ] {
+            assert!(sens(c), "{c}");
+        }
+        for c in ["a && b || c", "a | b", "echo $(pwd)", "! a"] {
+            assert!(!sens(c), "{c}");
+        }
+    }
+}
