@@ -644,9 +644,11 @@ in_trixie() {
 	SUITE=trixie DEB_VERSION=13 PY_MINOR=3.13 JAVA_MAJOR=21
 	MIRROR=$TRIXIE_MIRROR SECURITY_MIRROR=$TRIXIE_SECURITY_MIRROR
 	DL=$WORK/distroless-trixie APTDIR=$WORK/apt-trixie
-	# distroless debian13 package lists (static/base/cc config.bzl): t64 names, gcc 14
+	# distroless debian13 package lists (static/base/cc config.bzl): t64 names, gcc 14; trixie's
+	# libssl3t64 (OpenSSL 3.5) depends on zlib1g, libzstd1 and the legacy provider: without them
+	# a binary linked to libssl fails to load in base/cc
 	STATIC_PKGS="base-files netbase tzdata media-types"
-	BASE_PKGS="libc6 libssl3t64"
+	BASE_PKGS="libc6 libssl3t64 zlib1g libzstd1 openssl-provider-legacy"
 	CC_PKGS="libgomp1 libstdc++6 libgcc-s1 gcc-14-base"
 }
 
