@@ -68,7 +68,7 @@ CONTAINERS=()
 IMAGES=()
 cleanup() {
 	local c i
-	for c in "${CONTAINERS[@]}"; do "$DOCKER" rm -f "$c" >/dev/null 2>&1 || true; done
+	for c in "${CONTAINERS[@]}"; do "$DOCKER" rm -f -v "$c" >/dev/null 2>&1 || true; done
 	if [ "$KEEP" = 1 ]; then log "kept $TMP and images ${IMAGES[*]}"; return; fi
 	for i in "${IMAGES[@]}"; do "$DOCKER" image rm -f "$i" >/dev/null 2>&1 || true; done
 	rm -rf "$TMP"
@@ -139,7 +139,7 @@ probe() {
 		sleep 0.5
 	done
 	"$DOCKER" logs "$cid" >"$dir/$name.log" 2>&1 || true
-	"$DOCKER" rm -f "$cid" >/dev/null 2>&1 || true
+	"$DOCKER" rm -f -v "$cid" >/dev/null 2>&1 || true
 }
 
 # expected PROBEFILE DIR NAME : empty when NAME's answer is what probe.txt expects, else why not
@@ -315,7 +315,8 @@ TOTAL=$(( $(date +%s) - T_START ))
 	echo "$ALIGN"
 	for r in "${ROWS[@]}"; do echo "| ${r//|/ | } |"; done
 	echo
-	echo "${#ROWS[@]} apps in ${TOTAL} s (REWRITE=$REWRITE${FIX_ARGS:+, fix args: $FIX_ARGS})."
+	fix=""; [ "$REWRITE" != 1 ] || fix=${FIX_ARGS:+, fix args: $FIX_ARGS}
+	echo "${#ROWS[@]} apps in ${TOTAL} s (REWRITE=$REWRITE${NO_CACHE:+, NO_CACHE=$NO_CACHE}$fix)."
 } >"$TMP/report.md"
 mkdir -p "$(dirname "$REPORT")"
 cp "$TMP/report.md" "$REPORT"
