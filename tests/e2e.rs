@@ -106,6 +106,79 @@ fn every_sample_app_has_a_dockerfile_and_a_probe() {
     assert!(n >= 3, "node, go and python at least");
 }
 
+/// The real-app lab (tests/lab/apps, run by tests/lab/apps.sh): single-stage originals, a probe
+/// that says what to ask and what to expect, and the lock files their ecosystems have, so that
+/// the builds install the same dependencies every time.
+#[test]
+fn every_lab_app_is_single_stage_probed_and_locked() {
+    let apps = root().join("tests/lab/apps");
+    let mut n = 0;
+    for e in std::fs::read_dir(&apps).unwrap() {
+        let dir = e.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        n += 1;
+        let name = dir.display();
+        let df = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+        assert_eq!(
+            df.lines()
+                .filter(|l| l.trim_start().to_ascii_uppercase().starts_with("FROM "))
+                .count(),
+            1,
+            "{name}: the lab Dockerfiles are single-stage (what dfopt rewrites)"
+        );
+        let probe = std::fs::read_to_string(dir.join("probe.txt")).unwrap();
+        let has = |key: &str| probe.lines().any(|l| l.starts_with(key));
+        if has("mode=run") {
+            assert!(
+                has("contains=") || has("body="),
+                "{name}: run probe without expectation"
+            );
+        } else {
+            for key in ["port=", "path=", "status="] {
+                assert!(has(key), "{name}: {key}");
+            }
+            assert!(
+                has("body=") || has("contains="),
+                "{name}: probe without expected answer"
+            );
+        }
+        if dir.join("package.json").exists() {
+            let lock = std::fs::read_to_string(dir.join("package-lock.json"))
+                .unwrap_or_else(|e| panic!("{name}: package-lock.json: {e}"));
+            let lock: serde_json::Value = serde_json::from_str(&lock).unwrap();
+            assert!(lock["lockfileVersion"].as_u64().unwrap_or(0) >= 2, "{name}");
+            let packages = lock["packages"].as_object().unwrap();
+            assert!(
+                packages
+                    .iter()
+                    .filter(|(k, _)| !k.is_empty())
+                    .all(|(_, p)| p["resolved"].is_string() && p["integrity"].is_string()),
+                "{name}: every locked package names its tarball and hash"
+            );
+        }
+        if dir.join("Cargo.toml").exists() {
+            assert!(dir.join("Cargo.lock").exists(), "{name}: Cargo.lock");
+        }
+        if let Ok(req) = std::fs::read_to_string(dir.join("requirements.txt")) {
+            for line in req.lines().filter(|l| !l.trim().is_empty()) {
+                assert!(line.contains("=="), "{name}: unpinned requirement {line}");
+            }
+        }
+        let o = dfopt()
+            .arg("check")
+            .arg(dir.join("Dockerfile"))
+            .output()
+            .unwrap();
+        assert!(o.status.code().unwrap_or(2) < 2, "{}", show(&o));
+    }
+    assert!(
+        n >= 15,
+        "the issue asks for at least 15 lab apps, found {n}"
+    );
+}
+
 /// The lab bench: every app, original vs `dfopt fix --write --unsafe-fixes`, built, run, probed.
 #[test]
 fn lab_e2e_script() {

@@ -17,9 +17,18 @@
 #                             per package, no shell, no package manager;
 #                             tags :latest :nonroot (uid 65532) :debug :debug-nonroot
 #
+# Debian 13 (trixie) set, the maintained targets (ONLY=trixie):
+#   debian:trixie(-slim), debian:13(-slim); node:20(-slim); python:3.13(-slim); golang:1.24;
+#   rust:1.85; eclipse-temurin:21-jdk, eclipse-temurin:21-jre; nginx:1.26;
+#   gcr.io/distroless/{static,base,cc,nodejs20,python3,java21}-debian13 (+ the same variants)
+#   dfopt-lab/<image> (group "ca"): <image> + the host's CA bundle and the variables npm, pip,
+#                             cargo... read, so registry installs work with --network host
+#
 # Idempotent and cached: an image whose tags all exist is skipped; downloaded rootfs tars and
 # .debs are kept under $LAB.  FORCE=1 rebuilds; ONLY="debian node ..." restricts the groups
-# (debian node python golang java rust distroless); JOBS=N language images build in parallel
+# (debian node python golang java rust distroless = "bookworm", the default; debian13 node20
+# python313 golang124 rust185 java21 nginx126 distroless13 ca = "trixie"; "all" for both);
+# JOBS=N language images build in parallel
 # (default 2: these machines have 2 cores, and dpkg, not the download, is the bottleneck).
 # Every image made here carries the label org.dfopt.lab=1.
 # Timings: $LAB/logs/timings.tsv (one line per step, TOTAL last).
@@ -32,10 +41,18 @@ WORK=${WORK:-$LAB/work}
 LOGS=${LOGS:-$LAB/logs}
 DOCKER=${DOCKER:-/usr/bin/docker}      # 20.10 client: legacy builder without buildx
 FORCE=${FORCE:-0}
-ONLY=${ONLY:-debian node python golang java rust distroless}
+BOOKWORM_GROUPS="debian node python golang java rust distroless"
+TRIXIE_GROUPS="debian13 node20 python313 golang124 rust185 java21 nginx126 distroless13 ca"
+ONLY=${ONLY:-$BOOKWORM_GROUPS}
+ONLY=${ONLY//bookworm/$BOOKWORM_GROUPS}   # group sets: ONLY=bookworm, ONLY=trixie, ONLY=all
+ONLY=${ONLY//trixie/$TRIXIE_GROUPS}
+ONLY=${ONLY//all/$BOOKWORM_GROUPS $TRIXIE_GROUPS}
 JOBS=${JOBS:-2}
 LABEL=org.dfopt.lab=1
 SUITE=bookworm
+DEB_VERSION=12            # the numeric tag, /etc/os-release VERSION_ID
+PY_MINOR=3.11             # distroless python3 aliases
+JAVA_MAJOR=17             # distroless java alias
 ARCH=amd64
 export DOCKER_BUILDKIT=0                # make-images uses the legacy builder throughout
 mkdir -p "$WORK" "$LOGS"
@@ -143,20 +160,20 @@ debian_import() {
 			-m "local stand-in: debuerreotype $SUITE$variant from $MIRROR" \
 			"$WORK/tars/$SUITE$variant.tar" "debian:$SUITE$variant"
 	done
-	$DOCKER tag debian:$SUITE debian:12
-	$DOCKER tag debian:$SUITE-slim debian:12-slim
+	$DOCKER tag debian:$SUITE debian:$DEB_VERSION
+	$DOCKER tag debian:$SUITE-slim debian:$DEB_VERSION-slim
 }
 
 build_debian() {
 	if [ "$FORCE" != 1 ] && have_all debian:$SUITE debian:$SUITE-slim; then
-		log "skip debian (exists)"; tag_aliases debian:$SUITE debian:12; tag_aliases debian:$SUITE-slim debian:12-slim; return
+		log "skip debian:$SUITE (exists)"; tag_aliases debian:$SUITE debian:$DEB_VERSION; tag_aliases debian:$SUITE-slim debian:$DEB_VERSION-slim; return
 	fi
 	if [ "$FORCE" = 1 ] || [ ! -s "$WORK/tars/$SUITE.tar" ] || [ ! -s "$WORK/tars/$SUITE-slim.tar" ]; then
-		step debian-rootfs debian_rootfs
+		step debian-$SUITE-rootfs debian_rootfs
 	fi
-	step debian-import debian_import
+	step debian-$SUITE-import debian_import
 	# containers must reach the mirror for "RUN apt-get ..." in derived images
-	step debian-mirror-check $DOCKER run --rm debian:$SUITE-slim apt-get update
+	step debian-$SUITE-mirror-check $DOCKER run --rm debian:$SUITE-slim apt-get update
 }
 
 # ---------------------------------------------------------------- 2-4. language images
@@ -420,12 +437,12 @@ EOF
 	tar --numeric-owner -C "$s/nss" -cf "$DL/tars/nsswitch.tar" ./etc/nsswitch.conf
 	# os-release (common/variables.bzl); /etc/os-release is base-files' symlink to it
 	mkdir -p "$s/osr/usr/lib"
-	cat >"$s/osr/usr/lib/os-release" <<'EOF'
+	cat >"$s/osr/usr/lib/os-release" <<EOF
 PRETTY_NAME="Distroless"
 NAME="Debian GNU/Linux"
 ID="debian"
-VERSION_ID="12"
-VERSION="Debian GNU/Linux 12 (bookworm)"
+VERSION_ID="$DEB_VERSION"
+VERSION="Debian GNU/Linux $DEB_VERSION ($SUITE)"
 HOME_URL="https://github.com/GoogleContainerTools/distroless"
 SUPPORT_URL="https://github.com/GoogleContainerTools/distroless/blob/master/README.md"
 BUG_REPORT_URL="https://github.com/GoogleContainerTools/distroless/issues/new"
@@ -442,17 +459,18 @@ EOF
 	# busybox for :debug (busybox-static .deb, applets under /busybox like distroless)
 	local b=$s/busybox bb=$DL/pkgroot/busybox-static
 	rm -rf "$bb"; mkdir -p "$bb" "$b/busybox"; dpkg-deb -x "$(deb_file busybox-static)" "$bb"
-	cp "$bb/bin/busybox" "$b/busybox/busybox"
+	# bookworm ships /bin/busybox, trixie (merged /usr in the package) /usr/bin/busybox
+	if [ -e "$bb/bin/busybox" ]; then cp "$bb/bin/busybox" "$b/busybox/busybox"; else cp "$bb/usr/bin/busybox" "$b/busybox/busybox"; fi
 	for t in $("$b/busybox/busybox" --list); do [ "$t" = busybox ] || ln -s busybox "$b/busybox/$t"; done
 	tar --numeric-owner -C "$b" -cf "$DL/tars/busybox.tar" ./busybox
 	# language aliases
 	mkdir -p "$s/pyalias/usr/bin" "$s/nodealias/nodejs/bin"
-	ln -sf python3.11 "$s/pyalias/usr/bin/python"; ln -sf python3.11 "$s/pyalias/usr/bin/python3"
+	ln -sf python$PY_MINOR "$s/pyalias/usr/bin/python"; ln -sf python$PY_MINOR "$s/pyalias/usr/bin/python3"
 	tar --numeric-owner -C "$s/pyalias" -cf "$DL/tars/python-aliases.tar" ./usr/bin/python ./usr/bin/python3
 	ln -sf /usr/bin/node "$s/nodealias/nodejs/bin/node"   # real image: /nodejs/bin/node
 	tar --numeric-owner -C "$s/nodealias" -cf "$DL/tars/nodejs-alias.tar" ./nodejs
 	mkdir -p "$s/javaalias/usr/bin"
-	ln -sf /usr/lib/jvm/java-17-openjdk-amd64/bin/java "$s/javaalias/usr/bin/java"   # made by update-alternatives in Debian
+	ln -sf /usr/lib/jvm/java-$JAVA_MAJOR-openjdk-amd64/bin/java "$s/javaalias/usr/bin/java"   # made by update-alternatives in Debian
 	tar --numeric-owner -C "$s/javaalias" -cf "$DL/tars/java-alias.tar" ./usr/bin/java
 }
 
@@ -613,6 +631,337 @@ verify_distroless() {
 	return $bad
 }
 
+# ---------------------------------------------------------------- 6. Debian 13 (trixie)
+# The targets a rewriter should emit now: distroless ended its debian12 language images, and the
+# official images' current versions match what trixie ships (Node 20.19, Python 3.13, Go 1.24,
+# Rust 1.85, OpenJDK 21, nginx 1.26).  Same recipes as above, one suite later.  The groups run in
+# subshells that switch the suite-specific globals (in_trixie), so the bookworm code is reused.
+TRIXIE_MIRROR=${TRIXIE_MIRROR:-$(detect_mirror trixie)}
+TRIXIE_MIRROR=${TRIXIE_MIRROR:-$MIRROR}
+TRIXIE_SECURITY_MIRROR=${TRIXIE_SECURITY_MIRROR:-$(detect_mirror trixie-security)}
+TRIXIE_SECURITY_MIRROR=${TRIXIE_SECURITY_MIRROR:-$SECURITY_MIRROR}
+in_trixie() {
+	SUITE=trixie DEB_VERSION=13 PY_MINOR=3.13 JAVA_MAJOR=21
+	MIRROR=$TRIXIE_MIRROR SECURITY_MIRROR=$TRIXIE_SECURITY_MIRROR
+	DL=$WORK/distroless-trixie APTDIR=$WORK/apt-trixie
+	# distroless debian13 package lists (static/base/cc config.bzl): t64 names, gcc 14; trixie's
+	# libssl3t64 (OpenSSL 3.5) depends on zlib1g, libzstd1 and the legacy provider: without them
+	# a binary linked to libssl fails to load in base/cc
+	STATIC_PKGS="base-files netbase tzdata media-types"
+	BASE_PKGS="libc6 libssl3t64 zlib1g libzstd1 openssl-provider-legacy"
+	CC_PKGS="libgomp1 libstdc++6 libgcc-s1 gcc-14-base"
+}
+
+build_debian13() ( in_trixie; build_debian )
+
+# the official images' "node" user (uid/gid 1000) that Dockerfiles name in USER and --chown
+NODE_USER='groupadd --gid 1000 node; useradd --uid 1000 --gid node --shell /bin/bash --create-home node'
+build_node20() {
+	# full: toolchain for node-gyp, like the official image's buildpack-deps base.  No yarn:
+	# trixie's yarnpkg is Yarn 4, the official image has Yarn 1.
+	mkdir -p "$WORK/ctx/node20"; printf '%s\n' "$NODE_ENTRYPOINT" >"$WORK/ctx/node20/docker-entrypoint.sh"
+	chmod 755 "$WORK/ctx/node20/docker-entrypoint.sh"
+	build_df node20 "node:20 node:20-trixie node:20.19 node:20.19.2" <<EOF
+FROM debian:trixie
+RUN set -eux; apt-get update; \\
+    apt-get install -y --no-install-recommends nodejs npm ca-certificates curl git \\
+        python3 make g++ libc6-dev; \\
+    $NODE_USER; \\
+    rm -rf /var/lib/apt/lists/*; \\
+    node --version; npm --version
+ENV NODE_VERSION=20.19.2
+COPY docker-entrypoint.sh /usr/local/bin/
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["node"]
+EOF
+}
+build_node20slim() {
+	mkdir -p "$WORK/ctx/node20-slim"; printf '%s\n' "$NODE_ENTRYPOINT" >"$WORK/ctx/node20-slim/docker-entrypoint.sh"
+	chmod 755 "$WORK/ctx/node20-slim/docker-entrypoint.sh"
+	build_df node20-slim "node:20-slim node:20-trixie-slim node:20.19-slim" <<EOF
+FROM debian:trixie-slim
+RUN set -eux; apt-get update; \\
+    apt-get install -y --no-install-recommends nodejs npm; \\
+    $NODE_USER; \\
+    rm -rf /var/lib/apt/lists/*; \\
+    node --version; npm --version
+ENV NODE_VERSION=20.19.2
+COPY docker-entrypoint.sh /usr/local/bin/
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["node"]
+EOF
+}
+
+PY313_FIXUPS='rm -f /usr/lib/python3.13/EXTERNALLY-MANAGED; \
+    for f in python python3 pip pip3; do ln -sf /usr/bin/$f /usr/local/bin/$f; done; \
+    python --version; pip --version'
+build_python313() {
+	build_df python313 "python:3.13 python:3.13-trixie python:3.13.5" <<EOF
+FROM debian:trixie
+ENV LANG=C.UTF-8
+RUN set -eux; apt-get update; \\
+    apt-get install -y --no-install-recommends python3 python3-pip python3-venv python3-dev \\
+        python-is-python3 ca-certificates netbase tzdata build-essential git curl; \\
+    rm -rf /var/lib/apt/lists/*; \\
+    $PY313_FIXUPS
+ENV PYTHON_VERSION=3.13.5
+CMD ["python3"]
+EOF
+	build_df python313-slim "python:3.13-slim python:3.13-slim-trixie python:3.13.5-slim" <<EOF
+FROM debian:trixie-slim
+ENV LANG=C.UTF-8
+# python3-dev: the official slim image ships Python.h (C extensions build with only gcc added)
+RUN set -eux; apt-get update; \\
+    apt-get install -y --no-install-recommends python3 python3-pip python3-venv python3-dev \\
+        python-is-python3 ca-certificates netbase tzdata; \\
+    rm -rf /var/lib/apt/lists/*; \\
+    $PY313_FIXUPS
+ENV PYTHON_VERSION=3.13.5
+CMD ["python3"]
+EOF
+}
+
+build_golang124() {
+	build_df golang124 "golang:1.24 golang:1.24-trixie golang:1.24.4" <<'EOF'
+FROM debian:trixie
+RUN set -eux; apt-get update; \
+    apt-get install -y --no-install-recommends golang-go ca-certificates git openssh-client curl \
+        gcc libc6-dev make pkg-config; \
+    ln -s /usr/lib/go-1.24 /usr/local/go; \
+    rm -rf /var/lib/apt/lists/*; \
+    go version
+ENV GOLANG_VERSION=1.24.4
+ENV GOTOOLCHAIN=local
+ENV GOPATH=/go
+ENV PATH=/go/bin:/usr/local/go/bin:$PATH
+RUN mkdir -p "$GOPATH/src" "$GOPATH/bin" && chmod -R 1777 "$GOPATH"
+WORKDIR /go
+EOF
+}
+
+build_rust185() {
+	# libssl-dev and pkg-config as in the official image's buildpack-deps base (openssl-sys builds)
+	build_df rust185 "rust:1.85 rust:1.85-trixie rust:1.85.1" <<'EOF'
+FROM debian:trixie
+RUN set -eux; apt-get update; \
+    apt-get install -y --no-install-recommends rustc cargo gcc libc6-dev libssl-dev pkg-config make \
+        ca-certificates git curl; \
+    rm -rf /var/lib/apt/lists/*; \
+    rustc --version; cargo --version
+ENV CARGO_HOME=/usr/local/cargo
+ENV PATH=/usr/local/cargo/bin:$PATH
+ENV RUST_VERSION=1.85.1
+RUN mkdir -p /usr/local/cargo/bin && chmod -R a+w /usr/local/cargo
+EOF
+}
+
+build_java21() {
+	# Debian's OpenJDK 21 (the real Temurin images are Ubuntu-based); /opt/java/openjdk as in Temurin
+	build_df jdk21 "eclipse-temurin:21-jdk eclipse-temurin:21" <<'EOF'
+FROM debian:trixie
+ENV LANG=C.UTF-8
+RUN set -eux; apt-get update; \
+    apt-get install -y --no-install-recommends openjdk-21-jdk-headless ca-certificates curl; \
+    mkdir -p /opt/java; ln -s /usr/lib/jvm/java-21-openjdk-amd64 /opt/java/openjdk; \
+    rm -rf /var/lib/apt/lists/*; \
+    java -version; javac -version
+ENV JAVA_HOME=/opt/java/openjdk
+ENV JAVA_VERSION=21
+CMD ["jshell"]
+EOF
+	build_df jre21 "eclipse-temurin:21-jre" <<'EOF'
+FROM debian:trixie-slim
+ENV LANG=C.UTF-8
+RUN set -eux; apt-get update; \
+    mkdir -p /usr/share/man/man1; \
+    apt-get install -y --no-install-recommends openjdk-21-jre-headless ca-certificates; \
+    mkdir -p /opt/java; ln -s /usr/lib/jvm/java-21-openjdk-amd64 /opt/java/openjdk; \
+    rm -rf /var/lib/apt/lists/*; \
+    java -version
+ENV JAVA_HOME=/opt/java/openjdk
+ENV JAVA_VERSION=21
+EOF
+}
+
+build_nginx126() {
+	# Debian's nginx laid out like the official image: conf.d/default.conf serving
+	# /usr/share/nginx/html, logs to the container's stdout/stderr, "daemon off"
+	mkdir -p "$WORK/ctx/nginx126"
+	cat >"$WORK/ctx/nginx126/default.conf" <<'EOF'
+server {
+    listen       80;
+    listen  [::]:80;
+    server_name  localhost;
+
+    location / {
+        root   /usr/share/nginx/html;
+        index  index.html index.htm;
+    }
+
+    error_page   500 502 503 504  /50x.html;
+    location = /50x.html {
+        root   /usr/share/nginx/html;
+    }
+}
+EOF
+	build_df nginx126 "nginx:1.26 nginx:1.26.3 nginx:stable" <<'EOF'
+FROM debian:trixie-slim
+RUN set -eux; apt-get update; \
+    apt-get install -y --no-install-recommends nginx-light ca-certificates; \
+    rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/default; \
+    mkdir -p /usr/share/nginx/html; \
+    echo '<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>' >/usr/share/nginx/html/index.html; \
+    echo '<!DOCTYPE html><html><body><h1>An error occurred.</h1></body></html>' >/usr/share/nginx/html/50x.html; \
+    ln -sf /dev/stdout /var/log/nginx/access.log; ln -sf /dev/stderr /var/log/nginx/error.log; \
+    nginx -v
+COPY default.conf /etc/nginx/conf.d/default.conf
+ENV NGINX_VERSION=1.26.3
+EXPOSE 80
+STOPSIGNAL SIGQUIT
+CMD ["nginx", "-g", "daemon off;"]
+EOF
+}
+
+# packages owning the shared libraries that the files SNIPPET prints load, inside IMAGE
+ldd_pkgs() { # IMAGE SNIPPET
+	$DOCKER run --rm --entrypoint /bin/sh "$1" -c '
+		for f in $('"$2"'); do [ -f "$f" ] && ldd "$f" 2>/dev/null || true; done |
+		awk "/=>/ && \$3 ~ /^\// {print \$3} !/=>/ && /^\t\// {print \$1}" | sort -u |
+		while read -r l; do
+			dpkg -S "*/$(basename "$(readlink -f "$l")")" 2>/dev/null | cut -d: -f1 | head -1
+		done' | sort -u
+}
+minus_cc() { grep -v '^$' | grep -vxF -f <(echo $STATIC_PKGS $BASE_PKGS $CC_PKGS | tr ' ' '\n') | sort -u | tr '\n' ' '; }
+
+# one distroless flavour with its variants: NAME FROM "PKGS" "OTHER-TARS" DEBUG-ENTRYPOINT,
+# Dockerfile tail on stdin
+flavour() {
+	local name=$1 from=$2 pkgs=$3 extra=$4 ep=$5 img=gcr.io/distroless/$1 tail
+	tail=$(cat)
+	if [ "$FORCE" != 1 ] && have_all "$img:latest" "$img:nonroot" "$img:debug" "$img:debug-nonroot"; then
+		log "skip $name (exists)"; return 0
+	fi
+	echo "$pkgs" >"$LOGS/$name-packages.txt"
+	step "$name-download" download_debs $pkgs
+	step "$name-tars" pkg_tars $pkgs
+	step "$name" build_layers "$name" "$from" "$pkgs $extra" <<<"$tail"
+	step "$name-variants" variants "$name" "$ep"
+}
+
+DISTROLESS13="static base cc nodejs20 python3 java21"
+build_distroless13() (
+	in_trixie
+	N=gcr.io/distroless need=0
+	for b in $DISTROLESS13; do for t in latest nonroot debug debug-nonroot; do
+		have_image $N/$b-debian13:$t || need=1; done; done
+	if [ "$FORCE" != 1 ] && [ $need = 0 ]; then log "skip distroless debian13 (all exist)"; exit 0; fi
+	for i in node:20 python:3.13 eclipse-temurin:21-jdk; do have_image $i || die "distroless debian13 needs $i (for ldd)"; done
+	step distroless13-apt setup_private_apt
+	step distroless13-download download_debs $STATIC_PKGS $BASE_PKGS $CC_PKGS ca-certificates busybox-static
+	step distroless13-common common_tars
+	flavour static-debian13 scratch "$STATIC_PKGS" "passwd home group tmp nsswitch os-release cacerts" yes <<'EOF'
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+USER 0
+WORKDIR /
+EOF
+	flavour base-debian13 $N/static-debian13:latest "$BASE_PKGS" "" yes </dev/null
+	flavour cc-debian13 $N/base-debian13:latest "$CC_PKGS" "" yes </dev/null
+	# nodejs: Debian's node + the JS modules Debian unbundled from it (externalized builtins such
+	# as acorn, undici, minimatch: every node-* dependency but the corepack CLI, and theirs)
+	# + the libraries ldd names
+	local js todo p d pkgs
+	js=""
+	local libnode
+	libnode=$(apt_private apt-cache depends nodejs | awk '/Depends: libnode/ {print $2}' | head -1)
+	todo=$(apt_private apt-cache depends --no-recommends --no-suggests nodejs $libnode |
+		awk '/Depends:/ {print $2}' | grep '^node-' | grep -vx node-corepack | sort -u | tr '\n' ' ')
+	while [ -n "$todo" ]; do
+		set -- $todo; p=$1; shift; todo="$*"
+		case " $js " in *" $p "*) continue ;; esac
+		js="$js $p"
+		for d in $(apt_private apt-cache depends --no-recommends --no-suggests "$p" | awk '/Depends:/ {print $2}' | grep '^node-' || true); do
+			todo="$todo $d"
+		done
+	done
+	pkgs=$({ echo nodejs; echo $js | tr ' ' '\n'; ldd_pkgs node:20 'echo /usr/bin/node'; } | minus_cc)
+	flavour nodejs20-debian13 $N/cc-debian13:latest "$pkgs" "nodejs-alias" no <<'EOF'
+ENTRYPOINT ["/nodejs/bin/node"]
+EOF
+	pkgs=$({ echo python3.13-minimal libpython3.13-minimal libpython3.13-stdlib | tr ' ' '\n'
+		ldd_pkgs python:3.13 'echo /usr/bin/python3.13 /usr/lib/python3.13/lib-dynload/*.so'; } | minus_cc)
+	flavour python3-debian13 $N/cc-debian13:latest "$pkgs" "python-aliases" no <<'EOF'
+ENV LANG=C.UTF-8
+ENTRYPOINT ["/usr/bin/python3.13"]
+EOF
+	pkgs=$({ echo openjdk-21-jre-headless
+		ldd_pkgs eclipse-temurin:21-jdk 'dpkg -L openjdk-21-jre-headless | grep -E "(\.so|/bin/java)$"'; } | minus_cc)
+	flavour java21-debian13 $N/cc-debian13:latest "$pkgs" "java-alias" no <<'EOF'
+ENV LANG=C.UTF-8
+ENV JAVA_HOME=/usr/lib/jvm/java-21-openjdk-amd64
+ENV JAVA_VERSION=21
+ENTRYPOINT ["/usr/bin/java", "-jar"]
+EOF
+	step distroless13-verify verify_distroless13
+)
+
+verify_distroless13() {
+	local N=gcr.io/distroless img t cid bad=0
+	for img in $DISTROLESS13; do for t in latest nonroot; do
+		cid=$($DOCKER create $N/$img-debian13:$t /x)
+		if $DOCKER export "$cid" | tar -t | grep -qE '^(usr/)?s?bin/(sh|bash|dash|busybox|apt|apt-get|dpkg)$'; then
+			log "FAIL: shell/package manager found in $img-debian13:$t"; bad=1
+		else log "ok: no shell/apt/dpkg in $N/$img-debian13:$t"; fi
+		$DOCKER rm "$cid" >/dev/null
+	done; done
+	$DOCKER run --rm $N/nodejs20-debian13 -e 'require("https"); console.log("node", process.version, typeof fetch)'
+	$DOCKER run --rm $N/nodejs20-debian13:nonroot -e 'console.log("uid", process.getuid(), process.cwd())'
+	$DOCKER run --rm $N/python3-debian13 -c 'import sys, ssl, sqlite3, http.server, ctypes, json, decimal, zlib, lzma, bz2; print("python", sys.version.split()[0], ssl.OPENSSL_VERSION)'
+	$DOCKER run --rm --entrypoint /usr/bin/java $N/java21-debian13 -version
+	$DOCKER run --rm $N/static-debian13:debug -c 'id; head -3 /etc/os-release'
+	return $bad
+}
+
+# ---------------------------------------------------------------- 7. lab-ca: registry access in builds
+# dfopt-lab/<image> = <image> + the host's CA bundle (the egress proxy re-signs TLS with its own
+# CA) + the variables npm, pip, requests, OpenSSL, cargo, git and curl read.  With
+# `docker build --network host` on such an image, npm ci / pip install / cargo build reach the
+# registries.  Separate names, so that the plain stand-ins stay what the real images are.
+# tests/lab/apps.sh swaps FROM <image> for FROM dfopt-lab/<image> in its build copies.
+CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+CA_IMAGES=${CA_IMAGES:-"node:20 node:20-slim python:3.13 python:3.13-slim golang:1.24 rust:1.85
+  eclipse-temurin:21-jdk eclipse-temurin:21-jre nginx:1.26 debian:trixie debian:trixie-slim
+  debian:13 debian:13-slim node:18 node:18-slim python:3.11 python:3.11-slim golang:1.19 rust:1.63
+  eclipse-temurin:17-jdk debian:bookworm debian:bookworm-slim debian:12 debian:12-slim"}
+CA_PATH=/usr/local/share/dfopt-lab/ca-bundle.crt
+build_ca() {
+	local sha img id want have ctx=$WORK/ctx/lab-ca
+	[ -s "$CA_BUNDLE" ] || die "no CA bundle at $CA_BUNDLE"
+	sha=$(sha256sum "$CA_BUNDLE" | cut -c1-16)
+	rm -rf "$ctx"; mkdir -p "$ctx"; cp "$CA_BUNDLE" "$ctx/ca-bundle.crt"
+	for img in $CA_IMAGES; do
+		have_image "$img" || { log "lab-ca: no $img, skipped"; continue; }
+		id=$($DOCKER image inspect -f '{{.Id}}' "$img"); id=${id#sha256:}
+		want="$sha-${id:0:16}"     # rebuilt when the bundle or the base image changes
+		have=$($DOCKER image inspect -f '{{index .Config.Labels "org.dfopt.lab.ca"}}' "dfopt-lab/$img" 2>/dev/null || true)
+		if [ "$FORCE" != 1 ] && [ "$have" = "$want" ]; then continue; fi
+		# the bundle also replaces the system one (curl, git, apt over https); the variables point
+		# at a private copy that update-ca-certificates in a later RUN cannot regenerate away
+		cat >"$ctx/Dockerfile" <<EOF
+FROM $img
+COPY ca-bundle.crt $CA_PATH
+COPY ca-bundle.crt /etc/ssl/certs/ca-certificates.crt
+ENV NODE_EXTRA_CA_CERTS=$CA_PATH PIP_CERT=$CA_PATH REQUESTS_CA_BUNDLE=$CA_PATH \\
+    SSL_CERT_FILE=$CA_PATH CARGO_HTTP_CAINFO=$CA_PATH GIT_SSL_CAINFO=$CA_PATH CURL_CA_BUNDLE=$CA_PATH \\
+    npm_config_cafile=$CA_PATH
+LABEL org.dfopt.lab.ca=$want
+EOF
+		$DOCKER build --pull=false -t "dfopt-lab/$img" "$ctx" >"$LOGS/ca-$(echo "$img" | tr ':/' '__').log" 2>&1 ||
+			die "lab-ca: building dfopt-lab/$img failed (see $LOGS)"
+		log "lab-ca: dfopt-lab/$img"
+	done
+}
+
 # ---------------------------------------------------------------- main
 # run the language groups in parallel (at most $JOBS at once); each one's own steps are sequential
 run_parallel() {
@@ -637,12 +986,16 @@ main() {
 	ensure_daemon
 	log "mirror: $MIRROR  security: $SECURITY_MIRROR"
 	want debian && build_debian
-	run_parallel node nodeslim python golang java rust || die "some language images failed"
+	want debian13 && build_debian13
+	run_parallel node nodeslim python golang java rust \
+		node20 node20slim python313 golang124 rust185 java21 nginx126 || die "some language images failed"
 	if want distroless; then
 		DISTROLESS_BUILT=0
 		build_distroless_all
 		if [ "$DISTROLESS_BUILT" = 1 ] || [ "${VERIFY:-0}" = 1 ]; then step distroless-verify verify_distroless; fi
 	fi
+	want distroless13 && build_distroless13
+	want ca && build_ca
 	printf 'TOTAL\t%s\t0\n' "$(( $(date +%s) - T0 ))" >>"$TIMINGS"
 	log "all done in $(( $(date +%s) - T0 ))s; timings in $TIMINGS"
 	$DOCKER images --filter "label=$LABEL" --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | sort

@@ -1,0 +1,3 @@
+module example.com/lab/notes
+
+go 1.24

@@ -1,0 +1,3 @@
+module example.com/lab/gohttp
+
+go 1.24

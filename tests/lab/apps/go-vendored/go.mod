@@ -1,0 +1,5 @@
+module example.com/lab/slugd
+
+go 1.24
+
+require lab.example/textutil v0.1.0
