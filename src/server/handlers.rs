@@ -332,8 +332,12 @@ fn edits_apply(text: &str, fix: &crate::edit::Fix) -> bool {
 fn diagnostic(index: &LineIndex<'_>, f: &Finding) -> Diagnostic {
     Diagnostic {
         range: index.range(f.span.start, f.span.end),
-        // As in the SARIF output: every finding is a warning (parse errors are errors).
-        severity: Some(DiagnosticSeverity::WARNING),
+        // The finding's level, as in the SARIF and GitHub output (parse errors are errors).
+        severity: Some(match f.level() {
+            crate::edit::Level::Error => DiagnosticSeverity::ERROR,
+            crate::edit::Level::Warning => DiagnosticSeverity::WARNING,
+            crate::edit::Level::Info => DiagnosticSeverity::INFORMATION,
+        }),
         code: Some(NumberOrString::String(f.rule.to_string())),
         code_description: Uri::from_str(&format!("{RULE_DOCS_URL}{}", f.rule))
             .ok()
