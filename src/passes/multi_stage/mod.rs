@@ -507,6 +507,15 @@ impl MultiStage {
             if other_manager || !same_kind {
                 return Err(self.refuse_packages(&pkgs, &slim, &alpine));
             }
+            // A second, unpinned install resolves the package index again: the runtime image could
+            // get other versions than the build compiled against. Pinned packages keep their pins.
+            let unpinned: Vec<&String> = pkgs.iter().filter(|p| !p.contains('=')).collect();
+            if !unpinned.is_empty() {
+                return Err(format!(
+                    "the app may need {} at run time, installed without a version pin: a second install in the runtime image could resolve other versions than the build used (pin them, as hadolint DL3008/DL3018 asks, and dfopt carries the pins over)",
+                    unpinned.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            }
             let run = doc
                 .instructions
                 .get(facts_from(ctx))
@@ -604,6 +613,11 @@ impl MultiStage {
                     };
                 }
                 for d in &facts.copy_dests {
+                    // A COPY into `/` itself (`COPY requirements.txt ./` before any WORKDIR):
+                    // copying that folder would ship the whole build image again.
+                    if d.trim_end_matches('/').is_empty() {
+                        return Err("a COPY puts files straight into /, and dfopt cannot tell which of them the app needs at run time".into());
+                    }
                     if !copies.iter().any(|c| within(d, c)) {
                         copies.push(d.clone());
                     }
