@@ -162,28 +162,11 @@ fn resolve_workdirs(nearest_first: &[String]) -> Workdir {
             format!("{path}/{d}")
         };
     }
-    match normalize(&path) {
+    // `path` is absolute or empty (no WORKDIR): the model's one path resolver normalises it.
+    match super::stage_facts::resolve("/", &path) {
         Some(p) => Workdir::Known(p),
         None => Workdir::Unknown,
     }
-}
-
-/// `/a/./b/../c/` → `/a/c`; `None` when `..` climbs above `/` is fine (stays `/`).
-fn normalize(path: &str) -> Option<String> {
-    if !path.starts_with('/') {
-        return None;
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for p in path.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            _ => parts.push(p),
-        }
-    }
-    Some(format!("/{}", parts.join("/")))
 }
 
 /// What the model knows about one RUN as a member of a chain.
@@ -693,11 +676,7 @@ fn resolve(target: &str, cwd: &str) -> Option<String> {
     if target.contains('$') || target.contains('`') || target.starts_with('~') || target == "-" {
         return None;
     }
-    if target.starts_with('/') {
-        normalize(target)
-    } else {
-        normalize(&format!("{cwd}/{target}"))
-    }
+    super::stage_facts::resolve(cwd, target)
 }
 
 /// Whether the RUN's flags give it mounts that are new for every RUN (`type=tmpfs`, a writable
