@@ -4,6 +4,7 @@
 //!
 //! "Today" is always a parameter, so that what is supported can be tested on a fixed date.
 
+use super::images::ImageRef;
 use crate::config::FinalImage;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -529,7 +530,7 @@ impl Catalogue {
         preference: FinalImage,
         today: Date,
     ) -> Result<ImageChoice, Refusal> {
-        let Some(image) = ImageRef::parse(build_from) else {
+        let Some(image) = ImageRef::parse_with_variables(build_from) else {
             return Err(Refusal {
                 reason: format!("`{build_from}` is not an image reference"),
             });
@@ -726,7 +727,7 @@ impl Catalogue {
 
     /// Why an image (`repo[:tag]`) is no longer published on `today`, if it is not.
     fn unpublished_reason(&self, image: &str, today: Date) -> Option<&str> {
-        let repo = ImageRef::parse(image)
+        let repo = ImageRef::parse_with_variables(image)
             .map(|r| r.repo.to_ascii_lowercase())
             .unwrap_or_else(|| image.to_ascii_lowercase());
         self.data
@@ -794,7 +795,7 @@ impl Catalogue {
 
     /// The runtime and version an image reference runs, when the catalogue can tell.
     pub fn runtime_version(&self, image_ref: &str) -> Option<RuntimeVersion> {
-        let image = ImageRef::parse(image_ref)?;
+        let image = ImageRef::parse_with_variables(image_ref)?;
         let runtime = self.runtime_of_name(&image)?;
         let version = self.version_in_tag(&runtime, &image)?;
         Some(RuntimeVersion { runtime, version })
@@ -923,48 +924,6 @@ fn java_version(tag: &str) -> Option<String> {
             .map(|n| n.to_string());
     }
     Some(n.to_string())
-}
-
-/// `registry/path/name:tag@digest`, split (the lead will unify this with the model's ImageRef).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct ImageRef {
-    /// Everything before the tag (`docker.io/library/node`, `node`).
-    repo: String,
-    /// The last path component, lower-cased (`node`).
-    name: String,
-    tag: Option<String>,
-}
-
-impl ImageRef {
-    fn parse(s: &str) -> Option<ImageRef> {
-        if s.is_empty() || s.contains(char::is_whitespace) {
-            return None;
-        }
-        let rest = s.split_once('@').map(|(r, _)| r).unwrap_or(s);
-        // A `:` after the last `/` is a tag; one before it belongs to a registry port.
-        let slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-        let (repo, tag) = match rest[slash..].find(':') {
-            Some(i) => (&rest[..slash + i], Some(rest[slash + i + 1..].to_string())),
-            None => (rest, None),
-        };
-        let name = repo.rsplit('/').next().unwrap_or(repo).to_ascii_lowercase();
-        if name.is_empty() {
-            return None;
-        }
-        Some(ImageRef {
-            repo: repo.to_string(),
-            name,
-            tag,
-        })
-    }
-
-    fn is_official(&self) -> bool {
-        let r = self.repo.to_ascii_lowercase();
-        !r.contains('/')
-            || r == format!("library/{}", self.name)
-            || r == format!("docker.io/library/{}", self.name)
-            || r == format!("index.docker.io/library/{}", self.name)
-    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,16 @@ pub struct ImageRef {
 
 impl ImageRef {
     pub fn parse(s: &str) -> Option<ImageRef> {
-        if s.is_empty() || s.contains('$') || s.contains(char::is_whitespace) {
+        if s.contains('$') {
+            return None;
+        }
+        ImageRef::parse_with_variables(s)
+    }
+
+    /// Like [`ImageRef::parse`], but a reference may name build arguments
+    /// (`node:${NODE_VERSION}`), as the runtime catalogue's ARG patterns need.
+    pub fn parse_with_variables(s: &str) -> Option<ImageRef> {
+        if s.is_empty() || s.contains(char::is_whitespace) {
             return None;
         }
         let (rest, digest) = match s.split_once('@') {
