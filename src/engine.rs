@@ -51,6 +51,18 @@ pub struct FileOutcome {
     pub fixed_doc: Dockerfile,
     /// RUN instructions in the original's shipping stages (layers the image had).
     pub runs_before: usize,
+    /// With unsafe fixes on: the original's findings that carry an unsafe fix, placed in the
+    /// original text (their messages state a rewrite's consequences, shown beside the diff).
+    pub original_unsafe: Vec<PlacedFinding>,
+}
+
+/// A finding with its line and column in the text it was found in.
+#[derive(Debug, Clone)]
+pub struct PlacedFinding {
+    pub line: usize,
+    pub col: usize,
+    pub rule: &'static str,
+    pub message: String,
 }
 
 impl FileOutcome {
@@ -146,8 +158,24 @@ pub fn fix_source(
     let runs_before = shipped_run_count(&doc);
     let mut applied = Vec::new();
     let memo = Memo::default();
-    for _ in 0..MAX_ROUNDS {
+    let mut original_unsafe = Vec::new();
+    for round in 0..MAX_ROUNDS {
         let found = findings_with(&doc, registry, settings, path, &memo);
+        if round == 0 && settings.unsafe_fixes {
+            original_unsafe = found
+                .iter()
+                .filter(|f| f.fix.as_ref().is_some_and(|x| x.safety == Safety::Unsafe))
+                .map(|f| {
+                    let (line, col) = doc.line_col(f.span.start);
+                    PlacedFinding {
+                        line,
+                        col,
+                        rule: f.rule,
+                        message: f.message.clone(),
+                    }
+                })
+                .collect();
+        }
         let fixes: Vec<_> = found
             .iter()
             .filter_map(|f| f.fix.as_ref().map(|fix| (f.rule, fix)))
@@ -161,6 +189,7 @@ pub fn fix_source(
                 remaining: found,
                 fixed_doc: doc,
                 runs_before,
+                original_unsafe,
             });
         }
         let (text, rules) = apply_fixes(&doc.source, fixes);
@@ -172,6 +201,7 @@ pub fn fix_source(
                 remaining: found,
                 fixed_doc: doc,
                 runs_before,
+                original_unsafe,
             });
         }
         doc = Dockerfile::parse(&text).map_err(|e| FileError::Internal {

@@ -202,7 +202,7 @@ fn process_bytes_unguarded(
         .collect();
     res.diff =
         crate::diff::unified_bytes(&header_name(shown, path), &outcome.original, &outcome.fixed);
-    res.notes = unsafe_fix_notes(&text, rules, settings, path, shown, &outcome.applied);
+    res.notes = unsafe_fix_notes(&outcome, shown);
     match mode {
         Mode::CheckFix if res.changed => {
             res.notice = format!(
@@ -243,35 +243,17 @@ fn process_bytes_unguarded(
     res
 }
 
-/// What each applied unsafe fix changes beyond the diff (a multi-stage conversion's runtime image
-/// and version, user, shell, what is copied): the messages of those findings in the original,
-/// `path:line:col: rule: message`. Empty when no unsafe fix was applied.
-fn unsafe_fix_notes(
-    text: &str,
-    rules: &FolderRules,
-    settings: &crate::config::Settings,
-    path: Option<&std::path::Path>,
-    shown: &str,
-    applied: &[&str],
-) -> Vec<String> {
-    if !settings.unsafe_fixes || applied.is_empty() {
+/// The consequences of the unsafe fixes applied (conversions' notes), as `path:line:col: rule:
+/// message` lines: the original's findings of those rules, as the engine saw them.
+fn unsafe_fix_notes(outcome: &engine::FileOutcome, shown: &str) -> Vec<String> {
+    if outcome.applied.is_empty() {
         return Vec::new();
     }
-    let Ok((doc, found)) = engine::check_source(text, &rules.registry, settings, path) else {
-        return Vec::new();
-    };
-    found
+    outcome
+        .original_unsafe
         .iter()
-        .filter(|f| {
-            applied.contains(&f.rule)
-                && f.fix
-                    .as_ref()
-                    .is_some_and(|fx| fx.safety == crate::edit::Safety::Unsafe)
-        })
-        .map(|f| {
-            let (line, col) = doc.line_col(f.span.start);
-            format!("{shown}:{line}:{col}: {}: {}", f.rule, f.message)
-        })
+        .filter(|f| outcome.applied.contains(&f.rule))
+        .map(|f| format!("{shown}:{}:{}: {}: {}", f.line, f.col, f.rule, f.message))
         .collect()
 }
 
