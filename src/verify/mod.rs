@@ -117,6 +117,17 @@ pub struct Answer {
     pub error: Option<String>,
 }
 
+impl Answer {
+    /// No answer, and why.
+    pub fn failed(why: String) -> Answer {
+        Answer {
+            code: None,
+            output: String::new(),
+            error: Some(why),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Smoke {
     /// `probe` or `run`.

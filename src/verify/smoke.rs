@@ -129,11 +129,6 @@ fn probe_one(
     timeout: Duration,
     cleanup: &mut Cleanup,
 ) -> Answer {
-    let fail = |e: String| Answer {
-        code: None,
-        output: String::new(),
-        error: Some(e),
-    };
     let publish = format!("127.0.0.1::{port}");
     let mut run_args = vec!["run", "-d", "--name", name, "-p", &publish];
     run_args.extend(super::docker::CONTAINER_LIMITS);
@@ -142,8 +137,8 @@ fn probe_one(
     cleanup.containers.push(name.to_string());
     match started {
         Ok(o) if o.ok() => {}
-        Ok(o) => return fail(format!("docker run failed: {}", o.stderr_tail(3))),
-        Err(e) => return fail(e),
+        Ok(o) => return Answer::failed(format!("docker run failed: {}", o.stderr_tail(3))),
+        Err(e) => return Answer::failed(e),
     }
     let host_port = match docker.run(["port", name, &format!("{port}/tcp")]) {
         Ok(o) if o.ok() => o
@@ -155,7 +150,7 @@ fn probe_one(
         _ => None,
     };
     let Some(host_port) = host_port else {
-        return fail(format!("no host port published for {port}/tcp"));
+        return Answer::failed(format!("no host port published for {port}/tcp"));
     };
     let deadline = Instant::now() + timeout;
     let mut last_err = String::from("no answer");
@@ -177,14 +172,14 @@ fn probe_one(
             if let Some((false, code)) = container_state(docker, name) {
                 let logs = logs_tail(docker, name);
                 docker.rm_container(name);
-                return fail(format!("container exited with code {code}: {logs}"));
+                return Answer::failed(format!("container exited with code {code}: {logs}"));
             }
         }
         std::thread::sleep(Duration::from_millis(250));
     }
     let logs = logs_tail(docker, name);
     docker.rm_container(name);
-    fail(format!(
+    Answer::failed(format!(
         "no answer within {}s ({last_err}); logs: {logs}",
         timeout.as_secs()
     ))
@@ -198,11 +193,6 @@ fn run_one(
     timeout: Duration,
     cleanup: &mut Cleanup,
 ) -> Answer {
-    let fail = |e: String| Answer {
-        code: None,
-        output: String::new(),
-        error: Some(e),
-    };
     cleanup.containers.push(name.to_string());
     let child = docker
         .cmd()
@@ -222,7 +212,7 @@ fn run_one(
         .spawn();
     let mut child = match child {
         Ok(c) => c,
-        Err(e) => return fail(format!("cannot run {}: {e}", docker.bin.display())),
+        Err(e) => return Answer::failed(format!("cannot run {}: {e}", docker.bin.display())),
     };
     // read both pipes on threads so a chatty container cannot block on a full pipe
     let mut so = child.stdout.take();
@@ -262,7 +252,7 @@ fn run_one(
             let code = st.code();
             // 125: the docker client itself failed (not the container's code)
             if code == Some(125) {
-                return fail(format!(
+                return Answer::failed(format!(
                     "docker run failed: {}",
                     tail(&String::from_utf8_lossy(&stderr), 3)
                 ));
@@ -273,7 +263,7 @@ fn run_one(
                 error: None,
             }
         }
-        None => fail(format!("did not finish within {}s", timeout.as_secs())),
+        None => Answer::failed(format!("did not finish within {}s", timeout.as_secs())),
     }
 }
 #[cfg(test)]
