@@ -243,9 +243,13 @@ EOF
 }
 
 # EXTERNALLY-MANAGED is removed so that "pip install" behaves as in the official image
-PY_FIXUPS='rm -f /usr/lib/python3.11/EXTERNALLY-MANAGED; \
-    for f in python python3 pip pip3; do ln -sf /usr/bin/$f /usr/local/bin/$f; done; \
-    python --version; pip --version'
+# The RUN lines that make Debian's Python behave like the official image's, for Python $1 (e.g. 3.11).
+py_fixups() {
+	printf '%s' "rm -f /usr/lib/python$1/EXTERNALLY-MANAGED; \\
+    for f in python python3 pip pip3; do ln -sf /usr/bin/\$f /usr/local/bin/\$f; done; \\
+    python --version; pip --version"
+}
+PY_FIXUPS=$(py_fixups 3.11)
 build_python() {
 	build_df python311 "python:3.11 python:3.11-bookworm" <<EOF
 FROM debian:bookworm
@@ -692,9 +696,7 @@ CMD ["node"]
 EOF
 }
 
-PY313_FIXUPS='rm -f /usr/lib/python3.13/EXTERNALLY-MANAGED; \
-    for f in python python3 pip pip3; do ln -sf /usr/bin/$f /usr/local/bin/$f; done; \
-    python --version; pip --version'
+PY313_FIXUPS=$(py_fixups 3.13)
 build_python313() {
 	build_df python313 "python:3.13 python:3.13-trixie python:3.13.5" <<EOF
 FROM debian:trixie
