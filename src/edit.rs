@@ -46,37 +46,6 @@ impl Level {
             Level::Error => "error",
         }
     }
-
-    /// The level of a rule's findings unless the rule sets one. Kept here, in one table, rather
-    /// than in each rule, so that `dfopt explain` and the README read it from one place.
-    pub fn of_rule(rule: &str, has_fix: bool) -> Level {
-        match rule {
-            "assume-yes" | "eol-base-image" => Level::Error,
-            // A multi-stage rewrite dfopt refuses is advice: it names what it would need.
-            "multi-stage" | "final-stage-base" if !has_fix => Level::Info,
-            _ => Level::Warning,
-        }
-    }
-}
-
-/// The levels of a rule's findings in words, for `dfopt explain` (kept beside [`Level::of_rule`]
-/// so the two cannot drift apart).
-pub fn rule_levels(rule: &str) -> &'static str {
-    match rule {
-        "assume-yes" => "error (a prompt aborts a non-interactive build)",
-        "eol-base-image" => "error (no more security fixes, or an image that no longer pulls)",
-        "multi-stage" | "final-stage-base" => {
-            "warning; a refusal (\"dfopt does not guess: …\") is info and never fails CI by default"
-        }
-        "chain-runs" => {
-            "warning; error when the join puts an `apt-get update` alone in its RUN together with the install that follows (a cached, stale package list breaks builds)"
-        }
-        "exec-form-start" => "warning; info for a start command that has to keep its shell",
-        "package-cache-cleanup" => {
-            "warning; error for an `apt-get update` in a RUN of its own whose install runs in a later RUN (a stale package list)"
-        }
-        _ => "warning (fixable waste)",
-    }
 }
 
 /// Replace the bytes of `span` with `replacement` (an empty span inserts).
@@ -152,7 +121,7 @@ pub struct Finding {
     pub message: String,
     pub span: Span,
     pub fix: Option<Fix>,
-    /// Set by rules whose findings differ in level; otherwise [`Level::of_rule`].
+    /// Set by rules whose findings differ in level, else by the engine from the rule's declaration.
     pub explicit_level: Option<Level>,
 }
 
@@ -174,10 +143,10 @@ impl Finding {
         self.explicit_level = Some(level);
         self
     }
-    /// How much this finding matters (see [`Level`]).
+    /// How much this finding matters (see [`Level`]): its own level, which the engine sets from
+    /// the rule's declaration (`RuleMeta::level`) when the rule did not.
     pub fn level(&self) -> Level {
-        self.explicit_level
-            .unwrap_or_else(|| Level::of_rule(self.rule, self.fix.is_some()))
+        self.explicit_level.unwrap_or(Level::Warning)
     }
 }
 

@@ -93,7 +93,11 @@ fn findings_with(
     let ctx = Context::new(doc, &analysis, settings, path, memo);
     let mut out = Vec::new();
     for rule in registry.enabled(settings) {
+        let first = out.len();
         rule.check(&ctx, &mut out);
+        for f in &mut out[first..] {
+            f.explicit_level.get_or_insert(rule.meta().level);
+        }
     }
     keep_what_ships(&ctx, &mut out);
     crate::suppress::filter(doc, registry, &mut out);

@@ -226,7 +226,7 @@ impl<'a> Renderer<'a> {
                             "fullDescription": {"text": r.summary()},
                             "help": {"text": crate::passes::rule_doc(r.id()).unwrap_or(""), "markdown": crate::passes::rule_doc(r.id()).unwrap_or("")},
                             "helpUri": format!("https://github.com/dfopt/dfopt#{}", r.id()),
-                            "defaultConfiguration": {"level": sarif_level(Level::of_rule(r.id(), r.meta().fix != crate::passes::FixAvailability::None))},
+                            "defaultConfiguration": {"level": sarif_level(r.meta().level)},
                             "properties": {"fixSafety": r.meta().fix.as_str()},
                         })
                     })

@@ -284,8 +284,8 @@ pub fn run(cli: Cli, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Wr
         Command::Explain { rule } => match explain(&rule) {
             Some(text) => {
                 let _ = write!(out, "{text}");
-                if crate::passes::rule_meta(&rule).is_some() {
-                    let _ = writeln!(out, "\n**Level**: {}", crate::edit::rule_levels(&rule));
+                if let Some(meta) = crate::passes::rule_meta(&rule) {
+                    let _ = writeln!(out, "\n**Level**: {}", meta.levels);
                 }
                 EXIT_OK
             }

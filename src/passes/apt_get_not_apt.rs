@@ -31,7 +31,7 @@ use super::runtext;
 use super::LazyRegex;
 use super::{FixAvailability, RuleMeta, rule_data, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Edit, Finding, Fix};
+use crate::edit::{Level, Edit, Finding, Fix};
 
 const DATA: &str = include_str!("../../transforms/apt-get-not-apt.toml");
 /// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
@@ -41,6 +41,8 @@ pub const META: RuleMeta = RuleMeta {
     fix: FixAvailability::Sometimes("unsafe when it adds `--no-install-recommends` to an install"),
     hadolint: &["DL3027"],
     default_enabled: true,
+    level: Level::Warning,
+    levels: "warning (fixable waste)",
 };
 const ID: &str = META.id;
 

@@ -24,7 +24,7 @@ use super::runtext;
 use super::LazyRegex;
 use super::{FixAvailability, RuleMeta, rule_data_with, str_list, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Finding, Fix};
+use crate::edit::{Level, Finding, Fix};
 
 const DATA: &str = include_str!("../../transforms/apt-no-install-recommends.toml");
 /// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
@@ -34,6 +34,8 @@ pub const META: RuleMeta = RuleMeta {
     fix: FixAvailability::Unsafe,
     hadolint: &["DL3015"],
     default_enabled: true,
+    level: Level::Warning,
+    levels: "warning (fixable waste)",
 };
 const ID: &str = META.id;
 

@@ -26,7 +26,7 @@ use super::runtext;
 use super::LazyRegex;
 use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Finding, Fix};
+use crate::edit::{Level, Finding, Fix};
 
 const DATA: &str = include_str!("../../transforms/assume-yes.toml");
 /// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
@@ -36,6 +36,8 @@ pub const META: RuleMeta = RuleMeta {
     fix: FixAvailability::Safe,
     hadolint: &["DL3014", "DL3030", "DL3034", "DL3038"],
     default_enabled: true,
+    level: Level::Error,
+    levels: "error (a prompt aborts a non-interactive build)",
 };
 const ID: &str = META.id;
 

@@ -62,6 +62,8 @@ pub const META: RuleMeta = RuleMeta {
     fix: FixAvailability::Sometimes("unsafe on Windows stages"),
     hadolint: &["DL3059"],
     default_enabled: true,
+    level: Level::Warning,
+    levels: "warning; error when the join puts an `apt-get update` alone in its RUN together with the install that follows (a cached, stale package list breaks builds)",
 };
 
 pub struct ChainRuns {

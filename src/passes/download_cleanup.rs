@@ -38,7 +38,7 @@ use super::runtext::{self, Run};
 use super::LazyRegex;
 use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Finding, Fix};
+use crate::edit::{Level, Finding, Fix};
 use crate::model::consumers::{self, Effective, Probe, Use};
 use crate::model::files::{
     covers, is_plain_word, literal, norm, rm_paths, Downloaders, Target, Vars,
@@ -53,6 +53,8 @@ pub const META: RuleMeta = RuleMeta {
     fix: FixAvailability::Safe,
     hadolint: &[],
     default_enabled: true,
+    level: Level::Warning,
+    levels: "warning (fixable waste)",
 };
 const ID: &str = META.id;
 

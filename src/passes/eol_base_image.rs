@@ -27,6 +27,7 @@
 //! runtime reaches its end of life. Set `today` under `[transforms.eol-base-image]` in `dfopt.toml`
 //! (`"YYYY-MM-DD"`) to judge against a fixed day.
 
+use crate::edit::Level;
 use super::{FixAvailability, RuleMeta, rule_data, Context, Rule};
 use crate::config::Settings;
 use crate::edit::Finding;
@@ -42,6 +43,8 @@ pub const META: RuleMeta = RuleMeta {
     fix: FixAvailability::None,
     hadolint: &[],
     default_enabled: false,
+    level: Level::Error,
+    levels: "error (no more security fixes, or an image that no longer pulls)",
 };
 const ID: &str = META.id;
 

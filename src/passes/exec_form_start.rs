@@ -44,6 +44,8 @@ pub const META: RuleMeta = RuleMeta {
     fix: FixAvailability::Unsafe,
     hadolint: &["DL3025"],
     default_enabled: true,
+    level: Level::Warning,
+    levels: "warning; info for a start command that has to keep its shell",
 };
 const ID: &str = META.id;
 

@@ -36,7 +36,7 @@
 
 use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::{FinalImage, Settings};
-use crate::edit::{Edit, Finding, Fix};
+use crate::edit::{Level, Edit, Finding, Fix};
 use crate::model::context::BuildContext;
 use crate::model::images::{self, Catalogue, Choice, ImageRef, Native, Runtime};
 use crate::model::runtime_data::RuntimeData;
@@ -55,6 +55,8 @@ pub const META: RuleMeta = RuleMeta {
     fix: FixAvailability::Unsafe,
     hadolint: &[],
     default_enabled: true,
+    level: Level::Warning,
+    levels: "warning; a refusal (\"dfopt does not guess: …\") is info and never fails CI by default",
 };
 const ID: &str = META.id;
 
@@ -154,7 +156,9 @@ impl Rule for FinalStageBase {
                 ID,
                 span,
                 format!("the final stage only copies files onto `{}`, a heavy image, but dfopt does not guess a smaller one: {why}", stage.base),
-            )),
+            )
+            // A refusal is advice: it names what dfopt would need.
+            .with_level(Level::Info)),
         }
     }
 }

@@ -24,6 +24,7 @@
 //! them), nor paths under a `--mount=type=cache`/`tmpfs` mount, nor relative paths, nor heredoc,
 //! exec-form, `ONBUILD` and Windows `RUN`s.
 
+use crate::edit::Level;
 use super::runtext::{self, Run};
 use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::Settings;
@@ -38,6 +39,8 @@ pub const META: RuleMeta = RuleMeta {
     fix: FixAvailability::None,
     hadolint: &[],
     default_enabled: true,
+    level: Level::Warning,
+    levels: "warning (fixable waste)",
 };
 const ID: &str = META.id;
 

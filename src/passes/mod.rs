@@ -66,6 +66,10 @@ pub struct RuleMeta {
     pub hadolint: &'static [&'static str],
     /// Whether it runs when no `select` names it.
     pub default_enabled: bool,
+    /// The level of its findings unless a finding sets its own (`Finding::with_level`).
+    pub level: crate::edit::Level,
+    /// Its levels in words, for `dfopt explain`.
+    pub levels: &'static str,
 }
 
 /// Which fixes a rule offers.

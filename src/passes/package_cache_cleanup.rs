@@ -55,6 +55,8 @@ pub const META: RuleMeta = RuleMeta {
     fix: FixAvailability::Sometimes("unsafe for yarn"),
     hadolint: &["DL3009", "DL3032", "DL3036", "DL3040", "DL3060"],
     default_enabled: true,
+    level: Level::Warning,
+    levels: "warning; error for an `apt-get update` in a RUN of its own whose install runs in a later RUN (a stale package list)",
 };
 const ID: &str = META.id;
 

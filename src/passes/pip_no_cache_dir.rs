@@ -26,7 +26,7 @@ use super::runtext::{self, Run};
 use super::LazyRegex;
 use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
 use crate::config::Settings;
-use crate::edit::{Finding, Fix};
+use crate::edit::{Level, Finding, Fix};
 use crate::model::script::Cmd;
 use crate::syntax::Keyword;
 
@@ -38,6 +38,8 @@ pub const META: RuleMeta = RuleMeta {
     fix: FixAvailability::Safe,
     hadolint: &["DL3042"],
     default_enabled: true,
+    level: Level::Warning,
+    levels: "warning (fixable waste)",
 };
 const ID: &str = META.id;
 

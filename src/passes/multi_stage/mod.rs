@@ -68,7 +68,7 @@ mod rust;
 
 use super::{FixAvailability, RuleMeta, Context, Rule};
 use crate::config::{FinalImage, Settings};
-use crate::edit::{Edit, Finding, Fix};
+use crate::edit::{Level, Edit, Finding, Fix};
 use crate::model::context::BuildContext;
 use crate::model::images::{self, Catalogue, Choice, ImageRef, Native, Runtime};
 use crate::model::runtime_data::RuntimeData;
@@ -84,6 +84,8 @@ pub const META: RuleMeta = RuleMeta {
     fix: FixAvailability::Unsafe,
     hadolint: &[],
     default_enabled: true,
+    level: Level::Warning,
+    levels: "warning; a refusal (\"dfopt does not guess: …\") is info and never fails CI by default",
 };
 const ID: &str = META.id;
 
@@ -237,7 +239,9 @@ impl Rule for MultiStage {
                 ID,
                 span,
                 format!("single-stage build on `{base}` could be split into build and runtime stages, but dfopt does not guess: {why}"),
-            )),
+            )
+            // A refusal is advice: it names what dfopt would need.
+            .with_level(Level::Info)),
         }
     }
 }
