@@ -7,7 +7,7 @@
 //! (A possibly wrapped `( A )`) keeps that behaviour only under the conditions checked here. Where
 //! this reader is unsure it answers conservatively: "ends the chain", "changes state", "errexit on".
 
-use super::script::is_assignment;
+use super::script::{is_assignment, skip_backticks, skip_parens};
 use super::stages::{PosixProgram, Shell, Stage};
 use super::top_level::{split_top_level, ShellFacts};
 use crate::syntax::{Dockerfile, Keyword};
@@ -383,43 +383,34 @@ fn errexit_sensitive(cmd: &str, facts: &ShellFacts) -> bool {
 }
 
 /// A `$( … )` or backquoted substitution (not `$(( … ))`) whose text has a list operator or pipe.
+/// The substitution's end is found with the shell reader's own scanners; where they give up (a
+/// comment inside, unbalanced text) the answer is the conservative one.
 fn substitution_holds_list(cmd: &str) -> bool {
+    let holds_list = |inner: &[u8]| {
+        inner
+            .iter()
+            .any(|c| matches!(c, b';' | b'&' | b'|' | b'\n'))
+    };
     let b = cmd.as_bytes();
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'$' && b.get(i + 1) == Some(&b'(') && b.get(i + 2) != Some(&b'(') {
-            let mut depth = 0usize;
-            let mut j = i + 1;
-            while j < b.len() {
-                match b[j] {
-                    b'(' => depth += 1,
-                    b')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    b';' | b'&' | b'|' | b'\n' => return true,
-                    _ => {}
-                }
-                j += 1;
-            }
-            i = j;
-        } else if b[i] == b'`' {
-            let end = b[i + 1..]
-                .iter()
-                .position(|&c| c == b'`')
-                .map(|p| p + i + 1)
-                .unwrap_or(b.len());
-            if b[i + 1..end]
-                .iter()
-                .any(|c| matches!(c, b';' | b'&' | b'|' | b'\n'))
-            {
+            let Some(end) = skip_parens(b, i + 2) else {
+                return true;
+            };
+            if holds_list(&b[i + 2..end - 1]) {
                 return true;
             }
             i = end;
+        } else if b[i] == b'`' {
+            let end = skip_backticks(b, i + 1).unwrap_or(b.len() + 1);
+            if holds_list(&b[i + 1..end - 1]) {
+                return true;
+            }
+            i = end;
+        } else {
+            i += 1;
         }
-        i += 1;
     }
     false
 }
