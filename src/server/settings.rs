@@ -105,7 +105,7 @@ impl RulesCache {
             None => {
                 let r = Arc::new(
                     Registry::new(&resolved.settings).map_err(|e| match &config {
-                        Some(p) => format!("{}:1:1: error: {e}", p.display()),
+                        Some(p) => crate::diagnostic::Diagnostic::whole_file(p, e).to_string(),
                         None => format!("error: {e}"),
                     })?,
                 );
