@@ -288,9 +288,14 @@ fn numbers(v: &str) -> Option<Vec<u32>> {
 }
 
 impl Catalogue {
-    /// The catalogue built into dfopt.
-    pub fn builtin() -> Result<Catalogue, String> {
-        Catalogue::from_toml(RUNTIMES)
+    /// The catalogue built into dfopt, read and checked once per process (every registry and
+    /// every rule that asks shares it).
+    pub fn builtin() -> Result<std::sync::Arc<Catalogue>, String> {
+        static BUILTIN: std::sync::OnceLock<Result<std::sync::Arc<Catalogue>, String>> =
+            std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| Catalogue::from_toml(RUNTIMES).map(std::sync::Arc::new))
+            .clone()
     }
 
     /// Reads and checks a catalogue: dates, regexes, and that every image and policy entry names
@@ -934,7 +939,7 @@ mod tests {
         Date::parse(s).expect("date")
     }
 
-    fn cat() -> Catalogue {
+    fn cat() -> std::sync::Arc<Catalogue> {
         Catalogue::builtin().expect("the built-in catalogue loads")
     }
 

@@ -197,7 +197,7 @@ pub struct Choice {
 /// judged on.
 #[derive(Debug)]
 pub struct Catalogue {
-    runtimes: RuntimeCatalogue,
+    runtimes: std::sync::Arc<RuntimeCatalogue>,
     data: toml::Table,
     today: Date,
 }

@@ -49,7 +49,7 @@ pub const META: RuleMeta = RuleMeta {
 const ID: &str = META.id;
 
 pub struct EolBaseImage {
-    catalogue: Catalogue,
+    catalogue: std::sync::Arc<Catalogue>,
     today: Date,
 }
 
