@@ -11,15 +11,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const UNICODE: &str = concat!(
-    "FROM debian:12\n",
-    "LABEL description=\"Café 🐳 ünï\"\n",
-    "RUN echo \"héllo 🐳\" > /greeting\n",
-    "RUN apt-get update\n",
-    "RUN apt-get install -y curl\n",
-    "RUN pip install requests\n",
-);
-const SEED: &str = include_str!("../examples/seed-node/Dockerfile");
+#[path = "support/editor_samples.rs"]
+mod editor_samples;
+use editor_samples::{SEED, UNICODE};
 
 fn nvim_available() -> bool {
     Command::new("nvim")
