@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -62,8 +62,22 @@ struct Verdict {
     logs: String,
 }
 
+/// Time spent (summed over threads, in microseconds) in dfopt's rewrite, in the two builds and in
+/// comparing them, for the generated test's summary line: where a case's time goes.
+static REWRITE_MICROS: AtomicU64 = AtomicU64::new(0);
+static BUILD_MICROS: AtomicU64 = AtomicU64::new(0);
+static COMPARE_MICROS: AtomicU64 = AtomicU64::new(0);
+static CLEANUP_MICROS: AtomicU64 = AtomicU64::new(0);
+
+fn timed<R>(counter: &AtomicU64, f: impl FnOnce() -> R) -> R {
+    let started = Instant::now();
+    let result = f();
+    counter.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    result
+}
+
 fn judge(text: &str, context: Option<&Path>) -> Verdict {
-    let fixed = oracle::rewrite(text);
+    let fixed = timed(&REWRITE_MICROS, || oracle::rewrite(text));
     if fixed == text {
         return Verdict {
             changed: false,
@@ -71,14 +85,21 @@ fn judge(text: &str, context: Option<&Path>) -> Verdict {
             logs: String::new(),
         };
     }
-    let original = oracle::build(text, context).expect("original build ran");
-    let rewritten = oracle::build(&fixed, context).expect("rewritten build ran");
-    let differences = oracle::differences(&original, &rewritten).expect("builds compared");
+    let (original, rewritten) = timed(&BUILD_MICROS, || {
+        (
+            oracle::build(text, context).expect("original build ran"),
+            oracle::build(&fixed, context).expect("rewritten build ran"),
+        )
+    });
+    let differences = timed(&COMPARE_MICROS, || {
+        oracle::differences(&original, &rewritten).expect("builds compared")
+    });
     let logs = format!(
         "--- original\n{text}{}--- rewrite\n{fixed}{}",
         original.log(),
         rewritten.log()
     );
+    timed(&CLEANUP_MICROS, || drop((original, rewritten)));
     Verdict {
         changed: true,
         differences,
@@ -495,12 +516,17 @@ fn generated_run_sequences_behave_the_same_after_the_rewrite() {
     });
     let executed = verdicts.iter().filter(|(changed, _)| *changed).count();
     let failing: Vec<usize> = (0..verdicts.len()).filter(|&i| !verdicts[i].1).collect();
+    let seconds = |counter: &AtomicU64| counter.load(Ordering::Relaxed) as f64 / 1e6;
     println!(
-        "generated sequences: {cases} cases; {executed} rewritten and executed (original and rewrite), {} left unchanged by dfopt (not executed); {} misbehave; {:.1}s with {} jobs; held back: atoms {:?}, shells {:?}",
+        "generated sequences: {cases} cases; {executed} rewritten and executed (original and rewrite), {} left unchanged by dfopt (not executed); {} misbehave; {:.1}s with {} jobs (thread time: rewrite {:.1}s, builds {:.1}s, compare {:.1}s, cleanup {:.1}s); held back: atoms {:?}, shells {:?}",
         texts.len() - executed,
         failing.len(),
         started.elapsed().as_secs_f64(),
         jobs(),
+        seconds(&REWRITE_MICROS),
+        seconds(&BUILD_MICROS),
+        seconds(&COMPARE_MICROS),
+        seconds(&CLEANUP_MICROS),
         HELD_BACK,
         HELD_BACK_SHELLS,
     );

@@ -6,8 +6,9 @@
 //!   honoured; exec-form RUNs run their argv), with exactly the stage's ENV and ARG values as
 //!   environment (default `PATH`, `HOME=/root`);
 //! - WORKDIR is created before each RUN and is its working directory;
-//! - every step gets fresh mount, PID and network namespaces (`unshare`), so background processes
-//!   die with their RUN and nothing reaches the network; the build stops at the first failing RUN;
+//! - every step gets fresh mount, PID and network namespaces (`step.sh` under `unshare`, or the
+//!   same system calls made directly, `direct.rs`), so background processes die with their RUN and
+//!   nothing reaches the network; the build stops at the first failing RUN;
 //! - a stage's root is an overlay: its own upper dir (kept across its RUNs) over the stage it is
 //!   built `FROM` (a named earlier stage) or over this machine's `/` (any image), with a layer of
 //!   offline, deterministic package-manager and download stubs (`tests/oracle/stubs/`) in between;
@@ -18,10 +19,14 @@
 //! order, concatenated), and every stage ends with the same files (names, kinds, modes, owners,
 //! contents, symlink targets; timestamps ignored). The one difference allowed is the point of
 //! dfopt's cleanups: the rewrite may lack files that the original keeps in a package manager's cache
-//! or index, and files a stub downloaded.
+//! or index, and files a stub downloaded. Only a stage's own upper dir can make its files differ,
+//! so the folders listed are those it holds; a name in them that neither build's layers hold is
+//! the same file of the shared layers (stubs, `/`) in both views and is not read.
 //!
 //! Needs root, `unshare` and overlayfs; state lives under `/dev/shm/dfopt-oracle-<pid>-*` and is
 //! unmounted and removed when a build is dropped (and, for crashed runs, by the next run).
+
+mod direct;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -34,7 +39,7 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 const SHM: &str = "/dev/shm";
 const PREFIX: &str = "dfopt-oracle-";
 /// Exit status `step.sh` uses for its own failures (a mount that did not work).
-const INFRA_STATUS: i32 = 213;
+pub(crate) const INFRA_STATUS: i32 = 213;
 
 /// Paths whose files a cleanup may remove: the package managers' indexes and caches.
 const DISPOSABLE_PREFIXES: &[&str] = &[
@@ -809,7 +814,7 @@ fn run_step(
             }
         }
     }
-    let mut argv: Vec<String> = stage
+    let mut env: Vec<String> = stage
         .args
         .iter()
         .filter(|(k, _)| !stage.env.iter().any(|(e, _)| e == k))
@@ -817,16 +822,31 @@ fn run_step(
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     if !stage.env.iter().any(|(k, _)| k == "HOME") {
-        argv.insert(0, "HOME=/root".into());
+        env.insert(0, "HOME=/root".into());
     }
-    match json_array(&ins.args) {
-        Some(exec) => argv.extend(exec),
+    let argv = match json_array(&ins.args) {
+        Some(exec) => exec,
         None => {
-            argv.extend(stage.shell.iter().cloned());
+            let mut argv = stage.shell.clone();
             argv.push(ins.args.clone());
+            argv
         }
-    }
-    let cmd = step_command(b.timeout, "run", &stage, &options, &argv);
+    };
+    let cmd = if direct::can_run_directly(&options, &argv) {
+        direct::run_command(
+            b.timeout,
+            &stage.lowers(),
+            &stage.layers[0],
+            &stage.work,
+            &stage.root,
+            &stage.workdir,
+            &env,
+            &argv,
+        )?
+    } else {
+        env.extend(argv);
+        step_command(b.timeout, "run", &stage, &options, &env)
+    };
     let what = format!("RUN {}", ins.args.chars().take(60).collect::<String>());
     finish_step(b, ins, what, cmd)
 }
@@ -945,26 +965,19 @@ struct View(PathBuf);
 impl View {
     fn mount(layers: &[PathBuf], at: PathBuf) -> Result<View, String> {
         make_dir(&at)?;
-        let status = Command::new("mount")
-            .args(["-t", "overlay", "overlay", "-o"])
-            .arg(format!("ro,lowerdir={}", join_layers(layers)))
-            .arg(&at)
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err(format!("mounting the view at {} failed", at.display()));
-        }
+        direct::mount_view(&join_layers(layers), &at)?;
         Ok(View(at))
     }
 }
 impl Drop for View {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        direct::unmount(&self.0);
     }
 }
 
-fn snapshot(view: &Path, dirs: &BTreeSet<String>) -> BTreeMap<String, Entry> {
-    let mut out = BTreeMap::new();
+/// The names (`/`-rooted paths) in the folders `dirs` of a view.
+fn listing(view: &Path, dirs: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
     for rel in dirs {
         let abs = view.join(rel);
         match std::fs::symlink_metadata(&abs) {
@@ -976,49 +989,66 @@ fn snapshot(view: &Path, dirs: &BTreeSet<String>) -> BTreeMap<String, Entry> {
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
-            let path = format!(
-                "/{}",
-                if rel.is_empty() {
-                    name
-                } else {
-                    format!("{rel}/{name}")
-                }
-            );
-            let Ok(m) = std::fs::symlink_metadata(e.path()) else {
-                continue;
-            };
-            let mode = m.permissions().mode() & 0o7777;
-            let ft = m.file_type();
-            let entry = if ft.is_dir() {
-                Entry::Dir {
-                    mode,
-                    uid: m.uid(),
-                    gid: m.gid(),
-                }
-            } else if ft.is_symlink() {
-                Entry::Symlink {
-                    target: std::fs::read_link(e.path())
-                        .map(|t| t.to_string_lossy().to_string())
-                        .unwrap_or_default(),
-                }
-            } else if ft.is_file() {
-                Entry::File {
-                    mode,
-                    uid: m.uid(),
-                    gid: m.gid(),
-                    content: std::fs::read(e.path()).unwrap_or_default(),
-                }
+            out.insert(if rel.is_empty() {
+                format!("/{name}")
             } else {
-                let kind = if ft.is_char_device() { 1 } else { 2 };
-                Entry::Other {
-                    mode: mode | kind << 16,
-                    rdev: m.rdev(),
-                }
-            };
-            out.insert(path, entry);
+                format!("/{rel}/{name}")
+            });
         }
     }
     out
+}
+
+/// What is at `path` in a view (`None`: nothing, or not readable).
+fn entry(view: &Path, path: &str) -> Option<Entry> {
+    let abs = view.join(path.trim_start_matches('/'));
+    let m = std::fs::symlink_metadata(&abs).ok()?;
+    let mode = m.permissions().mode() & 0o7777;
+    let ft = m.file_type();
+    Some(if ft.is_dir() {
+        Entry::Dir {
+            mode,
+            uid: m.uid(),
+            gid: m.gid(),
+        }
+    } else if ft.is_symlink() {
+        Entry::Symlink {
+            target: std::fs::read_link(&abs)
+                .map(|t| t.to_string_lossy().to_string())
+                .unwrap_or_default(),
+        }
+    } else if ft.is_file() {
+        Entry::File {
+            mode,
+            uid: m.uid(),
+            gid: m.gid(),
+            content: std::fs::read(&abs).unwrap_or_default(),
+        }
+    } else {
+        let kind = if ft.is_char_device() { 1 } else { 2 };
+        Entry::Other {
+            mode: mode | kind << 16,
+            rdev: m.rdev(),
+        }
+    })
+}
+
+/// The layers of a stage that belong to its build (its own upper dir and its parent stages'),
+/// as opposed to the stub layer and this machine's `/`, which every build shares unchanged.
+fn build_layers<'a>(build: &Build, stage: &'a Stage) -> Vec<&'a PathBuf> {
+    stage
+        .layers
+        .iter()
+        .filter(|l| l.starts_with(&build.dir))
+        .collect()
+}
+
+/// Whether any of `layers` holds something at `path` (a file, folder, whiteout, …).
+fn in_layers(layers: &[&PathBuf], path: &str) -> bool {
+    let rel = path.trim_start_matches('/');
+    layers
+        .iter()
+        .any(|l| std::fs::symlink_metadata(l.join(rel)).is_ok())
 }
 
 /// A file the rewrite may drop: a package manager's cache or index (or a folder on the way to one),
@@ -1064,11 +1094,21 @@ pub fn differences(original: &Build, rewrite: &Build) -> Result<Vec<String>, Str
         upper_dirs(&b.layers[0], &mut dirs);
         let va = View::mount(&a.layers, original.dir.join(format!("view{i}")))?;
         let vb = View::mount(&b.layers, rewrite.dir.join(format!("view{i}")))?;
-        let sa = snapshot(&va.0, &dirs);
-        let sb = snapshot(&vb.0, &dirs);
-        let paths: BTreeSet<&String> = sa.keys().chain(sb.keys()).collect();
-        for p in paths {
-            match (sa.get(p), sb.get(p)) {
+        let (la, lb) = (listing(&va.0, &dirs), listing(&vb.0, &dirs));
+        let (own_a, own_b) = (build_layers(original, a), build_layers(rewrite, b));
+        for p in la.union(&lb) {
+            // Seen in both views and written by neither build, a name is the shared layers' same
+            // file in both (what hides it, a whiteout or an opaque folder, is in a build's layer):
+            // equal without reading it. Reading every binary of /usr/bin because a RUN wrote one
+            // file there was most of the comparison's time.
+            if la.contains(p) && lb.contains(p) && !in_layers(&own_a, p) && !in_layers(&own_b, p) {
+                continue;
+            }
+            let (x, y) = (
+                la.contains(p).then(|| entry(&va.0, p)).flatten(),
+                lb.contains(p).then(|| entry(&vb.0, p)).flatten(),
+            );
+            match (x.as_ref(), y.as_ref()) {
                 (Some(x), Some(y)) if x == y => {}
                 (Some(x), None) if disposable(p, x) => {}
                 (x, y) => diffs.push(format!(
@@ -1087,9 +1127,14 @@ pub fn differences(original: &Build, rewrite: &Build) -> Result<Vec<String>, Str
 
 /// dfopt's safe fixes with default settings and rules, through the library.
 pub fn rewrite(text: &str) -> String {
+    // One registry for the whole test process (building it, rules' data and regexes, cost more
+    // than rewriting a generated case), shared by the threads as dfopt's own CLI shares it.
+    static REGISTRY: OnceLock<dfopt::passes::Registry> = OnceLock::new();
     let settings = dfopt::config::Settings::default();
-    let registry = dfopt::passes::Registry::new(&settings).expect("default registry");
-    match dfopt::engine::fix_source(text, &registry, &settings, None) {
+    let registry = REGISTRY.get_or_init(|| {
+        dfopt::passes::Registry::new(&dfopt::config::Settings::default()).expect("default registry")
+    });
+    match dfopt::engine::fix_source(text, registry, &settings, None) {
         Ok(outcome) => outcome.fixed,
         Err(e) => panic!("dfopt failed on\n{text}\n{}", e.diagnostic("Dockerfile")),
     }
