@@ -166,6 +166,57 @@ fn the_harness_models_shells_copies_and_the_argument_limit() {
     assert!(!b.ok, "a RUN longer than MAX_ARG_STRLEN cannot start");
 }
 
+/// `direct.rs` runs most RUNs with system calls; `step.sh` (with unshare, mount, chroot, env) is
+/// the reference: the process a RUN sees must be the same either way.
+#[test]
+fn a_run_by_system_calls_sees_what_step_sh_gives_it() {
+    if !oracle::can_run("a_run_by_system_calls_sees_what_step_sh_gives_it") {
+        return;
+    }
+    let texts = [
+        // PID 1, environment, WORKDIR made on the way, umask, limits, signal masks, process
+        // group and session, what runs as PID 1, /dev, files written, a failing RUN
+        "FROM d\nWORKDIR /w/x/y\nENV E=1\nARG A=2\n\
+         RUN echo $$; env | sort; pwd; umask; ulimit -n\n\
+         RUN grep -E '^Sig(Ign|Blk|Cgt)' /proc/self/status; cut -d' ' -f5,6 /proc/1/stat; tr '\\0' ' ' < /proc/1/cmdline; echo\n\
+         RUN ls /dev/null /dev/zero; touch f && mkdir -p /etc/o && echo x > /etc/o/f\n\
+         RUN { sleep 30 & } ; echo left-behind\nRUN exit 7\nRUN echo never\n",
+        // exec form: a program, a script without `#!` (execvp's /bin/sh fallback), a missing one
+        "FROM d\nRUN printf 'echo no-shebang $0\\n' > /s && chmod +x /s\nRUN [\"/s\", \"arg\"]\n\
+         RUN [\"/bin/echo\", \"exec-form\"]\nRUN [\"/missing\"]\n",
+        "FROM d\nRUN rm -rf /w; cd /; exit 0\nWORKDIR /w\nRUN pwd; cd ..; rm -rf w; ls -d /w || echo gone\n",
+    ];
+    for text in texts {
+        let direct = oracle::build(text, None).expect("build ran");
+        let step_sh = oracle::build_through_step_sh(text).expect("build ran");
+        let statuses = |b: &oracle::Build| b.steps.iter().map(|s| s.status).collect::<Vec<_>>();
+        assert_eq!(
+            statuses(&direct),
+            statuses(&step_sh),
+            "{text}\n{}{}",
+            direct.log(),
+            step_sh.log()
+        );
+        assert_eq!(
+            oracle::differences(&step_sh, &direct).expect("compare"),
+            Vec::<String>::new(),
+            "{text}\n{}{}",
+            direct.log(),
+            step_sh.log()
+        );
+        assert!(!direct.stdout.is_empty(), "{}", direct.log());
+    }
+    // runc starts a RUN with stdin, stdout and stderr open and nothing else (`step.sh` leaves
+    // dash's fd 10 open in it, which is why this is not compared with step.sh)
+    let fds = oracle::build("FROM d\nRUN ls /proc/self/fd\n", None).expect("build ran");
+    assert_eq!(
+        String::from_utf8_lossy(&fds.stdout),
+        "0\n1\n2\n3\n",
+        "{}",
+        fds.log()
+    );
+}
+
 #[test]
 fn a_step_that_hangs_is_killed_and_fails_the_build() {
     if !oracle::can_run("a_step_that_hangs_is_killed_and_fails_the_build") {

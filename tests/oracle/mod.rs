@@ -488,6 +488,8 @@ pub struct Step {
 pub struct Build {
     /// Seconds a step may take.
     timeout: u64,
+    /// Whether RUNs may be run by `direct.rs` (else every step goes through `step.sh`).
+    direct: bool,
     dir: PathBuf,
     stages: Vec<Stage>,
     pub ok: bool,
@@ -542,6 +544,20 @@ pub fn build_with_timeout(
     context: Option<&Path>,
     timeout: u64,
 ) -> Result<Build, String> {
+    build_with(text, context, timeout, true)
+}
+
+/// [`build`] with every step run by `step.sh`, to check `direct.rs` against it.
+pub fn build_through_step_sh(text: &str) -> Result<Build, String> {
+    build_with(text, None, step_timeout(), false)
+}
+
+fn build_with(
+    text: &str,
+    context: Option<&Path>,
+    timeout: u64,
+    direct: bool,
+) -> Result<Build, String> {
     let stubs = stub_layer()?;
     let dir = PathBuf::from(SHM).join(format!(
         "{PREFIX}{}-{}",
@@ -552,6 +568,7 @@ pub fn build_with_timeout(
     make_dir(&dir)?;
     let mut b = Build {
         timeout,
+        direct,
         dir: dir.clone(),
         stages: Vec::new(),
         ok: true,
@@ -832,7 +849,7 @@ fn run_step(
             argv
         }
     };
-    let cmd = if direct::can_run_directly(&options, &argv) {
+    let cmd = if b.direct && direct::can_run_directly(&options, &argv) {
         direct::run_command(
             b.timeout,
             &stage.lowers(),
