@@ -44,7 +44,15 @@
 //! ffmpeg`, `curl` in a HEALTHCHECK), when a shell-form HEALTHCHECK would need a shell, when Python
 //! versions differ, or when native modules meet musl, it reports why (and which `--final` would work)
 //! without a fix. The build context beside the Dockerfile (package.json, go.mod, Cargo.toml,
-//! requirements.txt) is read when it is there. The runtime image comes from the runtime catalogue
+//! requirements.txt) is read when it is there. For Python the packages are one resolved set: the
+//! requirement files the `pip install` line names, through their `-r`/`-c` includes, the packages
+//! on that line, and any lock file (poetry.lock, Pipfile.lock, uv.lock, pdm.lock, pylock.toml);
+//! compiled modules that link OS libraries (psycopg2: libpq5, mysqlclient: libmariadb3, lxml built
+//! from source) get a slim runtime image that installs them in one clean RUN, data that nltk,
+//! Hugging Face or `pip install --user` write into `/root` is copied to the runtime user's home,
+//! and distroless gets only the venv's site-packages on PYTHONPATH (the venv's `bin/python` links
+//! `/usr/local/bin/python3`, which it lacks). The package knowledge is
+//! `transforms/python-packages.toml`. The runtime image comes from the runtime catalogue
 //! (`transforms/runtimes.toml`): the same Node major, Python minor and Java version as the build
 //! image, distroless first, else the official slim image of that version (`node:22-slim`,
 //! `python:3.12-slim`, `eclipse-temurin:8-jre`); a runtime past its end of life is refused, never
@@ -73,7 +81,7 @@ use crate::model::context::BuildContext;
 use crate::model::images::{self, Catalogue, Choice, ImageRef, Native, Runtime};
 use crate::model::runtime_data::RuntimeData;
 use crate::model::stage_facts::{env_pairs, within, StageFacts};
-use crate::model::start::{check_healthcheck, effective_argv, node_args, python_args, StartOut};
+use crate::model::start::{check_healthcheck, effective_argv, node_args, StartOut};
 use crate::syntax::{Dockerfile, Keyword};
 use node::is_global_npm;
 
@@ -108,6 +116,8 @@ struct Plan {
     choice: Choice,
     /// Absolute paths copied to the same place.
     copies: Vec<String>,
+    /// Folders copied to another place, owned by the runtime user (a build user's home data).
+    relocated: Vec<(String, String)>,
     chown: Option<String>,
     /// Lines to create the runtime user (alpine/slim).
     user_setup: Option<String>,
@@ -553,6 +563,7 @@ impl MultiStage {
         let mut copies: Vec<String> = Vec::new();
         let mut extra_env = Vec::new();
         let mut build_edits = Vec::new();
+        let mut relocated = Vec::new();
         let start;
         let app = facts
             .final_workdir
@@ -584,37 +595,15 @@ impl MultiStage {
                         build_edits.push(e);
                     }
                 } else {
-                    if build_alpine && family != FinalImage::Alpine {
-                        return Err("the build image is alpine (musl): packages built in it need `--final alpine`".into());
-                    }
-                    let venv = self.python_env(ctx, facts, &mut build_edits)?;
-                    if let Some(v) = &venv {
-                        copies.push(v.clone());
-                        let created = !build_edits.is_empty();
-                        match (&choice.python, created) {
-                            (Some(py), _) => extra_env.push(format!(
-                                "ENV PYTHONPATH={v}/lib/python{py}/site-packages{}",
-                                if facts.env.contains_key("PYTHONPATH") {
-                                    ":$PYTHONPATH"
-                                } else {
-                                    ""
-                                }
-                            )),
-                            (None, true) => extra_env.push(format!("ENV PATH=\"{v}/bin:$PATH\"")),
-                            _ => {}
-                        }
-                    }
-                    if family == FinalImage::Alpine && !build_alpine {
-                        self.python_musl(bctx, &mut notes)?;
-                    }
-                    start = if choice.interpreter_entrypoint {
-                        StartOut::Exec {
-                            entrypoint: None,
-                            cmd: Some(python_args(&argv?, &self.data)?),
-                        }
-                    } else {
-                        StartOut::Verbatim
-                    };
+                    let py =
+                        self.plan_python(ctx, (facts, bctx), &choice, build_alpine, &argv, &app)?;
+                    copies.extend(py.copies);
+                    relocated = py.relocated;
+                    extra_env.extend(py.extra_env);
+                    runtime_install = py.runtime_install.or(runtime_install);
+                    build_edits.extend(py.build_edits);
+                    notes.extend(py.notes);
+                    start = py.start;
                 }
                 for d in &facts.copy_dests {
                     // A COPY into `/` itself (`COPY requirements.txt ./` before any WORKDIR):
@@ -662,6 +651,7 @@ impl MultiStage {
         Ok(Plan {
             choice,
             copies,
+            relocated,
             chown,
             user_setup,
             runtime_install,

@@ -189,6 +189,7 @@ impl MultiStage {
         Ok(Plan {
             choice,
             copies,
+            relocated: Vec::new(),
             chown: None,
             user_setup,
             runtime_install: None,

@@ -229,6 +229,17 @@ impl MultiStage {
             };
             body.push(format!("{} --from={alias}{chown} {c} {c}", k("COPY")));
         }
+        for (from_path, to_path) in &plan.relocated {
+            let chown = plan
+                .chown
+                .as_ref()
+                .map(|o| format!(" --chown={o}"))
+                .unwrap_or_default();
+            body.push(format!(
+                "{} --from={alias}{chown} {from_path} {to_path}",
+                k("COPY")
+            ));
+        }
         let mut start_comments = String::new();
         let user_done = blocks
             .iter()
