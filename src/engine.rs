@@ -51,6 +51,10 @@ pub struct FileOutcome {
     pub fixed_doc: Dockerfile,
     /// RUN instructions in the original's shipping stages (layers the image had).
     pub runs_before: usize,
+    /// RUN instructions in the fixed text's shipping stages (layers the image has now).
+    pub runs_after: usize,
+    /// The fixed text's final base image (its last stage's `FROM`), if it has a stage.
+    pub final_image: Option<String>,
     /// With unsafe fixes on: the original's findings that carry an unsafe fix, placed in the
     /// original text (their messages state a rewrite's consequences, shown beside the diff).
     pub original_unsafe: Vec<PlacedFinding>,
@@ -78,19 +82,27 @@ pub fn findings(
     settings: &Settings,
     path: Option<&Path>,
 ) -> Vec<Finding> {
-    findings_with(doc, registry, settings, path, &Memo::default())
+    findings_with(
+        doc,
+        &Analysis::new(doc),
+        registry,
+        settings,
+        path,
+        &Memo::default(),
+    )
 }
 
-/// [`findings`], reusing what `memo` already knows of the file's RUNs (from an earlier round).
+/// [`findings`] with the file's `analysis` made already, reusing what `memo` knows of the file's
+/// RUNs (from an earlier round).
 fn findings_with(
     doc: &Dockerfile,
+    analysis: &Analysis,
     registry: &Registry,
     settings: &Settings,
     path: Option<&Path>,
     memo: &Memo,
 ) -> Vec<Finding> {
-    let analysis = Analysis::new(doc);
-    let ctx = Context::new(doc, &analysis, settings, path, memo);
+    let ctx = Context::new(doc, analysis, settings, path, memo);
     let mut out = Vec::new();
     for rule in registry.enabled(settings) {
         let first = out.len();
@@ -120,7 +132,11 @@ fn keep_what_ships(ctx: &Context<'_>, findings: &mut Vec<Finding>) {
 
 /// RUN instructions in the stages that ship: the layers the summary counts.
 pub fn shipped_run_count(doc: &Dockerfile) -> usize {
-    let analysis = Analysis::new(doc);
+    shipped_run_count_with(doc, &Analysis::new(doc))
+}
+
+/// [`shipped_run_count`] with the file's analysis made already (the engine has one per round).
+fn shipped_run_count_with(doc: &Dockerfile, analysis: &Analysis) -> usize {
     if analysis.stages.len() < 2 {
         return doc.run_count();
     }
@@ -159,12 +175,16 @@ pub fn fix_source(
     path: Option<&Path>,
 ) -> Result<FileOutcome, FileError> {
     let mut doc = Dockerfile::parse(source).map_err(FileError::Parse)?;
-    let runs_before = shipped_run_count(&doc);
+    let mut runs_before = 0;
     let mut applied = Vec::new();
     let memo = Memo::default();
     let mut original_unsafe = Vec::new();
     for round in 0..MAX_ROUNDS {
-        let found = findings_with(&doc, registry, settings, path, &memo);
+        let analysis = Analysis::new(&doc);
+        if round == 0 {
+            runs_before = shipped_run_count_with(&doc, &analysis);
+        }
+        let found = findings_with(&doc, &analysis, registry, settings, path, &memo);
         if round == 0 && settings.unsafe_fixes {
             original_unsafe = found
                 .iter()
@@ -191,6 +211,8 @@ pub fn fix_source(
                 fixed: doc.source.clone(),
                 applied,
                 remaining: found,
+                runs_after: shipped_run_count_with(&doc, &analysis),
+                final_image: analysis.stages.last().map(|s| s.base.clone()),
                 fixed_doc: doc,
                 runs_before,
                 original_unsafe,
@@ -203,6 +225,8 @@ pub fn fix_source(
                 fixed: doc.source.clone(),
                 applied,
                 remaining: found,
+                runs_after: shipped_run_count_with(&doc, &analysis),
+                final_image: analysis.stages.last().map(|s| s.base.clone()),
                 fixed_doc: doc,
                 runs_before,
                 original_unsafe,

@@ -189,12 +189,9 @@ fn process_bytes_unguarded(
     };
     res.changed = outcome.changed();
     res.applied = outcome.applied.clone();
-    res.runs_after = crate::engine::shipped_run_count(&outcome.fixed_doc);
+    res.runs_after = outcome.runs_after;
     res.runs_before = outcome.runs_before;
-    res.final_image = crate::analysis::Analysis::new(&outcome.fixed_doc)
-        .stages
-        .last()
-        .map(|s| s.base.clone());
+    res.final_image = outcome.final_image.clone();
     res.findings = outcome
         .remaining
         .iter()

@@ -52,6 +52,7 @@ use crate::model::effects::{self, RunEffects};
 use crate::model::style::Stylist;
 use crate::shell::{self, ShellFacts};
 use crate::syntax::{Dockerfile, Form, Instruction, Keyword, LineKind, Span};
+use std::cell::OnceCell;
 
 const DATA: &str = include_str!("../../transforms/chain-runs.toml");
 
@@ -181,10 +182,46 @@ impl ChainRuns {
 struct Member<'a> {
     ins: &'a Instruction,
     facts: ShellFacts,
-    effects: RunEffects,
-    /// Wrapped in `( … )` when joined: set for state changes, and for a RUN whose command hash a
-    /// later member could see go stale.
-    wrap: bool,
+    /// What the model says about the RUN, read when first asked for: the reading is most of what
+    /// a member costs, and a RUN that never meets a neighbour it could join does not need it.
+    effects: OnceCell<RunEffects>,
+    /// Where the RUN stands, for reading its effects.
+    place: Place<'a>,
+    /// Wrapped in `( … )` because a later member could see its command hash go stale (state
+    /// changes are wrapped too: [`Member::wrap`]).
+    wrap_for_hash: bool,
+}
+
+/// What [`effects::run_effects`] needs besides a member's text and facts.
+struct Place<'a> {
+    doc: &'a Dockerfile,
+    stages: &'a [crate::analysis::Stage],
+    stage: &'a crate::analysis::Stage,
+    index: usize,
+    text: &'a str,
+    data: &'a effects::EffectsData,
+}
+
+impl Member<'_> {
+    fn effects(&self) -> &RunEffects {
+        self.effects.get_or_init(|| {
+            let p = &self.place;
+            let workdir = effects::workdir_at(p.doc, p.stages, p.stage, p.index);
+            effects::run_effects(
+                p.text,
+                &self.facts,
+                &p.stage.shell_program,
+                &workdir,
+                p.data,
+            )
+        })
+    }
+
+    /// Wrapped in `( … )` when joined: state changes, and a RUN whose command hash a later member
+    /// could see go stale.
+    fn wrap(&self) -> bool {
+        self.wrap_for_hash || self.facts.changes_state || self.effects().hidden_state
+    }
 }
 
 impl Rule for ChainRuns {
@@ -325,29 +362,28 @@ impl ChainRuns {
     }
 
     /// A RUN of the chain with what the model says about it (docs/safety-model.md).
-    fn member<'a>(
-        &self,
-        ctx: &Context<'a>,
-        stage: &crate::analysis::Stage,
+    fn member<'m>(
+        &'m self,
+        ctx: &'m Context<'_>,
+        stage: &'m crate::analysis::Stage,
         idx: usize,
-        ins: &'a Instruction,
+        ins: &'m Instruction,
         facts: ShellFacts,
-    ) -> Member<'a> {
-        let workdir = effects::workdir_at(ctx.doc, &ctx.analysis.stages, stage, idx);
+    ) -> Member<'m> {
         let text = self.judged_text(ins, &facts);
-        let effects = effects::run_effects(
-            text,
-            &facts,
-            &stage.shell_program,
-            &workdir,
-            &self.effects_data,
-        );
-        let wrap = facts.changes_state || effects.hidden_state;
         Member {
             ins,
             facts,
-            effects,
-            wrap,
+            effects: OnceCell::new(),
+            place: Place {
+                doc: ctx.doc,
+                stages: &ctx.analysis.stages,
+                stage,
+                index: idx,
+                text,
+                data: &self.effects_data,
+            },
+            wrap_for_hash: false,
         }
     }
 
@@ -372,13 +408,14 @@ impl ChainRuns {
             return Some(why.to_string());
         }
         let prev = chain.last()?;
-        if let Some(why) = &prev.effects.ends_chain {
+        if let Some(why) = &prev.effects().ends_chain {
             return Some(format!(
                 "the RUN at line {} ends the chain: {why}",
                 prev.ins.start_line
             ));
         }
-        if prev.effects.errexit_on && prev.effects.errexit_sensitive {
+        let prev_effects = prev.effects();
+        if prev_effects.errexit_on && prev_effects.errexit_sensitive {
             return Some(format!(
                 "errexit is on in the RUN at line {} and its commands would run with errexit ignored left of `&&`",
                 prev.ins.start_line
@@ -431,15 +468,15 @@ fn wrap_stale_hashes(chain: &mut [Member<'_>]) {
     };
     let mut creates_after = false;
     for m in earlier.iter_mut().rev() {
-        creates_after |= m.effects.may_create_executables;
-        if !m.wrap
+        creates_after |= m.effects().may_create_executables;
+        if !m.wrap()
             && creates_after
-            && m.effects
+            && m.effects()
                 .path_commands
                 .iter()
-                .any(|c| last.effects.path_commands.contains(c))
+                .any(|c| last.effects().path_commands.contains(c))
         {
-            m.wrap = true;
+            m.wrap_for_hash = true;
         }
     }
 }
@@ -466,7 +503,7 @@ impl ChainRuns {
             let f = &m.facts;
             // State changes are isolated even in last place: shellcheck (and so hadolint) treats an
             // assignment after `&&` as conditional and starts warning about its later uses.
-            let group = m.wrap || (i > 0 && f.has_list_operators);
+            let group = m.wrap() || (i > 0 && f.has_list_operators);
             let mut body = doc.text(m.ins.command.args_span);
             if f.trailing_separator && i + 1 < n {
                 body = body.strip_suffix(';').unwrap_or(body).trim_end();
