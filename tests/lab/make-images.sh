@@ -18,16 +18,18 @@
 #                             tags :latest :nonroot (uid 65532) :debug :debug-nonroot
 #
 # Debian 13 (trixie) set, the maintained targets (ONLY=trixie):
-#   debian:trixie(-slim), debian:13(-slim); node:20(-slim); python:3.13(-slim); golang:1.24;
-#   rust:1.85; eclipse-temurin:21-jdk, eclipse-temurin:21-jre; nginx:1.26;
-#   gcr.io/distroless/{static,base,cc,nodejs20,python3,java21}-debian13 (+ the same variants)
+#   debian:trixie(-slim), debian:13(-slim); node:20(-slim); python:3.13(-slim) in the official
+#   /usr/local layout; golang:1.24; rust:1.85; eclipse-temurin:21-jdk, eclipse-temurin:21-jre;
+#   nginx:1.26; gcr.io/distroless/{static,base,cc,nodejs20,python3,java21}-debian13 (+ the same
+#   variants); group node22: node:22(-slim) and gcr.io/distroless/nodejs22-debian13 from the
+#   official Node binaries on the npm registry
 #   dfopt-lab/<image> (group "ca"): <image> + the host's CA bundle and the variables npm, pip,
 #                             cargo... read, so registry installs work with --network host
 #
 # Idempotent and cached: an image whose tags all exist is skipped; downloaded rootfs tars and
 # .debs are kept under $LAB.  FORCE=1 rebuilds; ONLY="debian node ..." restricts the groups
 # (debian node python golang java rust distroless = "bookworm", the default; debian13 node20
-# python313 golang124 rust185 java21 nginx126 distroless13 ca = "trixie"; "all" for both);
+# node22 python313 golang124 rust185 java21 nginx126 distroless13 ca = "trixie"; "all" for both);
 # JOBS=N language images build in parallel
 # (default 2: these machines have 2 cores, and dpkg, not the download, is the bottleneck).
 # Every image made here carries the label org.dfopt.lab=1.
