@@ -158,7 +158,8 @@ fn keeper(p: &Prepared) -> std::io::Result<()> {
         // The keeper never execs, so it must close what the test process would have closed on
         // exec, above all the pipe on which `Command::spawn` waits for the exec: held open, spawn
         // would wait for the whole step while nobody reads the step's stdout.
-        if libc::close_range(3, libc::c_uint::MAX, 0) != 0 {
+        // (the system call, not glibc's wrapper, which needs glibc 2.34)
+        if libc::syscall(libc::SYS_close_range, 3, libc::c_uint::MAX, 0) != 0 {
             for fd in 3..4096 {
                 libc::close(fd);
             }

@@ -159,12 +159,13 @@ fn sweep_stale() {
 
 /// Lazily unmounts everything mounted under `dir`, deepest first, then deletes it.
 fn remove_tree(dir: &Path) {
-    let prefix = dir.to_string_lossy().to_string();
     if let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") {
+        // Path components, not text: build 1's `…-1` is a text prefix of build 10's `…-10`,
+        // whose comparison view was unmounted under it while being read.
         let mut points: Vec<&str> = mounts
             .lines()
             .filter_map(|l| l.split(' ').nth(1))
-            .filter(|p| p.starts_with(&prefix))
+            .filter(|p| Path::new(p).starts_with(dir))
             .collect();
         points.sort_by_key(|p| std::cmp::Reverse(p.len()));
         for p in points {
