@@ -11,7 +11,8 @@
 //!   which later steps read what a RUN leaves ([`consumers`]);
 //! - the runtime catalogue with support windows and the same-version policy ([`catalogue`]);
 //! - image references, runtimes and the image catalogue ([`images`]), what dfopt knows about build
-//!   images and their apps' needs ([`runtime_data`]), the build context beside the Dockerfile
+//!   images and their apps' needs ([`runtime_data`]), the run-time libraries behind `-dev` packages
+//!   ([`native_libs`]), the build context beside the Dockerfile
 //!   ([`context`]), what a stage does ([`stage_facts`]) and how the container starts ([`start`]).
 
 pub mod catalogue;
@@ -20,6 +21,7 @@ pub mod context;
 pub mod effects;
 pub mod files;
 pub mod images;
+pub mod native_libs;
 pub mod packages;
 pub mod runs;
 pub mod runtime_data;

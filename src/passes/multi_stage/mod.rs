@@ -52,7 +52,9 @@
 //! Hugging Face or `pip install --user` write into `/root` is copied to the runtime user's home,
 //! and distroless gets only the venv's site-packages on PYTHONPATH (the venv's `bin/python` links
 //! `/usr/local/bin/python3`, which it lacks). The package knowledge is
-//! `transforms/python-packages.toml`. The runtime image comes from the runtime catalogue
+//! `transforms/python-packages.toml`. A dynamically linked Go or Rust program built against `-dev`
+//! packages (cgo with libsqlite3-dev) runs on Debian slim with their run-time libraries installed in
+//! one clean RUN (`transforms/native-libraries.toml`); an unknown `-dev` package is refused. The runtime image comes from the runtime catalogue
 //! (`transforms/runtimes.toml`): the same Node major, Python minor and Java version as the build
 //! image, distroless first, else the official slim image of that version (`node:22-slim`,
 //! `python:3.12-slim`, `eclipse-temurin:8-jre`); a runtime past its end of life is refused, never
@@ -665,6 +667,6 @@ impl MultiStage {
 }
 
 /// The FROM instruction of the single stage.
-fn facts_from(ctx: &Context<'_>) -> usize {
+pub(super) fn facts_from(ctx: &Context<'_>) -> usize {
     ctx.analysis.stages.first().map(|s| s.from).unwrap_or(0)
 }

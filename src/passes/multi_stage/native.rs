@@ -5,6 +5,7 @@ use super::{go, rust, MultiStage, Plan};
 use crate::config::FinalImage;
 use crate::model::context::BuildContext;
 use crate::model::images::{ImageRef, Native, Runtime};
+use crate::model::native_libs;
 use crate::model::stage_facts::{resolve, within, StageFacts};
 use crate::model::start::{basename, check_healthcheck, effective_argv, StartOut};
 use crate::passes::Context;
@@ -113,6 +114,38 @@ impl MultiStage {
         } else {
             self.cat.for_native(native, family, explicit_root)?
         };
+        let mut notes: Vec<String> = Vec::new();
+        // A dynamically linked program loads the libraries of the `-dev` packages it was built
+        // against (cgo with libsqlite3-dev needs libsqlite3.so.0): distroless has only glibc, libssl
+        // (and libstdc++ in cc), so the program goes to a Debian slim runtime stage that installs
+        // them in one RUN, or the conversion is refused when dfopt cannot name the package.
+        let libs = native_libs::needs(&facts.os_packages, native)?;
+        let mut runtime_install = None;
+        if !libs.install.is_empty() {
+            if !libs.distroless_only.is_empty() {
+                return Err(format!(
+                    "the program links the libraries of {} (distroless ships them, a Debian slim image may not) and of {} (distroless lacks them)",
+                    libs.distroless_only.join(", "),
+                    libs.install.join(", ")
+                ));
+            }
+            choice = self.cat.for_native(native, FinalImage::Slim, explicit_root)?;
+            let run = doc
+                .instructions
+                .get(super::facts_from(ctx))
+                .map(|from| super::render::kw(doc, from, "RUN"))
+                .unwrap_or_else(|| "RUN".to_string());
+            runtime_install = Some(format!(
+                "{run} apt-get update && apt-get install -y --no-install-recommends {} && rm -rf /var/lib/apt/lists/*",
+                libs.install.join(" ")
+            ));
+            notes.push(format!(
+                "the program loads the {} of {} at run time, which distroless lacks: the runtime stage installs {}",
+                if libs.install.len() == 1 { "library" } else { "libraries" },
+                libs.install.join(", "),
+                if libs.install.len() == 1 { "it" } else { "them" },
+            ));
+        }
         let pkgs = self.runtime_packages(facts);
         if !pkgs.is_empty() {
             let slim = self
@@ -130,7 +163,7 @@ impl MultiStage {
         if let Some(h) = facts.healthcheck.and_then(|i| doc.instructions.get(i)) {
             check_healthcheck(h, &choice, &self.data)?;
         }
-        let mut notes: Vec<String> = choice.note.iter().cloned().collect();
+        notes.splice(0..0, choice.note.iter().cloned());
         let mut copies = vec![path.clone()];
         // Asset folders the program may read relative to its working directory.
         if let Some(wd) = facts.final_workdir.as_ref().filter(|_| facts.has_workdir) {
@@ -192,7 +225,7 @@ impl MultiStage {
             relocated: Vec::new(),
             chown: None,
             user_setup,
-            runtime_install: None,
+            runtime_install,
             user_line,
             extra_env: Vec::new(),
             start,
