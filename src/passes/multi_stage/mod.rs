@@ -406,7 +406,7 @@ impl MultiStage {
         &self,
         facts: &StageFacts,
         choice: &mut Choice,
-        rt: Option<Runtime>,
+        (build, rt): (&ImageRef, Option<Runtime>),
         notes: &mut Vec<String>,
     ) -> Result<RuntimeUser, String> {
         let orig = facts.user.as_ref().map(|(_, u)| u.clone());
@@ -418,14 +418,19 @@ impl MultiStage {
         let low_port = facts.exposed.iter().any(|p| *p < 1024);
         // A named USER is kept by the number the build gave it: the runtime image has no passwd
         // entry for the name (distroless) or would number it anew, and files and volumes belong
-        // to numbers.
-        let named = |u: &str, notes: &mut Vec<String>| {
-            identity::numeric_user(u, facts, rt).map(|(ids, source)| {
+        // to numbers. When the split would not change the image (`check` drops such a plan),
+        // there is nothing to refuse.
+        let unchanged =
+            same_image(&choice.image, &img_text(build)) && facts.os_packages.is_empty();
+        let named = |u: &str, notes: &mut Vec<String>| match identity::numeric_user(u, facts, rt) {
+            Ok((ids, source)) => {
                 notes.push(format!(
                     "USER {u} runs as {ids} (from {source}), as in the build: the runtime image has no passwd entry for the name"
                 ));
-                (Some(ids.clone()), Some(Some(ids)), None)
-            })
+                Ok((Some(ids.clone()), Some(Some(ids)), None))
+            }
+            Err(_) if unchanged => Ok((None, None, None)),
+            Err(why) => Err(why),
         };
         Ok(match choice.family {
             FinalImage::Distroless => {
@@ -664,7 +669,7 @@ impl MultiStage {
             }
         }
         let (chown_owner, user_line, user_setup) =
-            self.runtime_user(facts, &mut choice, Some(rt), &mut notes)?;
+            self.runtime_user(facts, &mut choice, (img, Some(rt)), &mut notes)?;
         let app_dir = copies.first().cloned().unwrap_or_default();
         // Writable paths are decided, not left to the builder: the original ran as root (or as
         // its USER over files it wrote), so the app folder belongs to the runtime user, and an
