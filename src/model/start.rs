@@ -109,7 +109,7 @@ pub fn is_python(s: &str) -> bool {
 }
 
 /// `npm start`, `npm run x`, `yarn start`, `pnpm run x`: the script name.
-fn package_script(argv: &[String]) -> Option<String> {
+pub fn package_script(argv: &[String]) -> Option<String> {
     let pm = basename(argv.first()?);
     if !matches!(pm, "npm" | "yarn" | "pnpm") {
         return None;
@@ -149,6 +149,30 @@ pub fn node_args(argv: &[String], ctx: &BuildContext) -> Result<Vec<String>, Str
             None if script == "start" && ctx.read("server.js").is_some() => "node server.js".into(),
             None => return Err(format!("package.json has no `{script}` script")),
         };
+        // npm (and yarn) run `pre<script>` and `post<script>` around the script, and give it the
+        // `npm_package_*` variables: node alone does neither.
+        let hooks: Vec<String> = [format!("pre{script}"), format!("post{script}")]
+            .into_iter()
+            .filter(|h| pkg.get("scripts").and_then(|s| s.get(h)).is_some())
+            .collect();
+        if !hooks.is_empty() {
+            return Err(format!(
+                "`{}` also runs package.json's {} hook{}, and distroless has no npm to run {}",
+                argv.join(" "),
+                hooks
+                    .iter()
+                    .map(|h| format!("`{h}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                if hooks.len() == 1 { "" } else { "s" },
+                if hooks.len() == 1 { "it" } else { "them" },
+            ));
+        }
+        if let Some(file) = reads_npm_package_vars(&text, ctx) {
+            return Err(format!(
+                "{file} reads `npm_package_*` variables, which only npm sets, and distroless has no npm"
+            ));
+        }
         let words = plain_words(&text).ok_or_else(|| {
             format!("the `{script}` script `{text}` uses shell features; distroless has no shell or npm (`--final alpine` keeps them)")
         })?;
@@ -167,6 +191,94 @@ pub fn node_args(argv: &[String], ctx: &BuildContext) -> Result<Vec<String>, Str
     Err(format!(
         "CMD runs `{first}`, and distroless nodejs runs only node; `--final alpine` or `--final slim` keep a shell and npm"
     ))
+}
+
+/// Programs that run an app from its sources for development: a script that starts one needs
+/// dev dependencies (which the build prunes) and is not how an app is shipped.
+const DEV_RUNNERS: &[&str] = &[
+    "ts-node",
+    "ts-node-dev",
+    "tsx",
+    "nodemon",
+    "babel-node",
+    "node-dev",
+    "webpack-dev-server",
+    "vite",
+    "react-scripts",
+    "vue-cli-service",
+];
+
+/// The script a package manager runs for `argv` (`npm start` → package.json's `scripts.start`,
+/// or npm's default `node server.js`), as text; `None` when argv is no such command or the
+/// script cannot be read.
+pub fn package_script_text(argv: &[String], ctx: &BuildContext) -> Option<(String, String)> {
+    let script = package_script(argv)?;
+    let pkg = ctx.package_json()?;
+    let text = pkg
+        .get("scripts")
+        .and_then(|s| s.get(&script))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    match text {
+        Some(t) => Some((script, t)),
+        None if script == "start" && ctx.read("server.js").is_some() => {
+            Some((script, "node server.js".into()))
+        }
+        None => None,
+    }
+}
+
+/// The program a script runs first, past `VAR=value` assignments and `cross-env`/`env`.
+pub fn script_program(text: &str) -> Option<String> {
+    text.split_whitespace()
+        .find(|w| !w.contains('=') && !matches!(*w, "cross-env" | "env"))
+        .map(|w| basename(w).to_string())
+}
+
+/// Why a package script cannot start the shipped app whatever the runtime image: it runs a
+/// development tool (`ts-node src/index.ts`, `nodemon`, `next dev`).
+pub fn refuse_dev_script(argv: &[String], ctx: &BuildContext) -> Result<(), String> {
+    let Some((script, text)) = package_script_text(argv, ctx) else {
+        return Ok(());
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let program = script_program(&text).unwrap_or_default();
+    let next_dev = program == "next" && words.contains(&"dev");
+    if DEV_RUNNERS.contains(&program.as_str()) || next_dev {
+        return Err(format!(
+            "the `{script}` script `{text}` runs `{program}`, a development tool that needs dev dependencies and compiles at every start: build the app ahead (`tsc`, `next build`) and start it with node"
+        ));
+    }
+    Ok(())
+}
+
+/// The package a script's program comes from when package.json lists it only in
+/// devDependencies (`serve -s dist` with serve a dev dependency): pruning dev dependencies would
+/// remove what starts the app.
+pub fn script_needs_dev_dependency(argv: &[String], ctx: &BuildContext) -> Option<String> {
+    let (_, text) = package_script_text(argv, ctx)?;
+    let program = script_program(&text)?;
+    if matches!(
+        program.as_str(),
+        "node" | "nodejs" | "npm" | "yarn" | "pnpm" | "npx"
+    ) {
+        return None;
+    }
+    let pkg = ctx.package_json()?;
+    let listed = |key: &str| pkg.get(key).and_then(|d| d.get(&program)).is_some();
+    (listed("devDependencies") && !listed("dependencies")).then_some(program)
+}
+
+/// The file of a `node file.js` script when the build context has it and it reads
+/// `npm_package_*` variables (`process.env.npm_package_version`).
+fn reads_npm_package_vars(script: &str, ctx: &BuildContext) -> Option<String> {
+    let words = plain_words(script)?;
+    if !matches!(words.first().map(|w| basename(w)), Some("node" | "nodejs")) {
+        return None;
+    }
+    let file = words[1..].iter().find(|w| !w.starts_with('-'))?;
+    let text = ctx.read(file.trim_start_matches("./"))?;
+    text.contains("npm_package_").then(|| file.clone())
 }
 
 /// A python command line as arguments for distroless python3's ENTRYPOINT.
@@ -237,12 +349,16 @@ pub fn check_healthcheck(
     choice: &Choice,
     data: &RuntimeData,
 ) -> Result<(), String> {
+    check_healthcheck_installing(ins, choice, data, &[])
+}
+
+/// The programs a HEALTHCHECK may run: the exec form's program, every word of the shell form.
+pub fn healthcheck_tools(ins: &Instruction) -> Vec<String> {
     let args = ins.command.args.trim();
     if args.eq_ignore_ascii_case("none") {
-        return Ok(());
+        return Vec::new();
     }
-    let shell_form = !matches!(ins.command.form, Form::Exec(_));
-    let tools: Vec<String> = match &ins.command.form {
+    match &ins.command.form {
         Form::Exec(a) => a
             .first()
             .map(|w| vec![basename(w).to_string()])
@@ -251,9 +367,39 @@ pub fn check_healthcheck(
             .split(|c: char| c.is_whitespace() || ";&|()".contains(c))
             .map(|w| basename(w).to_string())
             .collect(),
-    };
-    for t in tools {
-        if !data.shell_tools.contains(&t) {
+    }
+}
+
+/// Checks a HEALTHCHECK against the runtime image, which will have the OS packages `installed`
+/// (named like the tools they bring: `curl`, `wget`).
+pub fn check_healthcheck_installing(
+    ins: &Instruction,
+    choice: &Choice,
+    data: &RuntimeData,
+    installed: &[String],
+) -> Result<(), String> {
+    let args = ins.command.args.trim();
+    if args.eq_ignore_ascii_case("none") {
+        return Ok(());
+    }
+    let shell_form = !matches!(ins.command.form, Form::Exec(_));
+    // Distroless nodejs has node at /nodejs/bin/node, which is not on PATH: only its ENTRYPOINT
+    // finds it.
+    if let Form::Exec(a) = &ins.command.form {
+        let program = a.first().map(String::as_str).unwrap_or("");
+        if choice.interpreter_entrypoint
+            && !choice.has_shell
+            && choice.image.contains("nodejs")
+            && matches!(program, "node" | "nodejs")
+        {
+            return Err(format!(
+                "the HEALTHCHECK runs `{program}`, which is not on PATH in {} (it is /nodejs/bin/node there)",
+                choice.image
+            ));
+        }
+    }
+    for t in healthcheck_tools(ins) {
+        if !data.shell_tools.contains(&t) || installed.contains(&t) {
             continue;
         }
         // busybox in alpine has wget, sh and nc.

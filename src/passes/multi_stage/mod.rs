@@ -67,8 +67,22 @@
 //! it keeps working. Every conversion says what it changes (image and version, user, shell, what
 //! is copied) in its message, which `fix` prints on stderr beside the diff. Image mirrors and
 //! digest pins go under `[transforms.images.replace]`.
+//!
+//! A named USER keeps its numbers: `USER app` becomes `USER 1001:1001` (and the app folder is
+//! copied `--chown=1001:1001`) when the build gives them (`useradd -u`, `adduser -u`, `groupadd
+//! -g`, or the node image's own `node`, 1000:1000), because the runtime image has no passwd entry
+//! for the name; a user created without a fixed uid is refused. `npm start` is resolved to node's
+//! arguments only when node alone does the same: package.json hooks (`prestart`, `poststart`),
+//! `npm_package_*` variables or a script that is not plain `node file.js` (`next start`, `serve -s
+//! dist`) keep `npm start` on the official slim image of the same Node major, which has npm; a
+//! start script that runs a development tool (`ts-node`, `nodemon`, `next dev`) is refused. The
+//! dev-dependency prune runs in each folder an install ran in, and is left out when the start
+//! script's program is a dev dependency. A HEALTHCHECK that runs `curl` or `wget` the build
+//! installed gets them installed again on the slim image; one that cannot run on the runtime image
+//! is refused.
 
 mod go;
+mod identity;
 mod java;
 mod native;
 mod node;
@@ -83,7 +97,7 @@ use crate::model::context::BuildContext;
 use crate::model::images::{self, Catalogue, Choice, ImageRef, Native, Runtime};
 use crate::model::runtime_data::RuntimeData;
 use crate::model::stage_facts::{env_pairs, within, StageFacts};
-use crate::model::start::{check_healthcheck, effective_argv, node_args, StartOut};
+use crate::model::start::{check_healthcheck_installing, effective_argv, StartOut};
 use crate::syntax::{Dockerfile, Keyword};
 use node::is_global_npm;
 
@@ -132,6 +146,9 @@ struct Plan {
     build_edits: Vec<Edit>,
     notes: Vec<String>,
 }
+
+/// The runtime user: (chown owner, USER line override as in [`Plan::user_line`], user setup RUN).
+type RuntimeUser = (Option<String>, Option<Option<String>>, Option<String>);
 
 /// The default of a global ARG (declared before the first FROM).
 fn arg_default(ctx: &Context<'_>, name: &str) -> Option<String> {
@@ -237,8 +254,10 @@ impl Rule for MultiStage {
             Ok(plan) => {
                 let (edits, copied) = self.edits(ctx, from, &facts, &plan);
                 let mut msg = format!(
-                    "single-stage build on `{base}` ships its build tools: build in a `build` stage and run on `{}`, copying {}",
+                    "single-stage build on `{base}` ships its build tools: build in a `{}` stage and run on `{}`{}, copying {}",
+                    identity::build_stage_name(doc, from, stage.alias.is_some()),
                     plan.choice.image,
+                    identity::keeps_name(doc, from, stage.alias.is_some()),
                     copied
                 );
                 for n in &plan.notes {
@@ -399,10 +418,9 @@ impl MultiStage {
         &self,
         facts: &StageFacts,
         choice: &mut Choice,
-        rt: Option<Runtime>,
+        (build, rt): (&ImageRef, Option<Runtime>),
         notes: &mut Vec<String>,
-    ) -> (Option<String>, Option<Option<String>>, Option<String>) {
-        // (chown owner, USER line override, user setup RUN)
+    ) -> Result<RuntimeUser, String> {
         let orig = facts.user.as_ref().map(|(_, u)| u.clone());
         let is_root = |u: &str| matches!(u.split(':').next().unwrap_or(u), "root" | "0");
         let numeric = |u: &str| {
@@ -410,15 +428,28 @@ impl MultiStage {
                 .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
         };
         let low_port = facts.exposed.iter().any(|p| *p < 1024);
-        match choice.family {
+        // A named USER is kept by the number the build gave it: the runtime image has no passwd
+        // entry for the name (distroless) or would number it anew, and files and volumes belong
+        // to numbers. When the split would not change the image (`check` drops such a plan),
+        // there is nothing to refuse.
+        let unchanged =
+            same_image(&choice.image, &img_text(build)) && facts.os_packages.is_empty();
+        let named = |u: &str, notes: &mut Vec<String>| match identity::numeric_user(u, facts, rt) {
+            Ok((ids, source)) => {
+                notes.push(format!(
+                    "USER {u} runs as {ids} (from {source}), as in the build: the runtime image has no passwd entry for the name"
+                ));
+                Ok((Some(ids.clone()), Some(Some(ids)), None))
+            }
+            Err(_) if unchanged => Ok((None, None, None)),
+            Err(why) => Err(why),
+        };
+        Ok(match choice.family {
             FinalImage::Distroless => {
                 match orig.as_deref() {
                     Some(u) if is_root(u) => (None, None, None),
                     Some(u) if numeric(u) => (Some(u.to_string()), None, None),
-                    Some(u) => {
-                        notes.push(format!("USER {u} does not exist in distroless: the image's `nonroot` user (65532) runs the app"));
-                        (Some("65532:65532".into()), Some(None), None)
-                    }
+                    Some(u) => named(u, notes)?,
                     None => {
                         if low_port {
                             notes.push("the app now runs as uid 65532: binding a port below 1024 needs Docker 20.10+ (or the NET_BIND_SERVICE capability)".into());
@@ -436,14 +467,7 @@ impl MultiStage {
                 Some(u) if rt == Some(Runtime::Node) && u == "node" => {
                     (Some("node:node".into()), None, None)
                 }
-                Some(u) => {
-                    let name = u.split(':').next().unwrap_or(u).to_string();
-                    (
-                        Some(format!("{name}:{name}")),
-                        None,
-                        Some(self.create_user(choice, &name, None)),
-                    )
-                }
+                Some(u) => named(u, notes)?,
                 // Numeric ids (hadolint DL3066): `node` is 1000:1000 in the node images.
                 None if rt == Some(Runtime::Node) => {
                     notes.push(
@@ -466,7 +490,7 @@ impl MultiStage {
                     )
                 }
             },
-        }
+        })
     }
 
     fn create_user(&self, choice: &Choice, name: &str, id: Option<u32>) -> String {
@@ -503,7 +527,9 @@ impl MultiStage {
             .unwrap_or_default();
         let build_alpine = img.tag_lower().contains("alpine");
         let mut notes: Vec<String> = choice.note.iter().cloned().collect();
-        let pkgs = self.runtime_packages(facts);
+        // Tools the HEALTHCHECK runs that the build installed (curl) are installed again.
+        let health_pkgs = identity::healthcheck_packages(doc, facts, &self.data);
+        let pkgs = identity::joined(self.runtime_packages(facts), &health_pkgs);
         let mut runtime_install = None;
         if !pkgs.is_empty() {
             // OS packages the app may use at run time go into an image that has a package
@@ -514,9 +540,9 @@ impl MultiStage {
             let same_kind = build_alpine == (family == FinalImage::Alpine);
             if !choice.has_shell {
                 return Err(format!(
-                    "the build installs {} with the OS package manager, the app may use {} at run time, and {} has no package manager",
+                    "the build installs {} with the OS package manager ({}), and {} has no package manager",
                     pkgs.join(", "),
-                    if pkgs.len() == 1 { "it" } else { "them" },
+                    identity::why_installed(&pkgs, &health_pkgs),
                     choice.image
                 ));
             }
@@ -525,7 +551,11 @@ impl MultiStage {
             }
             // A second, unpinned install resolves the package index again: the runtime image could
             // get other versions than the build compiled against. Pinned packages keep their pins.
-            let unpinned: Vec<&String> = pkgs.iter().filter(|p| !p.contains('=')).collect();
+            // A health probe's version does not change the app.
+            let unpinned: Vec<&String> = pkgs
+                .iter()
+                .filter(|p| !p.contains('=') && !health_pkgs.contains(p))
+                .collect();
             if !unpinned.is_empty() {
                 return Err(format!(
                     "the app may need {} at run time, installed without a version pin: a second install in the runtime image could resolve other versions than the build used (pin them, as hadolint DL3008/DL3018 asks, and dfopt carries the pins over)",
@@ -546,13 +576,13 @@ impl MultiStage {
                 )
             });
             notes.push(format!(
-                "installs {} in the runtime image, as the build did (the app may use {} at run time)",
+                "installs {} in the runtime image, as the build did ({})",
                 pkgs.join(", "),
-                if pkgs.len() == 1 { "it" } else { "them" }
+                identity::why_installed(&pkgs, &health_pkgs)
             ));
         }
         if let Some(h) = facts.healthcheck.and_then(|i| doc.instructions.get(i)) {
-            check_healthcheck(h, &choice, &self.data)?;
+            check_healthcheck_installing(h, &choice, &self.data, &health_pkgs)?;
         }
         // The start command as words: needed to rewrite it for an image whose ENTRYPOINT is the
         // interpreter, and to find a jar; an image with a shell runs it verbatim.
@@ -583,14 +613,7 @@ impl MultiStage {
                         return Err("the build installs global npm packages, which live outside the app folder".into());
                     }
                     self.node_musl(bctx, &choice, build_alpine, &mut notes)?;
-                    start = if choice.interpreter_entrypoint {
-                        StartOut::Exec {
-                            entrypoint: None,
-                            cmd: Some(node_args(&argv?, bctx)?),
-                        }
-                    } else {
-                        StartOut::Verbatim
-                    };
+                    start = self.node_start(argv, bctx, &choice, &mut notes)?;
                     if let Some(e) =
                         self.node_prune(ctx, facts, bctx, images::version_of(rt, img).as_deref())
                     {
@@ -637,7 +660,7 @@ impl MultiStage {
             }
         }
         let (chown_owner, user_line, user_setup) =
-            self.runtime_user(facts, &mut choice, Some(rt), &mut notes);
+            self.runtime_user(facts, &mut choice, (img, Some(rt)), &mut notes)?;
         let app_dir = copies.first().cloned().unwrap_or_default();
         // Writable paths are decided, not left to the builder: the original ran as root (or as
         // its USER over files it wrote), so the app folder belongs to the runtime user, and an

@@ -217,7 +217,7 @@ impl MultiStage {
                 }
             }
         };
-        let (chown, user_line, user_setup) = self.runtime_user(facts, &mut choice, rt, &mut notes);
+        let (chown, user_line, user_setup) = self.runtime_user(facts, &mut choice, (img, rt), &mut notes)?;
         let _ = chown;
         Ok(Plan {
             choice,
