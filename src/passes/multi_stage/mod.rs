@@ -552,24 +552,51 @@ impl MultiStage {
                 .get(facts_from(ctx))
                 .map(|from| render::kw(doc, from, "RUN"))
                 .unwrap_or_else(|| "RUN".to_string());
-            runtime_install = Some(if family == FinalImage::Alpine {
-                format!("{run} apk add --no-cache {}", pkgs.join(" "))
+            // A version the build pinned (`libpq5=15.8-0+deb12u1`) is pinned again.
+            let written: Vec<String> = pkgs.iter().map(|p| pinned_as(facts, p)).collect();
+            let unpinned: Vec<&str> = pkgs
+                .iter()
+                .zip(&written)
+                .filter(|(p, w)| p == w)
+                .map(|(p, _)| p.as_str())
+                .collect();
+            let alpine_final = family == FinalImage::Alpine;
+            let install = if alpine_final {
+                format!("{run} apk add --no-cache {}", written.join(" "))
             } else {
                 format!(
                     "{run} apt-get update && apt-get install -y --no-install-recommends {} && rm -rf /var/lib/apt/lists/*",
-                    pkgs.join(" ")
+                    written.join(" ")
+                )
+            };
+            runtime_install = Some(if unpinned.is_empty() {
+                install
+            } else {
+                // The build stage installs the same names without pins (and hadolint reports
+                // it there): the runtime stage repeats that decision on purpose, and says so
+                // where a reader of the Dockerfile sees it.
+                let rule = if alpine_final { "DL3018" } else { "DL3008" };
+                format!(
+                    "# Installed again as in the build stage, which does not pin them either: pin both to fix their versions.\n# hadolint ignore={rule}\n{install}"
                 )
             });
             // The runtime stage is on the same distribution release as the build (the catalogue
-            // keeps a Debian codename the tag names), but the install resolves the package index
-            // again: that must be said, not left for the user to find out.
-            notes.push(format!(
-                "the runtime stage installs {} (the app may use {} at run time); unpinned, so {} resolves {} again and could pick newer versions than the build used",
+            // keeps a Debian codename the tag names), but an unpinned install resolves the
+            // package index again: that must be said, not left for the user to find out.
+            let mut note = format!(
+                "the runtime stage installs {} (the app may use {} at run time)",
                 pkgs.join(", "),
                 if pkgs.len() == 1 { "it" } else { "them" },
-                if family == FinalImage::Alpine { "apk" } else { "apt" },
-                if pkgs.len() == 1 { "it" } else { "them" }
-            ));
+            );
+            if !unpinned.is_empty() {
+                note.push_str(&format!(
+                    "; {} unpinned, so {} resolves {} again and could pick newer versions than the build used",
+                    unpinned.join(", "),
+                    if alpine_final { "apk" } else { "apt" },
+                    if unpinned.len() == 1 { "it" } else { "them" }
+                ));
+            }
+            notes.push(note);
         }
         if let Some(h) = facts.healthcheck.and_then(|i| doc.instructions.get(i)) {
             check_healthcheck(h, &choice, &self.data)?;
@@ -844,6 +871,18 @@ fn build_inputs(ctx: &Context<'_>, facts: &StageFacts) -> BuildInputs {
         files,
         root_only_inputs,
     }
+}
+
+/// `name=version` as the build's install line pinned the package, else the bare name.
+fn pinned_as(facts: &StageFacts, name: &str) -> String {
+    let prefix = format!("{name}=");
+    facts
+        .runs
+        .iter()
+        .flat_map(|r| r.words.iter())
+        .find(|w| w.starts_with(&prefix) && w.len() > prefix.len() && !w.contains('$'))
+        .cloned()
+        .unwrap_or_else(|| name.to_string())
 }
 
 /// Whether the stage installs its Python app with pip alone: no COPY or ADD but requirements
