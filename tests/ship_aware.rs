@@ -242,10 +242,11 @@ fn the_markdown_report_has_its_sections_and_tables() {
         "b/Dockerfile",
         "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"index.js\"]\n",
     );
-    // No start command: multi-stage refuses it (an info finding, listed under Refusals).
+    // No WORKDIR: multi-stage cannot tell which folder is the app and refuses it (an info
+    // finding, listed under Refusals).
     write(
         "c/Dockerfile",
-        "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
+        "FROM node:22\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"index.js\"]\n",
     );
     write("d/Dockerfile", "FROM {{ image }}\nRUN x\n");
     let run = || {

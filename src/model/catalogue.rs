@@ -6,7 +6,6 @@
 
 use super::images::ImageRef;
 use crate::config::FinalImage;
-use serde::Deserialize;
 use std::collections::BTreeMap;
 
 pub const RUNTIMES: &str = include_str!("../../transforms/runtimes.toml");
@@ -78,122 +77,8 @@ fn days_in_month(year: u16, month: u8) -> u8 {
     }
 }
 
-// ----- the data, as written in runtimes.toml -----
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Data {
-    runtimes: BTreeMap<String, RuntimeData>,
-    images: Vec<ImageData>,
-    unpublished: Vec<UnpublishedData>,
-    names: Vec<NameData>,
-    name_patterns: Vec<NamePatternData>,
-    policy: PolicyData,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum VersionPart {
-    /// `20` of `20.11.1`.
-    Major,
-    /// `3.12` of `3.12.1`.
-    Minor,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuntimeData {
-    name: String,
-    version_part: VersionPart,
-    older_ended: bool,
-    versions: BTreeMap<String, SupportData>,
-    #[serde(default)]
-    codenames: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SupportData {
-    #[serde(default)]
-    release: Option<String>,
-    #[serde(default)]
-    end: Option<String>,
-    /// Past its end of life, the exact date not being in the sources: why.
-    #[serde(default)]
-    ended: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ImageData {
-    family: String,
-    runtime: String,
-    pattern: String,
-    #[serde(default)]
-    versions: Option<Vec<String>>,
-    libc: String,
-    shell: String,
-    user: String,
-    #[serde(default)]
-    entrypoint: Option<Vec<String>>,
-    source: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UnpublishedData {
-    prefix: String,
-    #[serde(default)]
-    suffix: Option<String>,
-    #[serde(default)]
-    since: Option<String>,
-    reason: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NameData {
-    name: String,
-    runtime: String,
-    official: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NamePatternData {
-    regex: String,
-    runtime: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PolicyData {
-    ladder: BTreeMap<String, Vec<String>>,
-    floating: BTreeMap<String, FloatingData>,
-    arg_patterns: BTreeMap<String, BTreeMap<String, String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FloatingData {
-    tags: Vec<String>,
-    image: String,
-    slim: String,
-    latest_slim: String,
-    /// Debian codenames a floating tag may end with (`3-bookworm`) whose slim variant exists.
-    #[serde(default)]
-    distros: Vec<String>,
-    /// The slim variant of `<tag>-<distro>`: `{tag}` and `{distro}` are filled in.
-    #[serde(default)]
-    slim_distro: Option<String>,
-    /// The slim variant of a bare `<distro>` tag.
-    #[serde(default)]
-    latest_slim_distro: Option<String>,
-    /// A floating alpine tag (`alpine`, `3-alpine`, `lts-alpine`) is its own final image: what
-    /// the build compiled against musl runs there.
-    #[serde(default)]
-    alpine: bool,
-}
+mod data;
+use data::{Data, FloatingData, ImageData, VersionPart};
 
 // ----- the API -----
 
@@ -204,6 +89,7 @@ pub struct Catalogue {
     ends: BTreeMap<(String, String), Support>,
     name_patterns: Vec<(regex::Regex, String)>,
     unpublished_since: Vec<Option<Date>>,
+    distro_ends: BTreeMap<String, Date>,
 }
 
 /// What the catalogue knows about one runtime version on a given day.
@@ -360,11 +246,33 @@ impl Catalogue {
                     .transpose()
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let mut distro_ends = BTreeMap::new();
+        for (codename, d) in &data.distros {
+            if d.source.trim().is_empty() {
+                return Err(format!(
+                    "transforms/runtimes.toml: distro {codename} cites no source"
+                ));
+            }
+            if let Some(e) = &d.end {
+                distro_ends.insert(codename.clone(), parse_date(e, codename)?);
+            }
+        }
+        for img in &data.images {
+            for d in &img.distros {
+                if !data.distros.contains_key(d) {
+                    return Err(format!(
+                        "transforms/runtimes.toml: image {} names unknown distro {d}",
+                        img.pattern
+                    ));
+                }
+            }
+        }
         Ok(Catalogue {
             data,
             ends,
             name_patterns,
             unpublished_since,
+            distro_ends,
         })
     }
 
@@ -463,7 +371,36 @@ impl Catalogue {
         preference: FinalImage,
         today: Date,
     ) -> Result<ImageChoice, Refusal> {
+        self.final_image_on(runtime, version, None, preference, today)
+    }
+
+    /// The distribution release a tag names (`bookworm` of `3.12-slim-bookworm`, `jammy` of
+    /// `17-jdk-jammy`), when the catalogue knows it.
+    pub fn distro_in_tag(&self, tag: &str) -> Option<String> {
+        tag.to_ascii_lowercase()
+            .split('-')
+            .find(|part| self.data.distros.contains_key(*part))
+            .map(str::to_string)
+    }
+
+    /// Like [`Catalogue::final_image`], for a build image whose tag names the distribution
+    /// release `distro`: a family with per-release tags (the official slim images, where OS
+    /// packages are installed again) runs on that same release, so the libraries the build
+    /// compiled against keep their versions; such a family is skipped when it does not publish
+    /// the release, and a release past its end of life is refused, never swapped for another.
+    /// Families without per-release tags (distroless, alpine) are not held to it.
+    pub fn final_image_on<'a>(
+        &'a self,
+        runtime: &str,
+        version: &str,
+        distro: Option<&'a str>,
+        preference: FinalImage,
+        today: Date,
+    ) -> Result<ImageChoice, Refusal> {
         let refuse = |reason: String| Err(Refusal { reason });
+        let distro_name = |d: &'a str| self.data.distros.get(d).map_or(d, |x| x.name.as_str());
+        // Set when a family would have to run on a release past its end of life.
+        let mut ended_release: Option<String> = None;
         let ladder = self.ladder(preference);
         let versioned = self.data.runtimes.contains_key(runtime);
         let (v, until) = if versioned {
@@ -510,16 +447,45 @@ impl Catalogue {
                     }
             });
             if let Some(img) = found {
-                let image = img.pattern.replace("{v}", &v);
+                // Only a family that publishes per-release tags (the official slim images) is
+                // held to the build's release: it is where OS packages are installed again.
+                // Distroless carries none, and alpine is another C library the user chose.
+                let pattern = match distro {
+                    None => &img.pattern,
+                    Some(_) if img.distros.is_empty() => &img.pattern,
+                    Some(d) if self.distro_ends.get(d).is_some_and(|e| today > *e) => {
+                        if let Some(end) = self.distro_ends.get(d) {
+                            ended_release = Some(format!(
+                                "the build image's tag names {}, which reached its end of life on {end}: no {family} image is chosen on it, and dfopt does not move the app to another release",
+                                distro_name(d)
+                            ));
+                        }
+                        continue;
+                    }
+                    Some(d) if img.distros.iter().any(|x| x == d) => match &img.distro_pattern {
+                        Some(p) => p,
+                        None => continue,
+                    },
+                    Some(_) => continue,
+                };
+                let image = pattern
+                    .replace("{v}", &v)
+                    .replace("{distro}", distro.unwrap_or(""));
                 if self.unpublished_reason(&image, today).is_some() {
                     continue;
                 }
                 return Ok(choice(img, image, v, until));
             }
         }
+        if let Some(why) = ended_release {
+            return refuse(why);
+        }
         let name = self.runtime_name(runtime);
+        let on = distro
+            .map(|d| format!(" on {}, as the build image does", distro_name(d)))
+            .unwrap_or_default();
         refuse(format!(
-            "no {} image in the catalogue runs {name} {v}",
+            "no {} image in the catalogue runs {name} {v}{on}",
             ladder.join(" or ")
         ))
     }
@@ -1105,6 +1071,53 @@ mod tests {
             pick("static", FinalImage::Alpine).as_deref(),
             Ok("alpine:3")
         );
+    }
+
+    #[test]
+    fn a_debian_release_in_the_tag_holds_the_slim_family_to_it() {
+        let c = cat();
+        let t = day(TODAY);
+        let on = |rt: &str, v: &str, tag: &str, p: FinalImage| {
+            let distro = c.distro_in_tag(tag);
+            c.final_image_on(rt, v, distro.as_deref(), p, t)
+                .map(|c| c.image)
+        };
+        assert_eq!(
+            c.distro_in_tag("3.12-slim-bookworm").as_deref(),
+            Some("bookworm")
+        );
+        assert_eq!(c.distro_in_tag("22-Trixie").as_deref(), Some("trixie"));
+        assert_eq!(c.distro_in_tag("3.12-alpine3.20"), None);
+        assert_eq!(
+            on("python", "3.12", "3.12-slim-bookworm", FinalImage::Slim).as_deref(),
+            Ok("python:3.12-slim-bookworm")
+        );
+        assert_eq!(
+            on("node", "22", "22-bookworm", FinalImage::Slim).as_deref(),
+            Ok("node:22-bookworm-slim")
+        );
+        // Distroless and alpine carry none of the build's OS packages: not held to the release.
+        assert_eq!(
+            on("node", "22", "22-bookworm", FinalImage::Distroless).as_deref(),
+            Ok("gcr.io/distroless/nodejs22-debian13")
+        );
+        assert_eq!(
+            on("python", "3.12", "3.12-bookworm", FinalImage::Alpine).as_deref(),
+            Ok("python:3.12-alpine")
+        );
+        // A release past its end of life is refused, never swapped for a newer one.
+        let ended = on("python", "3.11", "3.11-bullseye", FinalImage::Slim).unwrap_err();
+        assert!(ended.reason.contains("Debian 11 (bullseye)"), "{ended}");
+        assert!(ended.reason.contains("2026-08-31"), "{ended}");
+        // The runtime's own end of life comes first.
+        let node16 = on("node", "16", "16-bullseye", FinalImage::Slim).unwrap_err();
+        assert!(node16.reason.contains("Node.js 16"), "{node16}");
+        // Unknown data is rejected: an image naming a release the catalogue does not list.
+        let bad = RUNTIMES.replace(
+            "distros = [\"bookworm\", \"trixie\"]",
+            "distros = [\"bookworm\", \"sid\"]",
+        );
+        assert!(Catalogue::from_toml(&bad).is_err());
     }
 
     #[test]

@@ -40,29 +40,37 @@
 //! **Fix safety**: unsafe. The runtime image has no shell and no package manager (distroless) or a
 //! different C library (alpine), the app runs as a non-root user, and only the inferred artefacts are
 //! copied: files the build writes elsewhere are gone. dfopt does not guess: when it cannot tell what
-//! to copy or how to start the app, when the app needs OS packages at run time (`apt-get install
-//! ffmpeg`, `curl` in a HEALTHCHECK), when a shell-form HEALTHCHECK would need a shell, when Python
-//! versions differ, or when native modules meet musl, it reports why (and which `--final` would work)
-//! without a fix. The build context beside the Dockerfile (package.json, go.mod, Cargo.toml,
-//! requirements.txt) is read when it is there. For Python the packages are one resolved set: the
-//! requirement files the `pip install` line names, through their `-r`/`-c` includes, the packages
-//! on that line, and any lock file (poetry.lock, Pipfile.lock, uv.lock, pdm.lock, pylock.toml);
-//! compiled modules that link OS libraries (psycopg2: libpq5, mysqlclient: libmariadb3, lxml built
-//! from source) get a slim runtime image that installs them in one clean RUN, data that nltk,
-//! Hugging Face or `pip install --user` write into `/root` is copied to the runtime user's home,
-//! and distroless gets only the venv's site-packages on PYTHONPATH (the venv's `bin/python` links
-//! `/usr/local/bin/python3`, which it lacks). The package knowledge is
-//! `transforms/python-packages.toml`. A dynamically linked Go or Rust program built against `-dev`
-//! packages (cgo with libsqlite3-dev) runs on Debian slim with their run-time libraries installed in
-//! one clean RUN (`transforms/native-libraries.toml`); an unknown `-dev` package is refused. The runtime image comes from the runtime catalogue
+//! to copy or how to start the app, when a shell-form HEALTHCHECK would need a shell, when Python
+//! versions differ, when native modules meet musl, or when the build image is not the official
+//! one (`cgr.dev/…/python`, `mcr.microsoft.com/…/python` have their own OS and users), it reports
+//! why (and which `--final` would work) without a fix. The build context beside the Dockerfile
+//! (package.json, go.mod, Cargo.toml, requirements.txt) is read when it is there. For Python the
+//! packages are one resolved set: the requirement files the `pip install` line names, through
+//! their `-r`/`-c` includes, the packages on that line, and any lock file (poetry.lock,
+//! Pipfile.lock, uv.lock, pdm.lock, pylock.toml); compiled modules that link OS libraries
+//! (psycopg2: libpq5, mysqlclient: libmariadb3, lxml built from source) get a slim runtime image
+//! that installs them in one clean RUN, data that nltk, Hugging Face or `pip install --user` write
+//! into `/root` is copied to the runtime user's home, and distroless gets only the venv's
+//! site-packages on PYTHONPATH (the venv's `bin/python` links `/usr/local/bin/python3`, which it
+//! lacks). The package knowledge is `transforms/python-packages.toml`. A dynamically linked Go or
+//! Rust program built against `-dev` packages (cgo with libsqlite3-dev) runs on Debian slim with
+//! their run-time libraries installed in one clean RUN (`transforms/native-libraries.toml`); an
+//! unknown `-dev` package is refused. The runtime image comes from the runtime catalogue
 //! (`transforms/runtimes.toml`): the same Node major, Python minor and Java version as the build
 //! image, distroless first, else the official slim image of that version (`node:22-slim`,
 //! `python:3.12-slim`, `eclipse-temurin:8-jre`); a runtime past its end of life is refused, never
 //! moved to another version. Floating tags (`node`, `node:lts`, `python:3`) get the slim variant of
 //! the same tag; `node:${NODE_VERSION}` keeps its ARG (`node:${NODE_VERSION}-slim`). When
 //! distroless cannot run the app (npm start, a shell-form CMD, OS packages the app uses), the slim
-//! image is used and the finding says why; OS packages the build installed are installed again in
-//! one RUN there. A named stage keeps its name on the runtime stage (the build stage becomes
+//! image is used and the finding says why; OS packages the build installed for run time are
+//! installed again in one clean RUN there (`--no-install-recommends`, lists removed), and the
+//! finding says they are unpinned and resolved again; build-only packages (compilers, `-dev`
+//! headers, git) are not. A build image whose tag names a Debian release (`-bookworm`) gets the
+//! slim image of that release (`python:3.12-slim-bookworm`, `node:22-bookworm-slim`); a release
+//! past its end of life (`-bullseye`) is refused. Without CMD or ENTRYPOINT, a node or python app
+//! moves to the official slim image, whose default command (`node`, `python3`) is the build
+//! image's. A requirements file copied into `/` only for `pip install -r` stays in the build
+//! stage; a tool installed with pip alone (no WORKDIR, a CMD naming it) ships as its virtualenv. A named stage keeps its name on the runtime stage (the build stage becomes
 //! `<name>-build`). The app folder is copied owned by the runtime user, so an app that writes in
 //! it keeps working. Every conversion says what it changes (image and version, user, shell, what
 //! is copied) in its message, which `fix` prints on stderr beside the diff. Image mirrors and
@@ -96,9 +104,10 @@ use crate::edit::{Level, Edit, Finding, Fix};
 use crate::model::context::BuildContext;
 use crate::model::images::{self, Catalogue, Choice, ImageRef, Native, Runtime};
 use crate::model::runtime_data::RuntimeData;
-use crate::model::stage_facts::{env_pairs, within, StageFacts};
+use crate::model::stage_facts::{env_pairs, resolve, within, StageFacts};
 use crate::model::start::{check_healthcheck_installing, effective_argv, StartOut};
-use crate::syntax::{Dockerfile, Keyword};
+use crate::syntax::{Dockerfile, Form, Keyword};
+use std::collections::BTreeSet;
 use node::is_global_npm;
 
 /// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
@@ -319,6 +328,16 @@ impl MultiStage {
                 self.plan_native(ctx, img, facts, bctx, Some(rt), family)
             }),
             Runtime::Node | Runtime::Python | Runtime::Java => {
+                // The runtime images come from the official images' families: another vendor's
+                // image of the same name (`cgr.dev/…/python`, `mcr.microsoft.com/…/python`) has
+                // its own OS, paths and users, and moving the app onto Debian's would change them.
+                if !img.is_official() {
+                    return Err(format!(
+                        "`{}` is not the official {} image, and dfopt moves apps only onto the official images' runtime variants",
+                        img.repo,
+                        rt.name()
+                    ));
+                }
                 let root = facts
                     .user
                     .as_ref()
@@ -336,7 +355,25 @@ impl MultiStage {
                             family,
                             root,
                         ),
-                        Some(v) => self.cat.for_runtime(rt, v, family, root),
+                        // A Debian release the tag names (`-bookworm`) carries over to the
+                        // final image. A jar does not link the OS's libraries, and the Java
+                        // runtime images are Ubuntu-based anyway: Java ignores it.
+                        Some(v) => {
+                            let runtimes = self.cat.runtimes();
+                            let distro = (rt != Runtime::Java)
+                                .then(|| runtimes.distro_in_tag(&img.tag_lower()))
+                                .flatten();
+                            runtimes
+                                .final_image_on(
+                                    rt.name(),
+                                    v,
+                                    distro.as_deref(),
+                                    family,
+                                    self.cat.today(),
+                                )
+                                .map(|picked| self.cat.choice(picked, root))
+                                .map_err(|r| r.reason)
+                        }
                         // A floating tag (`node`, `python:3`, `node:lts`): the slim variant of
                         // the same tag, so both stages move together.
                         None => self.cat.for_build(&img_text(img), &|_| None, family, root),
@@ -549,37 +586,56 @@ impl MultiStage {
             if other_manager || !same_kind {
                 return Err(self.refuse_packages(&pkgs, &slim, &alpine));
             }
-            // A second, unpinned install resolves the package index again: the runtime image could
-            // get other versions than the build compiled against. Pinned packages keep their pins.
-            // A health probe's version does not change the app.
-            let unpinned: Vec<&String> = pkgs
-                .iter()
-                .filter(|p| !p.contains('=') && !health_pkgs.contains(p))
-                .collect();
-            if !unpinned.is_empty() {
-                return Err(format!(
-                    "the app may need {} at run time, installed without a version pin: a second install in the runtime image could resolve other versions than the build used (pin them, as hadolint DL3008/DL3018 asks, and dfopt carries the pins over)",
-                    unpinned.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
-                ));
-            }
             let run = doc
                 .instructions
                 .get(facts_from(ctx))
                 .map(|from| render::kw(doc, from, "RUN"))
                 .unwrap_or_else(|| "RUN".to_string());
-            runtime_install = Some(if family == FinalImage::Alpine {
-                format!("{run} apk add --no-cache {}", pkgs.join(" "))
+            // A version the build pinned (`libpq5=15.8-0+deb12u1`) is pinned again.
+            let written: Vec<String> = pkgs.iter().map(|p| pinned_as(facts, p)).collect();
+            let unpinned: Vec<&str> = pkgs
+                .iter()
+                .zip(&written)
+                .filter(|(p, w)| p == w)
+                .map(|(p, _)| p.as_str())
+                .collect();
+            let alpine_final = family == FinalImage::Alpine;
+            let install = if alpine_final {
+                format!("{run} apk add --no-cache {}", written.join(" "))
             } else {
                 format!(
                     "{run} apt-get update && apt-get install -y --no-install-recommends {} && rm -rf /var/lib/apt/lists/*",
-                    pkgs.join(" ")
+                    written.join(" ")
+                )
+            };
+            runtime_install = Some(if unpinned.is_empty() {
+                install
+            } else {
+                // The build stage installs the same names without pins (and hadolint reports
+                // it there): the runtime stage repeats that decision on purpose, and says so
+                // where a reader of the Dockerfile sees it.
+                let rule = if alpine_final { "DL3018" } else { "DL3008" };
+                format!(
+                    "# Installed again as in the build stage, which does not pin them either: pin both to fix their versions.\n# hadolint ignore={rule}\n{install}"
                 )
             });
-            notes.push(format!(
-                "installs {} in the runtime image, as the build did ({})",
+            // The runtime stage is on the same distribution release as the build (the catalogue
+            // keeps a Debian codename the tag names), but an unpinned install resolves the
+            // package index again: that must be said, not left for the user to find out.
+            let mut note = format!(
+                "the runtime stage installs {} ({})",
                 pkgs.join(", "),
                 identity::why_installed(&pkgs, &health_pkgs)
-            ));
+            );
+            if !unpinned.is_empty() {
+                note.push_str(&format!(
+                    "; {} unpinned, so {} resolves {} again and could pick newer versions than the build used",
+                    unpinned.join(", "),
+                    if alpine_final { "apk" } else { "apt" },
+                    if unpinned.len() == 1 { "it" } else { "them" }
+                ));
+            }
+            notes.push(note);
         }
         if let Some(h) = facts.healthcheck.and_then(|i| doc.instructions.get(i)) {
             check_healthcheck_installing(h, &choice, &self.data, &health_pkgs)?;
@@ -587,9 +643,30 @@ impl MultiStage {
         // The start command as words: needed to rewrite it for an image whose ENTRYPOINT is the
         // interpreter, and to find a jar; an image with a shell runs it verbatim.
         if facts.start.entrypoint.is_none() && facts.start.cmd.is_none() {
-            return Err(
-                "there is no CMD or ENTRYPOINT, so dfopt cannot tell what the image runs".into(),
-            );
+            // The official node and python images (slim and alpine variants alike) end with
+            // `CMD ["node"]` / `CMD ["python3"]`: a final stage on one of them runs what the
+            // build image ran. Distroless starts its interpreter otherwise, and a JDK image's
+            // default (jshell, mvn, gradle) is no app.
+            let default_cmd = match rt {
+                Runtime::Node => "node",
+                Runtime::Python => "python3",
+                _ => {
+                    return Err(
+                        "there is no CMD or ENTRYPOINT, so dfopt cannot tell what the image runs"
+                            .into(),
+                    )
+                }
+            };
+            if choice.interpreter_entrypoint || !choice.has_shell {
+                return Err(format!(
+                    "there is no CMD or ENTRYPOINT, so the build image's default command (`{default_cmd}`) runs, which `{}` does not run by default",
+                    choice.image
+                ));
+            }
+            notes.push(format!(
+                "there is no CMD or ENTRYPOINT: `{}` runs `{default_cmd}` by default, as the build image did",
+                choice.image
+            ));
         }
         let argv = effective_argv(doc, facts.start.entrypoint, facts.start.cmd);
         let mut copies: Vec<String> = Vec::new();
@@ -601,13 +678,23 @@ impl MultiStage {
             .final_workdir
             .clone()
             .filter(|w| w != "/" && facts.has_workdir);
+        let mut app_folder = false;
+        // Where the app's relative paths (requirement files) start; empty for a pip-only tool.
+        let app_dir = app.clone().unwrap_or_default();
         match rt {
             Runtime::Node | Runtime::Python => {
-                let app = app.ok_or_else(|| {
-                    "there is no WORKDIR, so dfopt cannot tell which folder holds the app"
-                        .to_string()
-                })?;
-                copies.push(app.clone());
+                let no_workdir =
+                    || "there is no WORKDIR, so dfopt cannot tell which folder holds the app";
+                match app {
+                    Some(app) => {
+                        copies.push(app);
+                        app_folder = true;
+                    }
+                    // A Python tool installed from PyPI alone (`pip install beets`, no COPY of
+                    // app code): everything it runs is in the virtualenv, which is copied below.
+                    None if rt == Runtime::Python && pip_only(ctx, facts) => {}
+                    None => return Err(no_workdir().into()),
+                }
                 if rt == Runtime::Node {
                     if facts.runs.iter().any(is_global_npm) {
                         return Err("the build installs global npm packages, which live outside the app folder".into());
@@ -621,7 +708,7 @@ impl MultiStage {
                     }
                 } else {
                     let py =
-                        self.plan_python(ctx, (facts, bctx), &choice, build_alpine, &argv, &app)?;
+                        self.plan_python(ctx, (facts, bctx), &choice, build_alpine, &argv, &app_dir)?;
                     copies.extend(py.copies);
                     relocated = py.relocated;
                     extra_env.extend(py.extra_env);
@@ -629,16 +716,32 @@ impl MultiStage {
                     build_edits.extend(py.build_edits);
                     notes.extend(py.notes);
                     start = py.start;
+                    if copies.is_empty() {
+                        return Err(no_workdir().into());
+                    }
                 }
+                let inputs = build_inputs(ctx, facts);
                 for d in &facts.copy_dests {
                     // A COPY into `/` itself (`COPY requirements.txt ./` before any WORKDIR):
-                    // copying that folder would ship the whole build image again.
+                    // copying that folder would ship the whole build image again. Files there
+                    // that only `pip install -r` reads are build inputs and stay behind.
                     if d.trim_end_matches('/').is_empty() {
+                        if inputs.root_only_inputs {
+                            continue;
+                        }
                         return Err("a COPY puts files straight into /, and dfopt cannot tell which of them the app needs at run time".into());
+                    }
+                    if inputs.files.contains(d) {
+                        continue;
                     }
                     if !copies.iter().any(|c| within(d, c)) {
                         copies.push(d.clone());
                     }
+                }
+                // `update-alternatives --install /usr/bin/java …` links a command into the
+                // build image's /usr/bin and /etc/alternatives, which the runtime stage lacks.
+                if facts.commands("update-alternatives").next().is_some() {
+                    return Err("RUN registers commands with update-alternatives outside the app folder, and the runtime image would not have them".into());
                 }
                 let outside = facts.writes_outside(&copies);
                 if !outside.is_empty() {
@@ -665,7 +768,9 @@ impl MultiStage {
         // Writable paths are decided, not left to the builder: the original ran as root (or as
         // its USER over files it wrote), so the app folder belongs to the runtime user, and an
         // app that writes into its WORKDIR (uploads, caches, SQLite) keeps working.
-        let chown = chown_owner.filter(|_| rt != Runtime::Java);
+        // Without an app folder (a tool installed with pip alone) only the virtualenv is copied,
+        // which the app reads but does not write.
+        let chown = chown_owner.filter(|_| rt != Runtime::Java && app_folder);
         if let Some(owner) = &chown {
             if !facts.writable_in(&app_dir) {
                 notes.push(format!(
@@ -687,6 +792,169 @@ impl MultiStage {
             notes,
         })
     }
+}
+
+/// Files the build copies in only for `pip install -r`/`-c` to read (requirements and
+/// constraints files).
+struct BuildInputs {
+    /// Absolute paths `pip install` reads a requirements or constraints file from.
+    files: BTreeSet<String>,
+    /// Every COPY/ADD into `/` itself brings only such files (none from another stage or a URL,
+    /// no folder, no glob).
+    root_only_inputs: bool,
+}
+
+/// The requirements files of the stage's `pip install` lines, and whether every COPY into `/`
+/// brings only those.
+fn build_inputs(ctx: &Context<'_>, facts: &StageFacts) -> BuildInputs {
+    let mut files = BTreeSet::new();
+    for r in &facts.runs {
+        let w = &r.words;
+        if !is_pip_install(w) {
+            continue;
+        }
+        let mut it = w.iter();
+        while let Some(a) = it.next() {
+            let file = match a.as_str() {
+                "-r" | "--requirement" | "-c" | "--constraint" => it.next().cloned(),
+                _ => ["--requirement=", "--constraint=", "-r", "-c"]
+                    .iter()
+                    .find_map(|p| a.strip_prefix(p))
+                    .filter(|f| !f.is_empty() && !f.starts_with('-'))
+                    .map(str::to_string),
+            };
+            if let Some(p) = file.and_then(|f| resolve(&r.cwd, &f)) {
+                files.insert(p);
+            }
+        }
+    }
+    let doc = ctx.doc;
+    let mut root_only_inputs = true;
+    let mut cwd = "/".to_string();
+    let mut env: Vec<(String, String)> = Vec::new();
+    let (from, end) = ctx
+        .analysis
+        .stages
+        .first()
+        .map(|s| (s.from, s.end))
+        .unwrap_or((0, 0));
+    for ins in doc.instructions.get(from + 1..end).unwrap_or(&[]) {
+        let c = &ins.command;
+        match c.kind {
+            Keyword::Env | Keyword::Arg => env.extend(env_pairs(ins, doc.escape)),
+            // A WORKDIR naming a variable dfopt cannot expand leaves the folder unknown: any
+            // COPY after it could land in `/`, so none counts as a build input.
+            Keyword::Workdir => {
+                let w = c.args.trim().trim_matches('"');
+                cwd = expand_vars(w, &env)
+                    .and_then(|w| resolve(&cwd, &w))
+                    .unwrap_or_default();
+            }
+            Keyword::Copy | Keyword::Add if cwd.is_empty() => root_only_inputs = false,
+            Keyword::Copy | Keyword::Add => {
+                let words: Vec<String> = match &c.form {
+                    Form::Exec(a) => a.clone(),
+                    _ => c.args.split_whitespace().map(str::to_string).collect(),
+                };
+                let Some((dest, rest)) = words.split_last() else {
+                    continue;
+                };
+                if resolve(&cwd, dest).as_deref() != Some("/") {
+                    continue;
+                }
+                let plain = |s: &&String| {
+                    !s.contains(['*', '?', '[', '$', ':']) && !s.ends_with('/') && s.as_str() != "."
+                };
+                let from_stage = rest.iter().any(|a| a.starts_with("--from"));
+                let sources: Vec<&String> = rest.iter().filter(|a| !a.starts_with("--")).collect();
+                let all_inputs = !sources.is_empty()
+                    && sources.iter().all(|s| {
+                        plain(s)
+                            && s.rsplit('/')
+                                .next()
+                                .is_some_and(|b| files.contains(&format!("/{b}")))
+                    });
+                if from_stage || !all_inputs {
+                    root_only_inputs = false;
+                }
+            }
+            _ => {}
+        }
+    }
+    BuildInputs {
+        files,
+        root_only_inputs,
+    }
+}
+
+/// `name=version` as the build's install line pinned the package, else the bare name.
+fn pinned_as(facts: &StageFacts, name: &str) -> String {
+    let prefix = format!("{name}=");
+    facts
+        .runs
+        .iter()
+        .flat_map(|r| r.words.iter())
+        .find(|w| w.starts_with(&prefix) && w.len() > prefix.len() && !w.contains('$'))
+        .cloned()
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// Whether the stage installs its Python app with pip alone: no COPY or ADD but requirements
+/// files `pip install -r` reads.
+fn pip_only(ctx: &Context<'_>, facts: &StageFacts) -> bool {
+    let inputs = build_inputs(ctx, facts);
+    let installs = facts.runs.iter().any(|r| is_pip_install(&r.words));
+    // The tool is what CMD or ENTRYPOINT runs: without one the image is a toolbox (a dev
+    // container) whose other installs (global npm packages, curl-piped scripts) go elsewhere.
+    let starts = facts.start.cmd.is_some() || facts.start.entrypoint.is_some();
+    installs
+        && starts
+        && !facts.runs.iter().any(is_global_npm)
+        && facts
+            .copy_dests
+            .iter()
+            .all(|d| inputs.files.contains(d) || (d == "/" && inputs.root_only_inputs))
+}
+
+/// `pip install …`, `pip3 install …`, `python -m pip install …`.
+fn is_pip_install(w: &[String]) -> bool {
+    let first = w
+        .first()
+        .map(|s| s.rsplit('/').next().unwrap_or(s))
+        .unwrap_or("");
+    let pip = first.starts_with("pip")
+        || (first.starts_with("python")
+            && w.get(1).map(String::as_str) == Some("-m")
+            && w.get(2).map(String::as_str) == Some("pip"));
+    pip && w.iter().any(|a| a == "install")
+}
+
+/// `$NAME` and `${NAME}` replaced by the latest value `env` gives them; `None` when one has
+/// none or the text uses another expansion form.
+fn expand_vars(text: &str, env: &[(String, String)]) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, len) = match after.strip_prefix('{') {
+            Some(inner) => {
+                let close = inner.find('}')?;
+                (&inner[..close], close + 2)
+            }
+            None => {
+                let n = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..n], n)
+            }
+        };
+        let value = env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)?;
+        out.push_str(value);
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// The FROM instruction of the single stage.

@@ -297,7 +297,16 @@ impl MultiStage {
             text.push_str(&line.replace('\n', nl).replace("\r\r", "\r"));
             text.push_str(nl);
         }
-        edits.push(Edit::insert(doc.source.len(), text));
+        // A build edit may insert at the very end too (`npm prune` after a last `COPY . .` when
+        // no CMD follows it): one insertion per point, the runtime stage after it.
+        let end = doc.source.len();
+        match edits
+            .iter_mut()
+            .find(|e| e.span.start == end && e.span.end == end)
+        {
+            Some(e) => e.replacement.push_str(&text),
+            None => edits.push(Edit::insert(end, text)),
+        }
         let copied = plan.copies.join(", ");
         (edits, copied)
     }
