@@ -22,7 +22,7 @@
 
 use super::runtext;
 use super::LazyRegex;
-use super::{FixAvailability, RuleMeta, rule_data_with, str_list, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Level, Finding, Fix};
 
@@ -47,21 +47,28 @@ pub struct ApkNoCache {
     cache_mounts: Vec<String>,
 }
 
+/// `transforms/apk-no-cache.toml`; the keys left out take apk's entry in
+/// `transforms/package-managers.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    programs: Option<Vec<String>>,
+    subcommands: Option<Vec<String>>,
+    cache_mounts: Option<Vec<String>>,
+    decided: Vec<LazyRegex>,
+    insert: String,
+}
+
 impl ApkNoCache {
     pub fn new(settings: &Settings) -> Result<Self, String> {
         let apk = crate::model::packages::manager("apk")?;
-        let defaults = crate::model::packages::rule_defaults(&[
-            ("programs", &apk.programs),
-            ("subcommands", &apk.install),
-            ("cache_mounts", &apk.cache_paths),
-        ]);
-        let data = rule_data_with(defaults, DATA, ID, settings)?;
+        let data: Data = super::load(DATA, ID, settings)?;
         Ok(ApkNoCache {
-            programs: str_list(&data, "programs")?,
-            subcommands: str_list(&data, "subcommands")?,
-            decided: runtext::regex_list(&data, "decided")?,
-            insert: runtext::str_key(&data, "insert")?,
-            cache_mounts: str_list(&data, "cache_mounts")?,
+            programs: data.programs.unwrap_or_else(|| apk.programs.clone()),
+            subcommands: data.subcommands.unwrap_or_else(|| apk.install.clone()),
+            decided: data.decided,
+            insert: data.insert,
+            cache_mounts: data.cache_mounts.unwrap_or_else(|| apk.cache_paths.clone()),
         })
     }
 }

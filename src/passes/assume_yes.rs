@@ -24,7 +24,7 @@
 
 use super::runtext;
 use super::LazyRegex;
-use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Level, Finding, Fix};
 
@@ -41,6 +41,9 @@ pub const META: RuleMeta = RuleMeta {
 };
 const ID: &str = META.id;
 
+/// One manager's table in `transforms/assume-yes.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Manager {
     programs: Vec<String>,
     subcommands: Vec<String>,
@@ -48,29 +51,16 @@ struct Manager {
     insert: String,
 }
 
+/// `transforms/assume-yes.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AssumeYes {
     managers: Vec<Manager>,
 }
 
 impl AssumeYes {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, ID, settings)?;
-        let Some(toml::Value::Array(list)) = data.get("managers") else {
-            return Err(format!("transforms/{ID}.toml: `managers` must be a list"));
-        };
-        let mut managers = Vec::new();
-        for m in list {
-            let t = m
-                .as_table()
-                .ok_or_else(|| format!("transforms/{ID}.toml: a manager must be a table"))?;
-            managers.push(Manager {
-                programs: str_list(t, "programs")?,
-                subcommands: str_list(t, "subcommands")?,
-                yes: runtext::regex_list(t, "yes")?,
-                insert: runtext::str_key(t, "insert")?,
-            });
-        }
-        Ok(AssumeYes { managers })
+        super::load(DATA, ID, settings)
     }
 }
 

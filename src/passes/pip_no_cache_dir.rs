@@ -24,7 +24,7 @@
 
 use super::runtext::{self, Run};
 use super::LazyRegex;
-use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Level, Finding, Fix};
 use crate::model::script::Cmd;
@@ -54,23 +54,32 @@ pub struct PipNoCacheDir {
     env_set: LazyRegex,
 }
 
+/// `transforms/pip-no-cache-dir.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    pip_program: LazyRegex,
+    python_program: LazyRegex,
+    subcommands: Vec<String>,
+    decided: Vec<LazyRegex>,
+    insert: String,
+    cache_mounts: Vec<String>,
+    env_var: String,
+}
+
 impl PipNoCacheDir {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, ID, settings)?;
-        let re = |k: &str| -> Result<LazyRegex, String> {
-            super::regex(&runtext::str_key(&data, k)?).map_err(|e| format!("`{k}`: {e}"))
-        };
-        let env_var = runtext::str_key(&data, "env_var")?;
-        let env_set = super::regex(&format!(r"(^|\s){}(=|\s|$)", regex::escape(&env_var)))
+        let data: Data = super::load(DATA, ID, settings)?;
+        let env_set = super::regex(&format!(r"(^|\s){}(=|\s|$)", regex::escape(&data.env_var)))
             .map_err(|e| e.to_string())?;
         Ok(PipNoCacheDir {
-            pip_program: re("pip_program")?,
-            python_program: re("python_program")?,
-            subcommands: str_list(&data, "subcommands")?,
-            decided: runtext::regex_list(&data, "decided")?,
-            insert: runtext::str_key(&data, "insert")?,
-            cache_mounts: str_list(&data, "cache_mounts")?,
-            env_var,
+            pip_program: data.pip_program,
+            python_program: data.python_program,
+            subcommands: data.subcommands,
+            decided: data.decided,
+            insert: data.insert,
+            cache_mounts: data.cache_mounts,
+            env_var: data.env_var,
             env_set,
         })
     }
