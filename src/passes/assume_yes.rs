@@ -21,12 +21,19 @@
 //! that already answer it (`-y`, `--yes`, `--assume-yes`, `-qq`, `-o APT::Get::Assume-Yes=true`,
 //! `zypper -n`) are left alone, as are heredoc, exec-form, `ONBUILD` and Windows RUNs. microdnf is
 //! not changed: it never prompts, and old releases reject `-y`.
+//!
+//! Commands are found the way the consumer model (`src/model/consumers.rs`) reads them, through
+//! wrappers: `sudo -u U`, `env`, `timeout`, `nice`, `xargs`, … Such a command is fixed in place (the
+//! switch goes right after its subcommand). One that runs inside a quoted script (`sh -c "…"`,
+//! `su -c '…'`) or behind something dfopt does not read (`eval "…"`) is reported, with the reason,
+//! and not fixed.
 
 use super::runtext;
 use super::LazyRegex;
 use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
-use crate::edit::{Level, Finding, Fix};
+use crate::edit::{Finding, Fix, Level};
+use crate::model::consumers::{self, Effective};
 
 const DATA: &str = include_str!("../../transforms/assume-yes.toml");
 /// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
@@ -72,19 +79,32 @@ impl Rule for AssumeYes {
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for run in runtext::runs_with(ctx, true) {
             for m in &self.managers {
-                let is_prog =
-                    |c: &crate::model::script::Cmd| m.programs.iter().any(|p| p == c.program());
-                for (c, sub) in runtext::missing_switch(run, is_prog, &m.subcommands, &m.yes) {
+                let hints: Vec<&str> = m.programs.iter().map(String::as_str).collect();
+                let is_prog = |e: &Effective| m.programs.contains(&e.program);
+                let hits = consumers::missing_switch(
+                    &run.script.cmds,
+                    &hints,
+                    &is_prog,
+                    &m.subcommands,
+                    &m.yes,
+                );
+                for hit in hits {
                     let msg = format!(
                         "`{}` may stop at a question no one answers in a build: add `{}`",
-                        c.up_to(sub),
-                        m.insert
+                        hit.shown, m.insert
                     );
-                    let mut f = Finding::new(ID, run.ins.span, msg);
-                    if let Some(e) = runtext::insert_after(&run.rt, sub, &m.insert) {
-                        f = f.with_fix(Fix::safe(vec![e]));
-                    }
-                    out.push(f);
+                    out.push(match hit.at {
+                        Ok(sub) => {
+                            let f = Finding::new(ID, run.ins.span, msg);
+                            match runtext::insert_after(&run.rt, sub, &m.insert) {
+                                Some(e) => f.with_fix(Fix::safe(vec![e])),
+                                None => f,
+                            }
+                        }
+                        Err(why) => {
+                            Finding::new(ID, run.ins.span, format!("{msg} (not fixed: {why})"))
+                        }
+                    });
                 }
             }
         }
