@@ -320,9 +320,9 @@ pub struct MissingSwitch<'c> {
 /// `sh -c`, `su -c`, …): the rules that add a switch to a package-manager command all find it
 /// here, so a wrapped invocation counts the same in each.
 ///
-/// Only commands with a word containing one of `hints` (the programs' names) are resolved: most
-/// commands of most RUNs run nothing of the kind, and resolving every one would cost more than the
-/// rules' own work.
+/// Only commands whose program's name contains one of `hints`, or that wrap another command and
+/// have a word containing one, are resolved: most commands of most RUNs run nothing of the kind,
+/// and resolving every one would cost more than the rules' own work.
 pub fn missing_switch<'c>(
     cmds: &'c [Cmd],
     hints: &[&str],
@@ -331,12 +331,48 @@ pub fn missing_switch<'c>(
     decided: &[LazyRegex],
 ) -> Vec<MissingSwitch<'c>> {
     let mut out: Vec<MissingSwitch<'c>> = Vec::new();
+    let Ok(data) = data() else {
+        return out;
+    };
     for cmd in cmds {
-        let hinted = cmd
-            .words
-            .iter()
-            .any(|w| hints.iter().any(|h| w.text.contains(h)));
-        if !hinted {
+        let Some(first) = cmd.words.first() else {
+            continue;
+        };
+        let named = |w: &Word| hints.iter().any(|h| w.text.contains(h));
+        if !cmd.words.iter().any(named) {
+            continue;
+        }
+        // A command that runs its first word directly is one of the programs only when that word
+        // names one; one that wraps another may name it in any word.
+        let program = basename(&first.text);
+        let wraps = data.wrappers.iter().any(|w| w.name == program)
+            || data.shells.iter().any(|s| s == program)
+            || data.opaque.iter().any(|o| o == program)
+            || first.text.starts_with('.')
+            || first.text.contains('$')
+            || program.ends_with(".sh");
+        if !wraps && !hints.iter().any(|h| program.contains(h)) {
+            continue;
+        }
+        if !wraps {
+            // Run as written: its words are the program and arguments, and the edit goes there.
+            let e = Effective {
+                program: program.to_string(),
+                args: cmd
+                    .words
+                    .iter()
+                    .skip(1)
+                    .map(|w| w.text.to_string())
+                    .collect(),
+                user: None,
+            };
+            if let Some((shown, i)) = lacking(&e, is_program, subcommands, decided) {
+                let at = cmd
+                    .words
+                    .get(i + 1)
+                    .ok_or_else(|| "its subcommand is not one of its words".to_string());
+                out.push(MissingSwitch { shown, at });
+            }
             continue;
         }
         let seen = resolve(cmd);

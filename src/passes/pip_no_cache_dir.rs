@@ -35,9 +35,9 @@ use crate::config::Settings;
 use crate::edit::{Level, Finding, Fix};
 use crate::model::consumers::{self, Effective};
 
-/// Only commands with a word containing this are resolved: `pip_program` and `python -m pip`
-/// name pip.
-const PIP_HINTS: &[&str] = &["pip"];
+/// Only commands whose program contains one of these are resolved (`pip_program` names pip,
+/// `python_program` python).
+const PIP_HINTS: &[&str] = &["pip", "python"];
 use crate::syntax::Keyword;
 
 const DATA: &str = include_str!("../../transforms/pip-no-cache-dir.toml");
