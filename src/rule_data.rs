@@ -1,26 +1,81 @@
 //! Reading a rule's data: its `transforms/<rule>.toml` merged with `[transforms.<rule>]` from the
-//! configuration, and the helpers that turn that data into lists and regexes. A leaf module: the
+//! configuration, read into the rule's own `#[serde(deny_unknown_fields)]` struct by [`load`], so
+//! that an unknown key, a value of the wrong type or a bad regex, in the data file or in a user's
+//! config, is an error that names where it is, the key and what was expected. A leaf module: the
 //! model and the rules both read data through it, so neither has to import the other.
+//!
+//! [`rule_data`], [`str_list`] and [`str_key`] are the older untyped way, still used by the rules
+//! that have not moved to [`load`] yet.
 
 use crate::config::Settings;
+use serde::de::DeserializeOwned;
 
-/// A rule's data: its `transforms/<rule>.toml` merged with `[transforms.<rule>]` from the config.
-pub fn rule_data(default_toml: &str, id: &str, settings: &Settings) -> Result<toml::Table, String> {
-    rule_data_with(toml::Table::new(), default_toml, id, settings)
-}
-
-/// Like [`rule_data`], with `defaults` (what the rule takes from the model, such as a package
-/// manager's programs) under the keys of its TOML: both may be overridden from the config.
-pub fn rule_data_with(
-    defaults: toml::Table,
+/// Reads a rule's data into `T`: `default_toml` (its `transforms/<id>.toml`), with each top-level
+/// key that `[transforms.<id>]` sets in the config replaced by the config's value.
+///
+/// The data file is read alone first, so an error in it is reported against the file; an error
+/// that only appears once the config's keys are in is the config's, and is reported against
+/// `[transforms.<id>]`.
+pub fn load<T: DeserializeOwned>(
     default_toml: &str,
     id: &str,
     settings: &Settings,
-) -> Result<toml::Table, String> {
-    let own: toml::Table =
+) -> Result<T, String> {
+    load_merged(default_toml, id, settings).map(|(data, _)| data)
+}
+
+/// Like [`load`], and also returns the merged table, for a model helper that still reads the
+/// untyped table (the downloaders of `model::files`).
+pub fn load_merged<T: DeserializeOwned>(
+    default_toml: &str,
+    id: &str,
+    settings: &Settings,
+) -> Result<(T, toml::Table), String> {
+    let file = format!("transforms/{id}.toml");
+    let mut table: toml::Table =
+        toml::from_str(default_toml).map_err(|e| format!("{file}: {e}"))?;
+    let defaults: T = from_table(&table, &file)?;
+    let Some(over) = settings.transforms.get(id) else {
+        return Ok((defaults, table));
+    };
+    table.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let merged = from_table(&table, &format!("[transforms.{id}]"))?;
+    Ok((merged, table))
+}
+
+/// Deserialises `table` into `T`; an error names `source`, the key and what was expected.
+pub fn from_table<T: DeserializeOwned>(table: &toml::Table, source: &str) -> Result<T, String> {
+    T::deserialize(toml::Value::Table(table.clone())).map_err(|e| describe(source, &e))
+}
+
+/// A deserialisation error in words a TOML author uses: where, which key, what was expected.
+///
+/// toml's errors for a value (not a document) carry no position; their text is the message, then
+/// `in `a.b`` naming the key when there is one.
+fn describe(source: &str, e: &toml::de::Error) -> String {
+    let text = e.to_string();
+    let key = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("in `")?.strip_suffix('`'));
+    let message = e
+        .message()
+        .trim_end()
+        .replace("unknown field", "unknown key")
+        .replace("missing field", "missing key")
+        .replace("a sequence", "a list")
+        .replace("expected a map", "expected a table");
+    match key {
+        Some(key) => format!("{source}: `{key}`: {message}"),
+        None => format!("{source}: {message}"),
+    }
+}
+
+/// A rule's data, untyped: its `transforms/<rule>.toml` merged with `[transforms.<rule>]` from
+/// the config (a key the file does not have is refused). New code uses [`load`].
+pub fn rule_data(default_toml: &str, id: &str, settings: &Settings) -> Result<toml::Table, String> {
+    let mut base: toml::Table =
         toml::from_str(default_toml).map_err(|e| format!("transforms/{id}.toml: {e}"))?;
-    let mut base = defaults;
-    base.extend(own);
     if let Some(over) = settings.transforms.get(id) {
         for (k, v) in over {
             if !base.contains_key(k) {
@@ -50,6 +105,21 @@ impl std::ops::Deref for LazyRegex {
     fn deref(&self) -> &regex::Regex {
         self.compiled
             .get_or_init(|| regex::Regex::new(&self.pattern).unwrap_or_else(|_| self.never.clone()))
+    }
+}
+
+impl std::fmt::Debug for LazyRegex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LazyRegex({:?})", self.pattern)
+    }
+}
+
+/// A regex in rule data is checked as the data is read: a bad pattern is an error naming its key.
+impl<'de> serde::Deserialize<'de> for LazyRegex {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let pattern = String::deserialize(d)?;
+        regex(&pattern)
+            .map_err(|e| serde::de::Error::custom(format!("`{pattern}` is not a valid regex: {e}")))
     }
 }
 
@@ -116,4 +186,106 @@ pub fn str_key(data: &toml::Table, key: &str) -> Result<String, String> {
         .and_then(|v| v.as_str())
         .map(str::to_string)
         .ok_or_else(|| format!("missing string key `{key}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rule's data as a test rule would declare it.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Data {
+        names: Vec<String>,
+        decided: Vec<LazyRegex>,
+        #[serde(default)]
+        tables: Vec<Entry>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        program: String,
+    }
+
+    const FILE: &str = "names = [\"a\"]\ndecided = ['^-y$']\n";
+
+    fn with_config(id: &str, over: &str) -> Settings {
+        let mut s = Settings::default();
+        let table: toml::Table = toml::from_str(over).unwrap_or_else(|e| panic!("{e}"));
+        s.transforms.insert(id.into(), table);
+        s
+    }
+
+    fn load_err(file: &str, over: &str) -> String {
+        load::<Data>(file, "demo", &with_config("demo", over)).unwrap_err()
+    }
+
+    #[test]
+    fn the_config_replaces_keys_of_the_file() {
+        let d: Data = load(FILE, "demo", &with_config("demo", "names = [\"b\", \"c\"]")).unwrap();
+        assert_eq!(d.names, ["b", "c"]);
+        assert!(d.decided.first().is_some_and(|r| r.is_match("-y")));
+        let d: Data = load(FILE, "demo", &Settings::default()).unwrap();
+        assert_eq!(d.names, ["a"]);
+        assert!(d.tables.is_empty());
+        let d: Data = load(
+            FILE,
+            "demo",
+            &with_config("demo", "[[tables]]\nprogram = \"x\""),
+        )
+        .unwrap();
+        assert_eq!(d.tables.first().map(|t| t.program.as_str()), Some("x"));
+    }
+
+    #[test]
+    fn config_errors_name_the_table_the_key_and_the_expected_type() {
+        assert_eq!(
+            load_err(FILE, "nmes = [\"b\"]"),
+            "[transforms.demo]: unknown key `nmes`, expected one of `names`, `decided`, `tables`"
+        );
+        assert_eq!(
+            load_err(FILE, "names = \"b\""),
+            "[transforms.demo]: `names`: invalid type: string \"b\", expected a list"
+        );
+        assert_eq!(
+            load_err(FILE, "names = [1]"),
+            "[transforms.demo]: `names`: invalid type: integer `1`, expected a string"
+        );
+        let bad_regex = load_err(FILE, "decided = ['^(-y']");
+        assert!(
+            bad_regex.starts_with("[transforms.demo]: `decided`: `^(-y` is not a valid regex"),
+            "{bad_regex}"
+        );
+        let nested = load_err(FILE, "[[tables]]\nprogram = \"x\"\nprogramme = \"y\"");
+        assert!(
+            nested.starts_with("[transforms.demo]: `tables`: unknown key `programme`"),
+            "{nested}"
+        );
+    }
+
+    #[test]
+    fn errors_in_the_data_file_name_the_file() {
+        let err = load::<Data>(
+            "names = [\"a\"]\ndecided = 3\n",
+            "demo",
+            &Settings::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "transforms/demo.toml: `decided`: invalid type: integer `3`, expected a list"
+        );
+        let err = load::<Data>("names = [\"a\"]\n", "demo", &Settings::default()).unwrap_err();
+        assert_eq!(err, "transforms/demo.toml: missing key `decided`");
+        // The config is not blamed for the file: the file is read alone first.
+        let err = load_err("names = [\"a\"]\nextra = 1\ndecided = []\n", "names = []");
+        assert!(
+            err.starts_with("transforms/demo.toml: unknown key `extra`"),
+            "{err}"
+        );
+        assert!(load::<Data>("not toml [", "demo", &Settings::default())
+            .unwrap_err()
+            .starts_with("transforms/demo.toml: "));
+    }
 }

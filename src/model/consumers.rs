@@ -10,8 +10,9 @@
 //! means unsafe, and the rule says why it did not fix.
 
 use crate::model::files::{covers, literal, Vars};
-use crate::model::script::{self, Cmd};
+use crate::model::script::{self, Cmd, Word};
 use crate::model::stages::Analysis;
+use crate::rule_data::LazyRegex;
 use crate::syntax::{lex, Dockerfile, Form, Instruction, Keyword};
 use std::sync::OnceLock;
 
@@ -303,6 +304,198 @@ fn resolve_words(words: &[String], user: Option<String>, depth: usize, out: &mut
     }));
 }
 
+/// A package-manager command that lacks a switch a rule wants (`-y`, `--no-cache`), as the model
+/// finds it through wrappers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingSwitch<'c> {
+    /// The command as it runs, up to its subcommand (`apt-get install`), for the finding.
+    pub shown: String,
+    /// Where the switch goes: the subcommand's word in the RUN's text; or, when the command is not
+    /// written in the RUN as it runs (inside `sh -c "…"`, behind `eval`), why it is not fixed.
+    pub at: Result<&'c Word, String>,
+}
+
+/// The commands of `cmds` that run a program `is_program` accepts with one of `subcommands` and
+/// no argument matching `decided`, resolved through wrappers (`sudo`, `env`, `timeout`, `xargs`,
+/// `sh -c`, `su -c`, …): the rules that add a switch to a package-manager command all find it
+/// here, so a wrapped invocation counts the same in each.
+///
+/// Only commands whose program's name contains one of `hints`, or that wrap another command and
+/// have a word containing one, are resolved: most commands of most RUNs run nothing of the kind,
+/// and resolving every one would cost more than the rules' own work.
+pub fn missing_switch<'c>(
+    cmds: &'c [Cmd],
+    hints: &[&str],
+    is_program: &dyn Fn(&Effective) -> bool,
+    subcommands: &[String],
+    decided: &[LazyRegex],
+) -> Vec<MissingSwitch<'c>> {
+    let mut out: Vec<MissingSwitch<'c>> = Vec::new();
+    let Ok(data) = data() else {
+        return out;
+    };
+    for cmd in cmds {
+        let Some(first) = cmd.words.first() else {
+            continue;
+        };
+        let named = |w: &Word| hints.iter().any(|h| w.text.contains(h));
+        if !cmd.words.iter().any(named) {
+            continue;
+        }
+        // A command that runs its first word directly is one of the programs only when that word
+        // names one; one that wraps another may name it in any word.
+        let program = basename(&first.text);
+        let wraps = data.wrappers.iter().any(|w| w.name == program)
+            || data.shells.iter().any(|s| s == program)
+            || data.opaque.iter().any(|o| o == program)
+            || first.text.starts_with('.')
+            || first.text.contains('$')
+            || program.ends_with(".sh");
+        if !wraps && !hints.iter().any(|h| program.contains(h)) {
+            continue;
+        }
+        if !wraps {
+            // Run as written: its words are the program and arguments, and the edit goes there.
+            let e = Effective {
+                program: program.to_string(),
+                args: cmd
+                    .words
+                    .iter()
+                    .skip(1)
+                    .map(|w| w.text.to_string())
+                    .collect(),
+                user: None,
+            };
+            if let Some((shown, i)) = lacking(&e, is_program, subcommands, decided) {
+                let at = cmd
+                    .words
+                    .get(i + 1)
+                    .ok_or_else(|| "its subcommand is not one of its words".to_string());
+                out.push(MissingSwitch { shown, at });
+            }
+            continue;
+        }
+        let seen = resolve(cmd);
+        let alone = seen.len() == 1;
+        for s in &seen {
+            let hit = match s {
+                Seen::Runs(e) => lacking(e, is_program, subcommands, decided).map(|(shown, i)| {
+                    let at = match in_place(cmd, e).filter(|_| alone) {
+                        Some(words) => words
+                            .get(i + 1)
+                            .ok_or_else(|| "its subcommand is not one of its words".to_string()),
+                        None => Err(format!(
+                            "it runs inside {}, where dfopt does not edit",
+                            quoted_script(cmd)
+                        )),
+                    };
+                    MissingSwitch { shown, at }
+                }),
+                Seen::Opaque(what) => {
+                    mentioned(cmd, is_program, subcommands, decided).map(|shown| MissingSwitch {
+                        shown,
+                        at: Err(format!("it runs through {what}, which dfopt does not read")),
+                    })
+                }
+            };
+            if let Some(hit) = hit.filter(|h| !out.contains(h)) {
+                out.push(hit);
+            }
+        }
+    }
+    out
+}
+
+/// `(program and arguments up to the subcommand, index of the subcommand in the arguments)` when
+/// `e` is a command missing the switch.
+fn lacking(
+    e: &Effective,
+    is_program: &dyn Fn(&Effective) -> bool,
+    subcommands: &[String],
+    decided: &[LazyRegex],
+) -> Option<(String, usize)> {
+    if !is_program(e) {
+        return None;
+    }
+    let sub = e.args.iter().position(|a| subcommands.contains(a))?;
+    if e.args.iter().any(|a| decided.iter().any(|r| r.is_match(a))) {
+        return None;
+    }
+    let mut shown = e.program.clone();
+    for a in e.args.iter().take(sub + 1) {
+        shown.push(' ');
+        shown.push_str(a);
+    }
+    Some((shown, sub))
+}
+
+/// The words of `cmd` that are `e`'s program and arguments, when `cmd` runs `e` from its own words
+/// (through `sudo`, `env`, `xargs`, … but not from a `sh -c` script): an edit there edits `e`.
+fn in_place<'c>(cmd: &'c Cmd, e: &Effective) -> Option<&'c [Word]> {
+    let data = data().ok()?;
+    let start = cmd.words.len().checked_sub(e.args.len() + 1)?;
+    let (before, words) = cmd.words.split_at(start);
+    // `sh -c 'apt-get install' apt-get install`: the last words are the script's `$0`…, not the
+    // command it runs.
+    let shell = before
+        .iter()
+        .any(|w| data.shells.iter().any(|s| s == basename(&w.text)));
+    let c_flag = before.iter().any(|w| {
+        w.text == "-c"
+            || w.text == "--command"
+            || (w.text.starts_with('-') && !w.text.starts_with("--") && w.text.ends_with('c'))
+    });
+    if shell && c_flag {
+        return None;
+    }
+    let user = e.user.as_deref();
+    let (program, args) = words.split_first()?;
+    let same = basename(&word_text(&program.text, user)) == e.program
+        && args
+            .iter()
+            .zip(&e.args)
+            .all(|(w, a)| word_text(&w.text, user) == *a);
+    same.then_some(words)
+}
+
+/// How `cmd` runs its quoted script, for a finding (`` `sh -c` ``).
+fn quoted_script(cmd: &Cmd) -> String {
+    let shells = data().map(|d| d.shells.as_slice()).unwrap_or(&[]);
+    match cmd
+        .words
+        .iter()
+        .map(|w| basename(&w.text))
+        .find(|p| shells.iter().any(|s| s == p))
+    {
+        Some(shell) => format!("`{shell} -c`"),
+        None => "a quoted script".to_string(),
+    }
+}
+
+/// A command missing the switch named in the text of `cmd`, which runs it in a way the model does
+/// not read (`eval "apt-get install x"`, `bash -c "… $(…)"`): the text split at spaces, quotes
+/// and operators, read as if it ran.
+fn mentioned(
+    cmd: &Cmd,
+    is_program: &dyn Fn(&Effective) -> bool,
+    subcommands: &[String],
+    decided: &[LazyRegex],
+) -> Option<String> {
+    let text = cmd.line();
+    let tokens: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || "'\";&|()`".contains(c))
+        .filter(|t| !t.is_empty())
+        .collect();
+    (0..tokens.len()).find_map(|i| {
+        let e = Effective {
+            program: basename(tokens.get(i)?).to_string(),
+            args: tokens.get(i + 1..)?.iter().map(|t| t.to_string()).collect(),
+            user: None,
+        };
+        lacking(&e, is_program, subcommands, decided).map(|(shown, _)| shown)
+    })
+}
+
 /// The stage at `index` in `analysis` and the stages built on it (`FROM <its alias>`), as indexes.
 fn family(analysis: &Analysis, stage: usize) -> Vec<usize> {
     let mut fam = vec![stage];
@@ -587,6 +780,61 @@ mod tests {
             progs("sh -c \"cd ~ && echo $V\""),
             ["cd /root@", "echo $V@"]
         );
+    }
+
+    /// `missing_switch` for `apt-get install` without `-y`: each hit as `shown@edit word` or
+    /// `shown!reason`.
+    fn missing_y(text: &str) -> Vec<String> {
+        let s = script::parse(text).expect("parses");
+        let yes = [crate::rule_data::regex("^-y$").expect("regex")];
+        let programs = ["apt-get".to_string()];
+        let subcommands = ["install".to_string()];
+        let is_apt = |e: &Effective| programs.contains(&e.program);
+        missing_switch(&s.cmds, &["apt-get"], &is_apt, &subcommands, &yes)
+            .into_iter()
+            .map(|h| match h.at {
+                Ok(w) => format!("{}@{}:{}", h.shown, w.text, w.start),
+                Err(why) => format!("{}!{why}", h.shown),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_switch_goes_into_the_command_as_written_through_wrappers() {
+        assert_eq!(
+            missing_y("apt-get install x"),
+            ["apt-get install@install:8"]
+        );
+        assert_eq!(
+            missing_y("echo x | xargs -n1 apt-get install"),
+            ["apt-get install@install:27"]
+        );
+        assert_eq!(
+            missing_y("timeout 60 apt-get -q install x"),
+            ["apt-get -q install@install:22"]
+        );
+        assert!(missing_y("sudo -u app apt-get install -y x").is_empty());
+        assert!(missing_y("apt-get update").is_empty());
+        assert!(missing_y("echo apt-get install").is_empty());
+    }
+
+    #[test]
+    fn a_command_inside_a_script_string_is_reported_not_edited() {
+        assert_eq!(
+            missing_y("sh -c 'apt-get install x'"),
+            ["apt-get install!it runs inside `sh -c`, where dfopt does not edit"]
+        );
+        // The words after `sh -c SCRIPT` are the script's `$0`, `$1`: never the place to edit.
+        assert_eq!(
+            missing_y("sh -c 'apt-get install x' apt-get install"),
+            ["apt-get install!it runs inside `sh -c`, where dfopt does not edit"]
+        );
+        assert_eq!(
+            missing_y("eval \"apt-get install x\""),
+            ["apt-get install!it runs through `eval`, which dfopt does not read"]
+        );
+        assert!(missing_y("eval \"apt-get install -y x\"").is_empty());
+        assert!(missing_y("./install.sh apt-get").is_empty());
     }
 
     #[test]

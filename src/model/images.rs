@@ -198,40 +198,56 @@ pub struct Choice {
 #[derive(Debug)]
 pub struct Catalogue {
     runtimes: std::sync::Arc<RuntimeCatalogue>,
-    data: toml::Table,
+    data: ImagesData,
     today: Date,
 }
 
-/// Merges `over` into `base` key by key (tables recursively). Unknown top-level keys are errors.
-fn deep_merge(base: &mut toml::Table, over: &toml::Table, path: &str) -> Result<(), String> {
+/// `transforms/images.toml`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImagesData {
+    /// The day support windows are judged on ("YYYY-MM-DD"); empty: today.
+    today: String,
+    tags: Tags,
+    /// Image → the reference written instead (a mirror, a digest pin).
+    #[serde(default)]
+    replace: std::collections::BTreeMap<String, String>,
+}
+
+/// The `[tags]` table: the tags of distroless images.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Tags {
+    nonroot: String,
+    root: String,
+}
+
+/// Merges `over` into `base` key by key (tables recursively): `[transforms.images.replace]` adds
+/// to the replacements instead of replacing them all.
+fn deep_merge(base: &mut toml::Table, over: &toml::Table) {
     for (k, v) in over {
         match (base.get_mut(k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => {
-                deep_merge(b, o, &format!("{path}.{k}"))?
-            }
-            (None, _) if path == "transforms.images" => {
-                return Err(format!("[{path}]: unknown key `{k}`"))
-            }
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => deep_merge(b, o),
             _ => {
                 base.insert(k.clone(), v.clone());
             }
         }
     }
-    Ok(())
 }
 
 impl Catalogue {
     pub fn load(settings: &Settings) -> Result<Catalogue, String> {
-        let mut data: toml::Table =
+        let mut table: toml::Table =
             toml::from_str(IMAGES).map_err(|e| format!("transforms/images.toml: {e}"))?;
+        let mut data: ImagesData = crate::rule_data::from_table(&table, "transforms/images.toml")?;
         if let Some(over) = settings.transforms.get("images") {
-            deep_merge(&mut data, over, "transforms.images")?;
+            deep_merge(&mut table, over);
+            data = crate::rule_data::from_table(&table, "[transforms.images]")?;
         }
-        let today = match data.get("today").and_then(|v| v.as_str()) {
-            None => Date::today(),
-            Some(s) if s.trim().is_empty() => Date::today(),
-            Some(s) => Date::parse(s)
-                .ok_or_else(|| format!("[transforms.images] today: `{s}` is not YYYY-MM-DD"))?,
+        let today = match data.today.trim() {
+            "" => Date::today(),
+            s => Date::parse(s)
+                .ok_or_else(|| format!("[transforms.images]: `today`: `{s}` is not YYYY-MM-DD"))?,
         };
         Ok(Catalogue {
             runtimes: RuntimeCatalogue::builtin()?,
@@ -250,22 +266,21 @@ impl Catalogue {
         self.today
     }
 
-    fn tag(&self, key: &str) -> String {
-        self.data
-            .get("tags")
-            .and_then(|t| t.get(key))
-            .and_then(|v| v.as_str())
-            .unwrap_or("nonroot")
-            .to_string()
+    /// The distroless tag for an image that runs as root or not.
+    fn tag(&self, root: bool) -> &str {
+        if root {
+            &self.data.tags.root
+        } else {
+            &self.data.tags.nonroot
+        }
     }
 
     /// The configured replacement of an image (mirror, digest pin), else the image itself.
     fn replaced(&self, image: &str) -> String {
         self.data
-            .get("replace")
-            .and_then(|t| t.get(image))
-            .and_then(|v| v.as_str())
-            .unwrap_or(image)
+            .replace
+            .get(image)
+            .map_or(image, String::as_str)
             .to_string()
     }
 
@@ -275,7 +290,7 @@ impl Catalogue {
         match r {
             Some(r) if r.tag.is_some() || r.digest.is_some() => image.to_string(),
             _ => {
-                let t = self.tag(if root { "root" } else { "nonroot" });
+                let t = self.tag(root);
                 if t.starts_with('@') {
                     format!("{image}{t}")
                 } else {
@@ -394,14 +409,32 @@ impl Catalogue {
     }
 }
 
+/// `transforms/packages.toml`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackagesData {
+    /// Debian package name → the Alpine package with the same contents.
+    apt_to_apk: std::collections::BTreeMap<String, String>,
+}
+
+/// `transforms/packages.toml`, read once (a broken file reads as no renames; a test checks it
+/// reads).
+fn packages_data() -> Result<&'static PackagesData, String> {
+    static READ: std::sync::OnceLock<Result<PackagesData, String>> = std::sync::OnceLock::new();
+    READ.get_or_init(|| {
+        toml::from_str::<PackagesData>(PACKAGES)
+            .map_err(|e| format!("transforms/packages.toml: {e}"))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
 /// apt → apk names (`transforms/packages.toml`).
 pub fn apk_name(apt: &str) -> String {
-    let data: Option<toml::Table> = toml::from_str(PACKAGES).ok();
-    data.as_ref()
-        .and_then(|d| d.get("apt_to_apk"))
-        .and_then(|t| t.get(apt))
-        .and_then(|v| v.as_str())
-        .unwrap_or(apt)
+    packages_data()
+        .ok()
+        .and_then(|d| d.apt_to_apk.get(apt))
+        .map_or(apt, String::as_str)
         .to_string()
 }
 
@@ -444,6 +477,17 @@ mod tests {
             Some("17")
         );
         assert_eq!(v(Runtime::Java, "openjdk:1.8").as_deref(), Some("8"));
+    }
+
+    #[test]
+    fn the_packages_data_reads() {
+        let data = packages_data().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            data.apt_to_apk.get("libpq-dev").map(String::as_str),
+            Some("postgresql-dev")
+        );
+        assert_eq!(apk_name("libpq-dev"), "postgresql-dev");
+        assert_eq!(apk_name("not-a-renamed-package"), "not-a-renamed-package");
     }
 
     fn settings_on(day: &str, extra: &str) -> Settings {
@@ -507,6 +551,23 @@ mod tests {
         let mut s = Settings::default();
         s.transforms
             .insert("images".into(), toml::from_str("bogus = 1").unwrap());
-        assert!(Catalogue::load(&s).is_err());
+        let err = Catalogue::load(&s).unwrap_err();
+        assert!(
+            err.starts_with("[transforms.images]: unknown key `bogus`"),
+            "{err}"
+        );
+        // Nested tables are typed too: a misspelt tag or a replacement that is not a string.
+        let s = settings_on("2026-11-29", "[tags]\nnonrot = \"x\"\n");
+        let err = Catalogue::load(&s).unwrap_err();
+        assert!(
+            err.contains("`tags`") && err.contains("unknown key `nonrot`"),
+            "{err}"
+        );
+        let s = settings_on("2026-11-29", "[replace]\n\"node\" = 1\n");
+        let err = Catalogue::load(&s).unwrap_err();
+        assert!(
+            err.contains("`replace.node`") && err.contains("expected a string"),
+            "{err}"
+        );
     }
 }

@@ -51,18 +51,6 @@ pub fn by_program(program: &str) -> Option<&'static Manager> {
         .find(|m| m.programs.iter().any(|p| p == name))
 }
 
-/// A rule-data table made of `(key, list)` pairs: the defaults a rule takes from the model, under
-/// its own keys (so its `[transforms.<rule>]` section may still override them).
-pub fn rule_defaults(pairs: &[(&str, &[String])]) -> toml::Table {
-    pairs
-        .iter()
-        .map(|(k, list)| {
-            let values = list.iter().cloned().map(toml::Value::String).collect();
-            (k.to_string(), toml::Value::Array(values))
-        })
-        .collect()
-}
-
 /// The file's shape: read straight into [`Manager`]s (no intermediate TOML tree: this file is
 /// read at every start).
 #[derive(serde::Deserialize)]

@@ -5,11 +5,34 @@
 
 use super::images::{ImageRef, Runtime};
 use crate::config::Settings;
-use crate::rule_data::{rule_data, str_list};
+use std::collections::BTreeMap;
 
 const DATA: &str = include_str!("../../transforms/multi-stage.toml");
 /// The table's name under `[transforms]` in dfopt.toml, and in its error messages.
 const ID: &str = "multi-stage";
+
+/// `transforms/multi-stage.toml`, as written.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    node_images: Vec<String>,
+    go_images: Vec<String>,
+    rust_images: Vec<String>,
+    java_images: Vec<String>,
+    python_images: Vec<String>,
+    build_only_packages: Vec<String>,
+    build_only_suffixes: Vec<String>,
+    /// Packages distroless images already hold (documentation in the data file; no rule reads it
+    /// yet).
+    #[serde(rename = "distroless_provides")]
+    _distroless_provides: Vec<String>,
+    build_env: Vec<String>,
+    asset_dirs: Vec<String>,
+    native_node_modules: Vec<String>,
+    native_python_packages: Vec<String>,
+    python_modules: BTreeMap<String, String>,
+    shell_tools: Vec<String>,
+}
 
 /// The tunable data of the multi-stage passes.
 pub struct RuntimeData {
@@ -26,30 +49,23 @@ pub struct RuntimeData {
 
 impl RuntimeData {
     pub fn load(settings: &Settings) -> Result<RuntimeData, String> {
-        let d = rule_data(DATA, ID, settings)?;
-        let python_modules = match d.get("python_modules") {
-            Some(toml::Value::Table(t)) => t
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect(),
-            _ => return Err("`python_modules` must be a table of strings".into()),
-        };
+        let d: Data = crate::rule_data::load(DATA, ID, settings)?;
         Ok(RuntimeData {
             images: vec![
-                (Runtime::Node, str_list(&d, "node_images")?),
-                (Runtime::Go, str_list(&d, "go_images")?),
-                (Runtime::Rust, str_list(&d, "rust_images")?),
-                (Runtime::Java, str_list(&d, "java_images")?),
-                (Runtime::Python, str_list(&d, "python_images")?),
+                (Runtime::Node, d.node_images),
+                (Runtime::Go, d.go_images),
+                (Runtime::Rust, d.rust_images),
+                (Runtime::Java, d.java_images),
+                (Runtime::Python, d.python_images),
             ],
-            build_only: str_list(&d, "build_only_packages")?,
-            build_only_suffixes: str_list(&d, "build_only_suffixes")?,
-            build_env: str_list(&d, "build_env")?,
-            asset_dirs: str_list(&d, "asset_dirs")?,
-            native_node: str_list(&d, "native_node_modules")?,
-            native_python: str_list(&d, "native_python_packages")?,
-            python_modules,
-            shell_tools: str_list(&d, "shell_tools")?,
+            build_only: d.build_only_packages,
+            build_only_suffixes: d.build_only_suffixes,
+            build_env: d.build_env,
+            asset_dirs: d.asset_dirs,
+            native_node: d.native_node_modules,
+            native_python: d.native_python_packages,
+            python_modules: d.python_modules.into_iter().collect(),
+            shell_tools: d.shell_tools,
         })
     }
 

@@ -19,12 +19,19 @@
 //! Nothing changes when the RUN mounts a cache over `/var/cache/apk` (or `/etc/apk/cache`): there
 //! the cache is meant to be kept, in the mount. Heredoc, exec-form, `ONBUILD` and Windows RUNs are
 //! left alone.
+//!
+//! Commands are found the way the consumer model (`src/model/consumers.rs`) reads them, through
+//! wrappers: `sudo -u U`, `env`, `timeout`, `nice`, `xargs`, … Such a command is fixed in place (the
+//! switch goes right after its subcommand). One that runs inside a quoted script (`sh -c "…"`,
+//! `su -c '…'`) or behind something dfopt does not read (`eval "…"`) is reported, with the reason,
+//! and not fixed.
 
 use super::runtext;
 use super::LazyRegex;
-use super::{FixAvailability, RuleMeta, rule_data_with, str_list, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
-use crate::edit::{Level, Finding, Fix};
+use crate::edit::{Finding, Fix, Level};
+use crate::model::consumers::{self, Effective};
 
 const DATA: &str = include_str!("../../transforms/apk-no-cache.toml");
 /// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
@@ -47,21 +54,28 @@ pub struct ApkNoCache {
     cache_mounts: Vec<String>,
 }
 
+/// `transforms/apk-no-cache.toml`; the keys left out take apk's entry in
+/// `transforms/package-managers.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    programs: Option<Vec<String>>,
+    subcommands: Option<Vec<String>>,
+    cache_mounts: Option<Vec<String>>,
+    decided: Vec<LazyRegex>,
+    insert: String,
+}
+
 impl ApkNoCache {
     pub fn new(settings: &Settings) -> Result<Self, String> {
         let apk = crate::model::packages::manager("apk")?;
-        let defaults = crate::model::packages::rule_defaults(&[
-            ("programs", &apk.programs),
-            ("subcommands", &apk.install),
-            ("cache_mounts", &apk.cache_paths),
-        ]);
-        let data = rule_data_with(defaults, DATA, ID, settings)?;
+        let data: Data = super::load(DATA, ID, settings)?;
         Ok(ApkNoCache {
-            programs: str_list(&data, "programs")?,
-            subcommands: str_list(&data, "subcommands")?,
-            decided: runtext::regex_list(&data, "decided")?,
-            insert: runtext::str_key(&data, "insert")?,
-            cache_mounts: str_list(&data, "cache_mounts")?,
+            programs: data.programs.unwrap_or_else(|| apk.programs.clone()),
+            subcommands: data.subcommands.unwrap_or_else(|| apk.install.clone()),
+            decided: data.decided,
+            insert: data.insert,
+            cache_mounts: data.cache_mounts.unwrap_or_else(|| apk.cache_paths.clone()),
         })
     }
 }
@@ -81,19 +95,31 @@ impl Rule for ApkNoCache {
             {
                 continue;
             }
-            let is_prog =
-                |c: &crate::model::script::Cmd| self.programs.iter().any(|p| p == c.program());
-            for (_, sub) in runtext::missing_switch(run, is_prog, &self.subcommands, &self.decided)
-            {
+            let hints: Vec<&str> = self.programs.iter().map(String::as_str).collect();
+            let is_prog = |e: &Effective| self.programs.contains(&e.program);
+            let hits = consumers::missing_switch(
+                &run.script.cmds,
+                &hints,
+                &is_prog,
+                &self.subcommands,
+                &self.decided,
+            );
+            for hit in hits {
+                let sub = hit.shown.rsplit(' ').next().unwrap_or_default();
                 let msg = format!(
-                    "`apk {}` leaves the package index in /var/cache/apk: use `apk {} {}`",
-                    sub.text, sub.text, self.insert
+                    "`apk {sub}` leaves the package index in /var/cache/apk: use `apk {sub} {}`",
+                    self.insert
                 );
-                let mut f = Finding::new(ID, run.ins.span, msg);
-                if let Some(e) = runtext::insert_after(&run.rt, sub, &self.insert) {
-                    f = f.with_fix(Fix::safe(vec![e]));
-                }
-                out.push(f);
+                out.push(match hit.at {
+                    Ok(word) => {
+                        let f = Finding::new(ID, run.ins.span, msg);
+                        match runtext::insert_after(&run.rt, word, &self.insert) {
+                            Some(e) => f.with_fix(Fix::safe(vec![e])),
+                            None => f,
+                        }
+                    }
+                    Err(why) => Finding::new(ID, run.ins.span, format!("{msg} (not fixed: {why})")),
+                });
             }
         }
     }

@@ -29,7 +29,7 @@
 
 use super::runtext;
 use super::LazyRegex;
-use super::{FixAvailability, RuleMeta, rule_data, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Level, Edit, Finding, Fix};
 
@@ -49,6 +49,28 @@ const ID: &str = META.id;
 /// `apt` queries whose `apt-cache` namesake prints something else: reported, never rewritten.
 const QUERIES: &[&str] = &["show", "search", "depends", "rdepends", "policy", "showsrc"];
 
+/// `transforms/apt-get-not-apt.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    /// apt subcommand → the `apt-get` command line that replaces it.
+    map: std::collections::BTreeMap<String, String>,
+    install: InstallData,
+}
+
+/// The `[install]` table.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InstallData {
+    #[serde(default = "yes")]
+    require_pins: bool,
+    recommends_decided: Vec<LazyRegex>,
+}
+
+fn yes() -> bool {
+    true
+}
+
 pub struct AptGetNotApt {
     /// (apt subcommand, replacement program, replacement subcommand words)
     map: Vec<(String, String, String)>,
@@ -58,28 +80,19 @@ pub struct AptGetNotApt {
 
 impl AptGetNotApt {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, ID, settings)?;
-        let Some(toml::Value::Table(t)) = data.get("map") else {
-            return Err(format!("transforms/{ID}.toml: `map` must be a table"));
-        };
-        let mut map = Vec::new();
-        for (k, v) in t {
-            let v = v
-                .as_str()
-                .ok_or_else(|| format!("transforms/{ID}.toml: map.{k} must be a string"))?;
-            let (prog, rest) = v.split_once(' ').unwrap_or((v, ""));
-            map.push((k.clone(), prog.to_string(), rest.to_string()));
-        }
-        let Some(toml::Value::Table(install)) = data.get("install") else {
-            return Err(format!("transforms/{ID}.toml: `install` must be a table"));
-        };
+        let data: Data = super::load(DATA, ID, settings)?;
+        let map = data
+            .map
+            .into_iter()
+            .map(|(sub, line)| {
+                let (prog, rest) = line.split_once(' ').unwrap_or((&line, ""));
+                (sub, prog.to_string(), rest.to_string())
+            })
+            .collect();
         Ok(AptGetNotApt {
             map,
-            require_pins: install
-                .get("require_pins")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(true),
-            recommends_decided: runtext::regex_list(install, "recommends_decided")?,
+            require_pins: data.install.require_pins,
+            recommends_decided: data.install.recommends_decided,
         })
     }
 }

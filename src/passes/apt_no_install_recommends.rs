@@ -22,7 +22,7 @@
 
 use super::runtext;
 use super::LazyRegex;
-use super::{FixAvailability, RuleMeta, rule_data_with, str_list, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Level, Finding, Fix};
 
@@ -46,19 +46,26 @@ pub struct AptNoInstallRecommends {
     insert: String,
 }
 
+/// `transforms/apt-no-install-recommends.toml`; the keys left out take apt's entry in
+/// `transforms/package-managers.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    programs: Option<Vec<String>>,
+    subcommands: Option<Vec<String>>,
+    decided: Vec<LazyRegex>,
+    insert: String,
+}
+
 impl AptNoInstallRecommends {
     pub fn new(settings: &Settings) -> Result<Self, String> {
         let apt = crate::model::packages::manager("apt")?;
-        let defaults = crate::model::packages::rule_defaults(&[
-            ("programs", &apt.programs),
-            ("subcommands", &apt.install),
-        ]);
-        let data = rule_data_with(defaults, DATA, ID, settings)?;
+        let data: Data = super::load(DATA, ID, settings)?;
         Ok(AptNoInstallRecommends {
-            programs: str_list(&data, "programs")?,
-            subcommands: str_list(&data, "subcommands")?,
-            decided: runtext::regex_list(&data, "decided")?,
-            insert: runtext::str_key(&data, "insert")?,
+            programs: data.programs.unwrap_or_else(|| apt.programs.clone()),
+            subcommands: data.subcommands.unwrap_or_else(|| apt.install.clone()),
+            decided: data.decided,
+            insert: data.insert,
         })
     }
 }

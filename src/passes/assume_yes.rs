@@ -21,12 +21,19 @@
 //! that already answer it (`-y`, `--yes`, `--assume-yes`, `-qq`, `-o APT::Get::Assume-Yes=true`,
 //! `zypper -n`) are left alone, as are heredoc, exec-form, `ONBUILD` and Windows RUNs. microdnf is
 //! not changed: it never prompts, and old releases reject `-y`.
+//!
+//! Commands are found the way the consumer model (`src/model/consumers.rs`) reads them, through
+//! wrappers: `sudo -u U`, `env`, `timeout`, `nice`, `xargs`, … Such a command is fixed in place (the
+//! switch goes right after its subcommand). One that runs inside a quoted script (`sh -c "…"`,
+//! `su -c '…'`) or behind something dfopt does not read (`eval "…"`) is reported, with the reason,
+//! and not fixed.
 
 use super::runtext;
 use super::LazyRegex;
-use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
-use crate::edit::{Level, Finding, Fix};
+use crate::edit::{Finding, Fix, Level};
+use crate::model::consumers::{self, Effective};
 
 const DATA: &str = include_str!("../../transforms/assume-yes.toml");
 /// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
@@ -41,6 +48,9 @@ pub const META: RuleMeta = RuleMeta {
 };
 const ID: &str = META.id;
 
+/// One manager's table in `transforms/assume-yes.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Manager {
     programs: Vec<String>,
     subcommands: Vec<String>,
@@ -48,29 +58,16 @@ struct Manager {
     insert: String,
 }
 
+/// `transforms/assume-yes.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AssumeYes {
     managers: Vec<Manager>,
 }
 
 impl AssumeYes {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, ID, settings)?;
-        let Some(toml::Value::Array(list)) = data.get("managers") else {
-            return Err(format!("transforms/{ID}.toml: `managers` must be a list"));
-        };
-        let mut managers = Vec::new();
-        for m in list {
-            let t = m
-                .as_table()
-                .ok_or_else(|| format!("transforms/{ID}.toml: a manager must be a table"))?;
-            managers.push(Manager {
-                programs: str_list(t, "programs")?,
-                subcommands: str_list(t, "subcommands")?,
-                yes: runtext::regex_list(t, "yes")?,
-                insert: runtext::str_key(t, "insert")?,
-            });
-        }
-        Ok(AssumeYes { managers })
+        super::load(DATA, ID, settings)
     }
 }
 
@@ -82,19 +79,32 @@ impl Rule for AssumeYes {
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for run in runtext::runs_with(ctx, true) {
             for m in &self.managers {
-                let is_prog =
-                    |c: &crate::model::script::Cmd| m.programs.iter().any(|p| p == c.program());
-                for (c, sub) in runtext::missing_switch(run, is_prog, &m.subcommands, &m.yes) {
+                let hints: Vec<&str> = m.programs.iter().map(String::as_str).collect();
+                let is_prog = |e: &Effective| m.programs.contains(&e.program);
+                let hits = consumers::missing_switch(
+                    &run.script.cmds,
+                    &hints,
+                    &is_prog,
+                    &m.subcommands,
+                    &m.yes,
+                );
+                for hit in hits {
                     let msg = format!(
                         "`{}` may stop at a question no one answers in a build: add `{}`",
-                        c.up_to(sub),
-                        m.insert
+                        hit.shown, m.insert
                     );
-                    let mut f = Finding::new(ID, run.ins.span, msg);
-                    if let Some(e) = runtext::insert_after(&run.rt, sub, &m.insert) {
-                        f = f.with_fix(Fix::safe(vec![e]));
-                    }
-                    out.push(f);
+                    out.push(match hit.at {
+                        Ok(sub) => {
+                            let f = Finding::new(ID, run.ins.span, msg);
+                            match runtext::insert_after(&run.rt, sub, &m.insert) {
+                                Some(e) => f.with_fix(Fix::safe(vec![e])),
+                                None => f,
+                            }
+                        }
+                        Err(why) => {
+                            Finding::new(ID, run.ins.span, format!("{msg} (not fixed: {why})"))
+                        }
+                    });
                 }
             }
         }

@@ -45,7 +45,7 @@
 //! Comments between the instructions are kept inside the continuation; blank lines between them are
 //! dropped.
 
-use super::{rule_data, str_list, Context, FixAvailability, Rule, RuleMeta};
+use super::{Context, FixAvailability, LazyRegex, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Edit, Finding, Fix, Level};
 use crate::model::effects::{self, RunEffects};
@@ -67,6 +67,41 @@ pub const META: RuleMeta = RuleMeta {
     levels: "warning; error when the join puts an `apt-get update` alone in its RUN together with the install that follows (a cached, stale package list breaks builds)",
 };
 
+/// One `[[cleanup_barriers]]` table of `transforms/chain-runs.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CleanupBarrier {
+    /// The manager the pair is about (documentation in the data file; not used to match).
+    #[serde(rename = "manager")]
+    _manager: String,
+    install: LazyRegex,
+    cleanup: LazyRegex,
+}
+
+/// `transforms/chain-runs.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    state_builtins: Vec<String>,
+    pragma_prefixes: Vec<String>,
+    #[serde(default = "default_indent")]
+    default_indent: String,
+    windows_cmd_state: Vec<String>,
+    windows_powershell_state: Vec<String>,
+    process_starters: Vec<String>,
+    daemon_servers: Vec<String>,
+    daemon_flags: Vec<String>,
+    no_executables: Vec<String>,
+    builtins: Vec<String>,
+    startup_files: Vec<String>,
+    #[serde(default)]
+    cleanup_barriers: Vec<CleanupBarrier>,
+}
+
+fn default_indent() -> String {
+    "    ".to_string()
+}
+
 pub struct ChainRuns {
     state_builtins: Vec<String>,
     windows_cmd_state: Vec<String>,
@@ -83,40 +118,27 @@ pub struct ChainRuns {
 
 impl ChainRuns {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, "chain-runs", settings)?;
-        let mut cleanup_barriers = Vec::new();
-        if let Some(toml::Value::Array(items)) = data.get("cleanup_barriers") {
-            for item in items {
-                let field = |k: &str| -> Result<super::LazyRegex, String> {
-                    let pat = item
-                        .get(k)
-                        .and_then(|v| v.as_str())
-                        .ok_or_else(|| format!("cleanup_barriers: missing `{k}`"))?;
-                    super::regex(pat).map_err(|e| format!("cleanup_barriers.{k}: {e}"))
-                };
-                cleanup_barriers.push((field("install")?, field("cleanup")?));
-            }
-        }
+        let data: Data = super::load(DATA, META.id, settings)?;
         Ok(ChainRuns {
-            windows_cmd_state: str_list(&data, "windows_cmd_state")?,
-            windows_powershell_state: str_list(&data, "windows_powershell_state")?,
+            windows_cmd_state: data.windows_cmd_state,
+            windows_powershell_state: data.windows_powershell_state,
             powershell_assignment: super::regex(r"(^|[;{])\s*\$[A-Za-z_][^\s=+*/-]*\s*[-+*/]?=")
                 .map_err(|e| e.to_string())?,
-            cleanup_barriers,
-            state_builtins: str_list(&data, "state_builtins")?,
-            pragma_prefixes: str_list(&data, "pragma_prefixes")?,
-            default_indent: data
-                .get("default_indent")
-                .and_then(|v| v.as_str())
-                .unwrap_or("    ")
-                .to_string(),
+            cleanup_barriers: data
+                .cleanup_barriers
+                .into_iter()
+                .map(|b| (b.install, b.cleanup))
+                .collect(),
+            state_builtins: data.state_builtins,
+            pragma_prefixes: data.pragma_prefixes,
+            default_indent: data.default_indent,
             effects_data: effects::EffectsData {
-                process_starters: str_list(&data, "process_starters")?,
-                daemon_servers: str_list(&data, "daemon_servers")?,
-                daemon_flags: str_list(&data, "daemon_flags")?,
-                no_executables: str_list(&data, "no_executables")?,
-                builtins: str_list(&data, "builtins")?,
-                startup_files: str_list(&data, "startup_files")?,
+                process_starters: data.process_starters,
+                daemon_servers: data.daemon_servers,
+                daemon_flags: data.daemon_flags,
+                no_executables: data.no_executables,
+                builtins: data.builtins,
+                startup_files: data.startup_files,
             },
         })
     }

@@ -36,7 +36,7 @@
 
 use super::runtext::{self, Run};
 use super::LazyRegex;
-use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Level, Finding, Fix};
 use crate::model::consumers::{self, Effective, Probe, Use};
@@ -58,11 +58,39 @@ pub const META: RuleMeta = RuleMeta {
 };
 const ID: &str = META.id;
 
+/// One `[[consumers]]` table of `transforms/download-cleanup.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Consumer {
     program: String,
     needs: Option<LazyRegex>,
     excludes: Option<LazyRegex>,
+    #[serde(default)]
     script: bool,
+}
+
+/// `transforms/download-cleanup.toml`. The downloaders' keys are read by `model::files` from
+/// the same merged table; they are typed here too, so that a wrong one is refused when the rule
+/// is built.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    #[serde(rename = "curl_short_with_arg")]
+    _curl_short_with_arg: String,
+    #[serde(rename = "curl_long_with_arg")]
+    _curl_long_with_arg: Vec<String>,
+    #[serde(rename = "curl_unknown_name")]
+    _curl_unknown_name: Vec<String>,
+    #[serde(rename = "wget_short_with_arg")]
+    _wget_short_with_arg: String,
+    #[serde(rename = "wget_long_with_arg")]
+    _wget_long_with_arg: Vec<String>,
+    #[serde(rename = "wget_unknown_name")]
+    _wget_unknown_name: Vec<String>,
+    self_removing: Vec<String>,
+    keep_flags: LazyRegex,
+    keepers: Vec<String>,
+    consumers: Vec<Consumer>,
 }
 
 pub struct DownloadCleanup {
@@ -75,38 +103,13 @@ pub struct DownloadCleanup {
 
 impl DownloadCleanup {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, ID, settings)?;
-        let list = match data.get("consumers") {
-            Some(toml::Value::Array(a)) => a,
-            _ => return Err(format!("transforms/{ID}.toml: `consumers` must be a list")),
-        };
-        let mut consumers = Vec::new();
-        for c in list {
-            let t = c
-                .as_table()
-                .ok_or_else(|| format!("transforms/{ID}.toml: a consumer must be a table"))?;
-            let needs = match t.get("needs").and_then(|v| v.as_str()) {
-                Some(r) => Some(super::regex(r).map_err(|e| format!("`needs`: {e}"))?),
-                None => None,
-            };
-            let excludes = match t.get("excludes").and_then(|v| v.as_str()) {
-                Some(r) => Some(super::regex(r).map_err(|e| format!("`excludes`: {e}"))?),
-                None => None,
-            };
-            consumers.push(Consumer {
-                program: runtext::str_key(t, "program")?,
-                needs,
-                excludes,
-                script: t.get("script").and_then(|v| v.as_bool()).unwrap_or(false),
-            });
-        }
-        let keep = runtext::str_key(&data, "keep_flags")?;
+        let (data, table): (Data, toml::Table) = super::load_merged(DATA, ID, settings)?;
         Ok(DownloadCleanup {
-            dl: Downloaders::from_data(&data)?,
-            consumers,
-            self_removing: str_list(&data, "self_removing")?,
-            keepers: str_list(&data, "keepers")?,
-            keep_flags: super::regex(&keep).map_err(|e| format!("`keep_flags`: {e}"))?,
+            dl: Downloaders::from_data(&table)?,
+            consumers: data.consumers,
+            self_removing: data.self_removing,
+            keepers: data.keepers,
+            keep_flags: data.keep_flags,
         })
     }
 

@@ -28,7 +28,7 @@
 //! (`"YYYY-MM-DD"`) to judge against a fixed day.
 
 use crate::edit::Level;
-use super::{FixAvailability, RuleMeta, rule_data, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::Finding;
 use crate::model::catalogue::{Catalogue, Date};
@@ -48,6 +48,14 @@ pub const META: RuleMeta = RuleMeta {
 };
 const ID: &str = META.id;
 
+/// `transforms/eol-base-image.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    /// The day support windows are judged on; empty: today.
+    today: String,
+}
+
 pub struct EolBaseImage {
     catalogue: std::sync::Arc<Catalogue>,
     today: Date,
@@ -55,12 +63,12 @@ pub struct EolBaseImage {
 
 impl EolBaseImage {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, ID, settings)?;
-        let today = match data.get("today") {
-            Some(toml::Value::String(s)) if s.trim().is_empty() => Date::today(),
-            Some(toml::Value::String(s)) => Date::parse(s)
-                .ok_or_else(|| format!("[transforms.{ID}] today: `{s}` is not YYYY-MM-DD"))?,
-            _ => return Err(format!("[transforms.{ID}] today must be a string")),
+        let data: Data = super::load(DATA, ID, settings)?;
+        let today = match data.today.trim() {
+            "" => Date::today(),
+            s => Date::parse(s).ok_or_else(|| {
+                format!("[transforms.{ID}]: `today`: `{s}` is not YYYY-MM-DD")
+            })?,
         };
         Ok(EolBaseImage {
             catalogue: Catalogue::builtin()?,

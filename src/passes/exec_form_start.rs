@@ -31,7 +31,7 @@
 //! words instead of `/bin/sh -c "…"`. A shell-form `ENTRYPOINT` in a stage that also sets a `CMD`
 //! is therefore only reported.
 
-use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Edit, Finding, Fix, Level};
 use crate::model::stages::Shell;
@@ -49,6 +49,9 @@ pub const META: RuleMeta = RuleMeta {
 };
 const ID: &str = META.id;
 
+/// `transforms/exec-form-start.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExecFormStart {
     builtins: Vec<String>,
     reserved: Vec<String>,
@@ -56,11 +59,7 @@ pub struct ExecFormStart {
 
 impl ExecFormStart {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, ID, settings)?;
-        Ok(ExecFormStart {
-            builtins: str_list(&data, "builtins")?,
-            reserved: str_list(&data, "reserved")?,
-        })
+        super::load(DATA, ID, settings)
     }
 }
 

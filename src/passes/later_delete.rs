@@ -26,7 +26,7 @@
 
 use crate::edit::Level;
 use super::runtext::{self, Run};
-use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::Finding;
 use crate::model::files::{covers, literal, rm_paths, Downloaders, Target, Vars};
@@ -44,11 +44,21 @@ pub const META: RuleMeta = RuleMeta {
 };
 const ID: &str = META.id;
 
+/// One creator's table in `transforms/later-delete.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Creator {
     program: String,
     subcommands: Vec<String>,
     paths: Vec<String>,
     what: String,
+}
+
+/// `transforms/later-delete.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    creators: Vec<Creator>,
 }
 
 pub struct LaterDelete {
@@ -58,23 +68,7 @@ pub struct LaterDelete {
 
 impl LaterDelete {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, ID, settings)?;
-        let list = match data.get("creators") {
-            Some(toml::Value::Array(a)) => a,
-            _ => return Err(format!("transforms/{ID}.toml: `creators` must be a list")),
-        };
-        let mut creators = Vec::new();
-        for c in list {
-            let t = c
-                .as_table()
-                .ok_or_else(|| format!("transforms/{ID}.toml: a creator must be a table"))?;
-            creators.push(Creator {
-                program: runtext::str_key(t, "program")?,
-                subcommands: str_list(t, "subcommands")?,
-                paths: str_list(t, "paths")?,
-                what: runtext::str_key(t, "what")?,
-            });
-        }
+        let Data { mut creators } = super::load(DATA, ID, settings)?;
         for m in crate::model::packages::managers()? {
             for program in &m.programs {
                 if !m.update.is_empty() && !m.list_paths.is_empty() {

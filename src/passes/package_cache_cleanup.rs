@@ -41,7 +41,7 @@
 //! (`sudo -u node npm cache clean --force`), so the cleanup removes the cache that was filled.
 use super::runtext::{self, Run};
 use super::LazyRegex;
-use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Level, Safety};
 use crate::model::consumers::{self, Effective, Probe, Use, Verdict};
@@ -60,6 +60,9 @@ pub const META: RuleMeta = RuleMeta {
 };
 const ID: &str = META.id;
 
+/// One manager's table in `transforms/package-cache-cleanup.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Manager {
     name: String,
     programs: Vec<String>,
@@ -75,8 +78,17 @@ struct Manager {
     reads_when: Vec<LazyRegex>,
     /// Where the cache lives (`~` is the home of the user the manager runs as).
     paths: Vec<String>,
+    /// Its cleanup is an unsafe fix (yarn's: a Plug'n'Play project runs from its cache).
+    #[serde(rename = "unsafe", default)]
     unsafe_: bool,
     what: String,
+}
+
+/// `transforms/package-cache-cleanup.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    managers: Vec<Manager>,
 }
 
 pub struct PackageCacheCleanup {
@@ -85,34 +97,11 @@ pub struct PackageCacheCleanup {
 
 impl PackageCacheCleanup {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, ID, settings)?;
-        let list = match data.get("managers") {
-            Some(toml::Value::Array(a)) => a,
-            _ => return Err(format!("transforms/{ID}.toml: `managers` must be a list")),
-        };
-        let mut managers = Vec::new();
-        for m in list {
-            let t = m
-                .as_table()
-                .ok_or_else(|| format!("transforms/{ID}.toml: a manager must be a table"))?;
-            managers.push(Manager {
-                name: runtext::str_key(t, "name")?,
-                programs: str_list(t, "programs")?,
-                fills: str_list(t, "fills")?,
-                clean: str_list(t, "clean")?,
-                cleaned_by: runtext::regex_list(t, "cleaned_by")?,
-                cache_mounts: str_list(t, "cache_mounts")?,
-                readers: str_list(t, "readers")?,
-                reader_programs: str_list(t, "reader_programs")?,
-                refresh: str_list(t, "refresh")?,
-                reads_when: runtext::regex_list(t, "reads_when")?,
-                paths: str_list(t, "paths")?,
-                unsafe_: t.get("unsafe").and_then(|v| v.as_bool()).unwrap_or(false),
-                what: runtext::str_key(t, "what")?,
-            });
-        }
+        let data: Data = super::load(DATA, ID, settings)?;
         crate::model::consumers::check_data()?;
-        Ok(PackageCacheCleanup { managers })
+        Ok(PackageCacheCleanup {
+            managers: data.managers,
+        })
     }
 }
 

@@ -21,13 +21,23 @@
 //! mounts a cache over pip's cache directory (`--mount=type=cache,target=/root/.cache/pip`: the cache
 //! is meant to be kept, in the mount), for `pipx` and `pipenv`, and in heredoc, exec-form, `ONBUILD`
 //! and Windows RUNs.
+//!
+//! Commands are found the way the consumer model (`src/model/consumers.rs`) reads them, through
+//! wrappers: `sudo -u U`, `env`, `timeout`, `nice`, `xargs`, … Such a command is fixed in place (the
+//! switch goes right after its subcommand). One that runs inside a quoted script (`sh -c "…"`,
+//! `su -c '…'`) or behind something dfopt does not read (`eval "…"`) is reported, with the reason,
+//! and not fixed.
 
 use super::runtext::{self, Run};
 use super::LazyRegex;
-use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
+use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Level, Finding, Fix};
-use crate::model::script::Cmd;
+use crate::model::consumers::{self, Effective};
+
+/// Only commands whose program contains one of these are resolved (`pip_program` names pip,
+/// `python_program` python).
+const PIP_HINTS: &[&str] = &["pip", "python"];
 use crate::syntax::Keyword;
 
 const DATA: &str = include_str!("../../transforms/pip-no-cache-dir.toml");
@@ -54,39 +64,43 @@ pub struct PipNoCacheDir {
     env_set: LazyRegex,
 }
 
+/// `transforms/pip-no-cache-dir.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    pip_program: LazyRegex,
+    python_program: LazyRegex,
+    subcommands: Vec<String>,
+    decided: Vec<LazyRegex>,
+    insert: String,
+    cache_mounts: Vec<String>,
+    env_var: String,
+}
+
 impl PipNoCacheDir {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let data = rule_data(DATA, ID, settings)?;
-        let re = |k: &str| -> Result<LazyRegex, String> {
-            super::regex(&runtext::str_key(&data, k)?).map_err(|e| format!("`{k}`: {e}"))
-        };
-        let env_var = runtext::str_key(&data, "env_var")?;
-        let env_set = super::regex(&format!(r"(^|\s){}(=|\s|$)", regex::escape(&env_var)))
+        let data: Data = super::load(DATA, ID, settings)?;
+        let env_set = super::regex(&format!(r"(^|\s){}(=|\s|$)", regex::escape(&data.env_var)))
             .map_err(|e| e.to_string())?;
         Ok(PipNoCacheDir {
-            pip_program: re("pip_program")?,
-            python_program: re("python_program")?,
-            subcommands: str_list(&data, "subcommands")?,
-            decided: runtext::regex_list(&data, "decided")?,
-            insert: runtext::str_key(&data, "insert")?,
-            cache_mounts: str_list(&data, "cache_mounts")?,
-            env_var,
+            pip_program: data.pip_program,
+            python_program: data.python_program,
+            subcommands: data.subcommands,
+            decided: data.decided,
+            insert: data.insert,
+            cache_mounts: data.cache_mounts,
+            env_var: data.env_var,
             env_set,
         })
     }
 
-    fn is_pip(&self, c: &Cmd) -> bool {
-        let p = c.program();
-        if self.pip_program.is_match(p) {
+    /// Whether a command (as the model resolves it) runs pip: `pip…` itself, or `python… -m pip`.
+    fn is_pip(&self, e: &Effective) -> bool {
+        if self.pip_program.is_match(&e.program) {
             return true;
         }
-        if self.python_program.is_match(p) {
-            let a = c.args();
-            return a
-                .windows(2)
-                .any(|w| w[0].text == "-m" && w[1].text == "pip");
-        }
-        false
+        self.python_program.is_match(&e.program)
+            && e.args.windows(2).any(|w| w[0] == "-m" && w[1] == "pip")
     }
 
     /// `ENV`/`ARG` of the variable in the RUN's stage (or the stages it is built on) before it.
@@ -128,22 +142,31 @@ impl Rule for PipNoCacheDir {
             if run.rt.text.contains(&format!("{}=", self.env_var)) {
                 continue;
             }
-            let hits =
-                runtext::missing_switch(run, |c| self.is_pip(c), &self.subcommands, &self.decided);
+            let hits = consumers::missing_switch(
+                &run.script.cmds,
+                PIP_HINTS,
+                &|e| self.is_pip(e),
+                &self.subcommands,
+                &self.decided,
+            );
             if hits.is_empty() || self.stage_sets_env(ctx, run) {
                 continue;
             }
-            for (c, sub) in hits {
+            for hit in hits {
                 let msg = format!(
                     "`{}` keeps its download cache in the layer: add `{}`",
-                    c.up_to(sub),
-                    self.insert
+                    hit.shown, self.insert
                 );
-                let mut f = Finding::new(ID, run.ins.span, msg);
-                if let Some(e) = runtext::insert_after(&run.rt, sub, &self.insert) {
-                    f = f.with_fix(Fix::safe(vec![e]));
-                }
-                out.push(f);
+                out.push(match hit.at {
+                    Ok(sub) => {
+                        let f = Finding::new(ID, run.ins.span, msg);
+                        match runtext::insert_after(&run.rt, sub, &self.insert) {
+                            Some(e) => f.with_fix(Fix::safe(vec![e])),
+                            None => f,
+                        }
+                    }
+                    Err(why) => Finding::new(ID, run.ins.span, format!("{msg} (not fixed: {why})")),
+                });
             }
         }
     }
