@@ -192,7 +192,8 @@ pub enum Command {
     Compound {
         /// `!` and `time` written before it.
         prefix: Vec<WordNode>,
-        body: Compound,
+        /// Boxed: a compound is much larger than a simple command, and most commands are simple.
+        body: Box<Compound>,
         redirects: Vec<Redirect>,
     },
     /// `name() body`, or `name () body`: then `spaced_head` holds the words before `()`, which
@@ -301,7 +302,7 @@ fn walk_command<'t>(c: &'t Command, depth: usize, visit: &mut impl FnMut(Visit<'
         }
         Command::Compound { body, .. } => {
             let inner = depth + 1;
-            match body {
+            match body.as_ref() {
                 Compound::Subshell(l) | Compound::Brace(l) => walk_list(l, inner, visit),
                 Compound::If {
                     branches,

@@ -246,7 +246,7 @@ impl Parser<'_> {
         let redirects = self.redirects();
         Ok(Command::Compound {
             prefix,
-            body: compound,
+            body: Box::new(compound),
             redirects,
         })
     }
@@ -422,7 +422,10 @@ impl Parser<'_> {
 
     /// A simple command: words and redirections up to an operator. `words` holds the reserved
     /// words read before it (`!`, `time`).
-    fn simple(&mut self, mut words: Vec<WordNode>) -> Result<Command, Unsupported> {
+    fn simple(&mut self, prefix: Vec<WordNode>) -> Result<Command, Unsupported> {
+        // Most commands have a few words: one allocation instead of growing from empty.
+        let mut words = Vec::with_capacity(prefix.len() + 8);
+        words.extend(prefix);
         let start = self.peek().map_or(self.text.len(), |t| tok_span(t).start);
         let start = words.first().map_or(start, |w| w.span.start);
         let mut end = start;
