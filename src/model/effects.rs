@@ -7,7 +7,8 @@
 //! (A possibly wrapped `( A )`) keeps that behaviour only under the conditions checked here. Where
 //! this reader is unsure it answers conservatively: "ends the chain", "changes state", "errexit on".
 
-use super::script::{is_assignment, skip_backticks, skip_parens};
+use super::script::is_assignment;
+use super::shell::{skip_backticks, skip_parens};
 use super::stages::{PosixProgram, Shell, Stage};
 use super::top_level::{split_top_level, ShellFacts};
 use crate::syntax::{Dockerfile, Keyword};

@@ -4,7 +4,8 @@
 //! - stages, their shells and which stages ship ([`stages`]);
 //! - how BuildKit runs a RUN and what one RUN may do that a later one would notice ([`effects`]);
 //! - the file's own style: continuation indent, operator position, newline, escape ([`style`]);
-//! - RUN scripts: the shell reader ([`script`]), the RUNs rules edit with their text mapped to
+//! - RUN scripts: the one shell reader, a syntax tree ([`shell`]), the commands rules read off it
+//!   ([`script`]), the RUNs rules edit with their text mapped to
 //!   the source ([`runs`]), and the top-level reading chain-runs uses
 //!   ([`top_level`]);
 //! - files a RUN downloads, uses or deletes ([`files`]), package-manager facts ([`packages`]) and
@@ -26,6 +27,7 @@ pub mod packages;
 pub mod runs;
 pub mod runtime_data;
 pub mod script;
+pub mod shell;
 pub mod stage_facts;
 pub mod stages;
 pub mod start;

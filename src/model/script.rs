@@ -2,10 +2,11 @@
 //! (inside `if`, `for`, `while`, `case` branches, `{ }`, `( )` and function bodies; not inside
 //! `$( )`, backticks or quoted strings), with its words and their byte spans in the text.
 //!
-//! It does not execute shell: a script it does not model (unbalanced quotes, a comment, a
-//! here-document, `select`, arrays, …) reads as `None`, and rules then leave the RUN alone. The
-//! top-level view that decides how RUNs may be joined is [`super::top_level`]; both use the lexing
-//! helpers here.
+//! It is a walk over the tree of the model's shell reader ([`super::shell`]): a script the reader
+//! does not model (unbalanced quotes, a comment, a here-document, `select`, arrays, …) reads as
+//! `None`, and rules then leave the RUN alone.
+
+use super::shell::Tree;
 
 /// A word of the script, with its byte range in the script's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,167 +88,42 @@ pub struct Script {
     pub top_ops: Vec<&'static str>,
 }
 
+/// Reserved words a command's words may start with (`then`, `!`, …): no part of the command.
 const RESERVED: &[&str] = &[
     "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "time",
 ];
-const OPENERS: &[&str] = &["if", "while", "until", "{"];
-const CLOSERS: &[&str] = &["fi", "done", "}"];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok {
-    Word(Word),
-    /// A redirection operator (`>`, `2>&1`, `>/dev/null`); `target` when its file is the next word.
-    Redirect {
-        wants_target: bool,
-    },
-    Op(&'static str),
-}
-
-/// Where a `case` statement is: `case WORD in (PATTERN) BODY ;; … esac`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CasePart {
-    /// After `case`: the word tested.
-    Subject,
-    /// After the word: `in`.
-    In,
-    /// Before a branch's `)`: patterns, not commands.
-    Pattern,
-    /// A branch's commands, up to `;;` (or `;&`, `;;&`) or `esac`.
-    Body,
-}
-
-/// Splits the script into words and commands. `None` for anything we do not model: unbalanced
-/// quotes, `select`, `function` (bash's keyword; `name() { …; }` is read), arrays, here-documents
-/// inside the text, a comment (it would swallow appended text). The commands of `case` branches
-/// and of function bodies are nested commands like those of `if`.
+/// Reads the script with the model's shell reader ([`super::shell`]) and lists its simple
+/// commands. `None` for anything the reader does not model: unbalanced quotes, `select`,
+/// `function` (bash's keyword; `name() { …; }` is read), arrays, here-documents inside the text,
+/// a comment (it would swallow appended text), text that is no valid shell. The commands of
+/// `case` branches and of function bodies are nested commands like those of `if`.
 pub fn parse(text: &str) -> Option<Script> {
-    let toks = tokenize(text)?;
+    let tree = Tree::parse(text).ok()?;
+    Some(of_tree(text, &tree))
+}
+
+/// The commands and top-level operators of `tree`, the reading of `text`.
+pub fn of_tree(text: &str, tree: &Tree) -> Script {
     let mut cmds = Vec::new();
-    let mut top_ops = Vec::new();
-    let mut depth: usize = 0;
-    let mut cur: Vec<Word> = Vec::new();
-    let mut cur_depth = 0usize;
-    let mut skip_target = false;
-    // Open `case` statements, innermost last, with the depth outside each.
-    let mut cases: Vec<(CasePart, usize)> = Vec::new();
-    let flush = |cur: &mut Vec<Word>, d: usize, cmds: &mut Vec<Cmd>| {
-        if cur.is_empty() {
-            return;
-        }
-        // An exact-size copy for the command; `cur` keeps its buffer for the next one.
-        let mut words: Vec<Word> = Vec::with_capacity(cur.len());
-        words.append(cur);
-        if let Some(c) = make_cmd(words, d) {
+    tree.walk(|v| {
+        let words: Vec<Word> = v
+            .words
+            .iter()
+            .map(|w| Word {
+                text: w.span.of(text).into(),
+                start: w.span.start,
+                end: w.span.end,
+            })
+            .collect();
+        if let Some(c) = make_cmd(words, v.depth) {
             cmds.push(c);
         }
-    };
-    for t in toks {
-        // The header and the patterns of a `case` are not commands.
-        if let Some((part, outside)) = cases.last_mut() {
-            match (*part, &t) {
-                (CasePart::Subject, Tok::Word(_)) => {
-                    *part = CasePart::In;
-                    continue;
-                }
-                (CasePart::In, Tok::Word(w)) if w.text == "in" => {
-                    *part = CasePart::Pattern;
-                    continue;
-                }
-                (CasePart::In | CasePart::Pattern, Tok::Op("\n")) => continue,
-                (CasePart::Pattern, Tok::Word(w)) if w.text == "esac" => {
-                    depth = *outside;
-                    cur_depth = depth;
-                    cases.pop();
-                    continue;
-                }
-                (CasePart::Pattern, Tok::Word(_) | Tok::Op("(" | "|")) => continue,
-                (CasePart::Pattern, Tok::Op(")")) => {
-                    *part = CasePart::Body;
-                    cur_depth = depth;
-                    continue;
-                }
-                (CasePart::Subject | CasePart::In | CasePart::Pattern, _) => return None,
-                (CasePart::Body, Tok::Op(";;" | ";&" | ";;&")) => {
-                    skip_target = false;
-                    flush(&mut cur, cur_depth, &mut cmds);
-                    *part = CasePart::Pattern;
-                    continue;
-                }
-                (CasePart::Body, _) => {}
-            }
-        }
-        match t {
-            Tok::Word(w) => {
-                if skip_target {
-                    skip_target = false;
-                    continue;
-                }
-                if cur.is_empty() || cur.iter().all(|x| RESERVED.contains(&x.text.as_str())) {
-                    let t = w.text.as_str();
-                    if t == "select" || t == "function" {
-                        return None;
-                    }
-                    if t.ends_with("()") {
-                        // A function definition: the name is no command; the body that follows
-                        // (`{ …; }` or `( … )`) is read as a nested group.
-                        continue;
-                    }
-                    if t == "case" {
-                        // Reserved words before it (`then`, `!`) make no command of their own.
-                        cur.clear();
-                        cases.push((CasePart::Subject, depth));
-                        depth += 1;
-                        continue;
-                    }
-                    if t == "esac" {
-                        let (part, outside) = cases.pop()?;
-                        if part != CasePart::Body {
-                            return None;
-                        }
-                        cur.clear();
-                        depth = outside;
-                        cur_depth = depth;
-                        continue;
-                    }
-                    if t == "for" {
-                        // `for x in a b; do`: the header is not a command; its body is nested.
-                        cur_depth = depth;
-                        depth += 1;
-                        cur.push(w);
-                        continue;
-                    }
-                    if OPENERS.contains(&t) {
-                        depth += 1;
-                    } else if CLOSERS.contains(&t) {
-                        depth = depth.checked_sub(1)?;
-                    }
-                    // Still in command position (only reserved words so far, as in `then if`):
-                    // the command starts at the depth reached now.
-                    cur_depth = depth;
-                }
-                cur.push(w);
-            }
-            Tok::Redirect { wants_target } => skip_target = wants_target,
-            Tok::Op(op) => {
-                skip_target = false;
-                flush(&mut cur, cur_depth, &mut cmds);
-                match op {
-                    "(" => depth += 1,
-                    ")" => depth = depth.checked_sub(1)?,
-                    // A branch terminator outside a `case` branch is a syntax error.
-                    ";;" | ";&" | ";;&" => return None,
-                    _ if depth == 0 => top_ops.push(op),
-                    _ => {}
-                }
-                cur_depth = depth;
-            }
-        }
+    });
+    Script {
+        cmds,
+        top_ops: tree.top_ops.iter().map(|op| op.as_str()).collect(),
     }
-    flush(&mut cur, cur_depth, &mut cmds);
-    if depth != 0 || !cases.is_empty() {
-        return None;
-    }
-    Some(Script { cmds, top_ops })
 }
 
 fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
@@ -306,247 +182,6 @@ fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
     })
 }
 
-/// Bytes with a meaning of their own inside a word (see `tokenize`'s match).
-const WORD_SPECIAL: [bool; 256] = byte_set(b" \t\n\r\\'\"`$()<>&|;");
-
-fn tokenize(text: &str) -> Option<Vec<Tok>> {
-    let b = text.as_bytes();
-    // About one token per six bytes of a typical RUN script: one allocation instead of a dozen.
-    let mut out = Vec::with_capacity(text.len() / 6 + 4);
-    let mut i = 0usize;
-    let mut word_start: Option<usize> = None;
-    let end_word = |out: &mut Vec<Tok>, ws: &mut Option<usize>, end: usize| {
-        if let Some(s) = ws.take() {
-            if let Some(t) = text.get(s..end) {
-                out.push(Tok::Word(Word {
-                    text: t.into(),
-                    start: s,
-                    end,
-                }));
-            }
-        }
-    };
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b' ' | b'\t' => {
-                end_word(&mut out, &mut word_start, i);
-                i += 1;
-                while matches!(b.get(i), Some(b' ' | b'\t')) {
-                    i += 1;
-                }
-            }
-            b'\n' | b'\r' => {
-                end_word(&mut out, &mut word_start, i);
-                out.push(Tok::Op("\n"));
-                i += 1;
-            }
-            b'#' if word_start.is_none() => return None,
-            b'\\' => {
-                word_start.get_or_insert(i);
-                i = (i + 2).min(b.len());
-            }
-            b'\'' => {
-                word_start.get_or_insert(i);
-                i = b.get(i + 1..)?.iter().position(|&x| x == b'\'')? + i + 2;
-            }
-            b'"' => {
-                word_start.get_or_insert(i);
-                i = skip_double_quoted(b, i + 1)?;
-            }
-            b'`' => {
-                word_start.get_or_insert(i);
-                i = skip_backticks(b, i + 1)?;
-            }
-            b'$' if matches!(b.get(i + 1), Some(b'(') | Some(b'{')) => {
-                word_start.get_or_insert(i);
-                i = skip_dollar(b, i)?;
-            }
-            b'(' if word_start.is_none() => {
-                out.push(Tok::Op("("));
-                i += 1;
-            }
-            b'(' => {
-                // `name()`: a function definition (its body is a group or subshell that follows).
-                // Anything else glued to a word, such as the array in `a=(x y)`, is not modelled.
-                let name = word_start.and_then(|s| text.get(s..i)).unwrap_or("");
-                let is_name = name
-                    .bytes()
-                    .next()
-                    .is_some_and(|c| c == b'_' || c.is_ascii_alphabetic())
-                    && name
-                        .bytes()
-                        .all(|c| c == b'_' || c == b'-' || c.is_ascii_alphanumeric());
-                if !is_name || b.get(i + 1) != Some(&b')') {
-                    return None;
-                }
-                i += 2;
-                end_word(&mut out, &mut word_start, i);
-            }
-            b')' => {
-                end_word(&mut out, &mut word_start, i);
-                out.push(Tok::Op(")"));
-                i += 1;
-            }
-            b'<' | b'>' => {
-                if b.get(i + 1) == Some(&b'<') && c == b'<' {
-                    return None; // here-document or here-string
-                }
-                // A file-descriptor number right before the operator belongs to it.
-                let fd_only = word_start
-                    .and_then(|s| text.get(s..i))
-                    .map(|w| !w.is_empty() && w.bytes().all(|x| x.is_ascii_digit()))
-                    .unwrap_or(false);
-                if fd_only || word_start.is_none() {
-                    word_start = None;
-                } else {
-                    end_word(&mut out, &mut word_start, i);
-                }
-                i += 1;
-                while matches!(b.get(i), Some(b'>') | Some(b'<') | Some(b'&') | Some(b'|')) {
-                    i += 1;
-                }
-                // `2>&1`, `>/dev/null`: the target is glued to the operator.
-                let glued = i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'\r');
-                if glued {
-                    while i < b.len()
-                        && !matches!(
-                            b[i],
-                            b' ' | b'\t' | b'\n' | b'\r' | b';' | b'&' | b'|' | b')' | b'('
-                        )
-                    {
-                        match b[i] {
-                            b'\'' => i = b.get(i + 1..)?.iter().position(|&x| x == b'\'')? + i + 2,
-                            b'"' => i = skip_double_quoted(b, i + 1)?,
-                            b'$' if matches!(b.get(i + 1), Some(b'(') | Some(b'{')) => {
-                                i = skip_dollar(b, i)?
-                            }
-                            b'\\' => i += 2,
-                            _ => i += 1,
-                        }
-                    }
-                }
-                out.push(Tok::Redirect {
-                    wants_target: !glued,
-                });
-            }
-            b'&' if b.get(i + 1) == Some(&b'>') => {
-                end_word(&mut out, &mut word_start, i);
-                i += 2;
-                let glued = i < b.len() && !matches!(b[i], b' ' | b'\t');
-                while i < b.len() && !matches!(b[i], b' ' | b'\t' | b';' | b'&' | b'|' | b')') {
-                    i += 1;
-                }
-                out.push(Tok::Redirect {
-                    wants_target: !glued,
-                });
-            }
-            b'&' | b'|' | b';' => {
-                end_word(&mut out, &mut word_start, i);
-                let two = b.get(i + 1).copied();
-                let (len, op) = match (c, two) {
-                    (b'&', Some(b'&')) => (2, "&&"),
-                    (b'|', Some(b'|')) => (2, "||"),
-                    // `case` branch terminators (parse() rejects them anywhere else).
-                    (b';', Some(b';')) if b.get(i + 2) == Some(&b'&') => (3, ";;&"),
-                    (b';', Some(b';')) => (2, ";;"),
-                    (b';', Some(b'&')) => (2, ";&"),
-                    (b'|', Some(b'&')) => (2, "|"),
-                    (b'&', _) => (1, "&"),
-                    (b'|', _) => (1, "|"),
-                    _ => (1, ";"),
-                };
-                out.push(Tok::Op(op));
-                i += len;
-            }
-            _ => {
-                // Inside a word, only the bytes above end it or start a quote, expansion or
-                // operator: skip the rest in one go (they are never UTF-8 continuation bytes, so
-                // `i` stays on a character boundary).
-                word_start.get_or_insert(i);
-                i += 1;
-                while b.get(i).is_some_and(|&x| !WORD_SPECIAL[x as usize]) {
-                    i += 1;
-                }
-            }
-        }
-    }
-    end_word(&mut out, &mut word_start, b.len().min(i));
-    Some(out)
-}
-
-/// `i` is just after an opening `"`; returns the index after the closing one. Both readers lex
-/// quotes and expansions with these helpers, so they agree on where a word ends.
-pub(crate) fn skip_double_quoted(b: &[u8], mut i: usize) -> Option<usize> {
-    while i < b.len() {
-        match b[i] {
-            b'"' => return Some(i + 1),
-            b'\\' => i += 2,
-            b'`' => i = skip_backticks(b, i + 1)?,
-            b'$' if matches!(b.get(i + 1), Some(b'(') | Some(b'{')) => i = skip_dollar(b, i)?,
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-/// `i` points at `$`; returns the index after the matching `)` or `}`.
-pub(crate) fn skip_dollar(b: &[u8], i: usize) -> Option<usize> {
-    match b.get(i + 1) {
-        Some(b'(') => skip_parens(b, i + 2),
-        Some(b'{') => {
-            let mut j = i + 2;
-            let mut depth = 1;
-            while j < b.len() {
-                match b[j] {
-                    b'{' => depth += 1,
-                    b'}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                    b'\\' => j += 1,
-                    b'\'' => j = b.get(j + 1..)?.iter().position(|&x| x == b'\'')? + j + 1,
-                    b'"' => j = skip_double_quoted(b, j + 1)? - 1,
-                    // `${A:-`cmd`}`: a `}` inside the backticks does not close the expansion.
-                    b'`' => j = skip_backticks(b, j + 1)? - 1,
-                    _ => {}
-                }
-                j += 1;
-            }
-            None
-        }
-        _ => Some(i + 1),
-    }
-}
-
-/// `i` is just after an opening `(`; returns the index after the matching `)`. A `#` after a
-/// blank (a comment, which may hide the closing `)`) and `case` patterns inside (`a)`) make it
-/// give up, which is conservative.
-pub(crate) fn skip_parens(b: &[u8], mut i: usize) -> Option<usize> {
-    let mut depth = 1;
-    while i < b.len() {
-        match b[i] {
-            b'(' => depth += 1,
-            b')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            b'\\' => i += 1,
-            b'\'' => i = b.get(i + 1..)?.iter().position(|&x| x == b'\'')? + i + 1,
-            b'"' => i = skip_double_quoted(b, i + 1)? - 1,
-            b'`' => i = skip_backticks(b, i + 1)? - 1,
-            b'#' if i > 0 && matches!(b[i - 1], b' ' | b'\t') => return None,
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
 /// `NAME=value` or `NAME+=value`: a shell assignment word.
 pub(crate) fn is_assignment(w: &str) -> bool {
     match w.find('=') {
@@ -558,28 +193,6 @@ pub(crate) fn is_assignment(w: &str) -> bool {
                 && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
         }
     }
-}
-
-/// A lookup table that is true for the given bytes (the tokenisers' byte classes).
-pub(crate) const fn byte_set(bytes: &[u8]) -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut k = 0;
-    while k < bytes.len() {
-        t[bytes[k] as usize] = true;
-        k += 1;
-    }
-    t
-}
-
-pub(crate) fn skip_backticks(b: &[u8], mut i: usize) -> Option<usize> {
-    while i < b.len() {
-        match b[i] {
-            b'`' => return Some(i + 1),
-            b'\\' => i += 2,
-            _ => i += 1,
-        }
-    }
-    None
 }
 
 /// Splits `s` into words with their quotes removed, the way a POSIX shell splits a command's

@@ -4,9 +4,8 @@
 //! `${ }`, subshells) and looks at the top level, where state can leak from one command into the
 //! next. Anything it does not understand makes the verdict more conservative, never less.
 
-use super::script::{
-    byte_set, is_assignment, skip_backticks, skip_dollar, skip_double_quoted, skip_parens,
-};
+use super::script::is_assignment;
+use super::shell::{byte_set, skip_backticks, skip_dollar, skip_double_quoted, skip_parens};
 
 /// What matters about one RUN command when it is placed in an `&&` chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,0 +1,334 @@
+//! The model's one shell reader: a RUN's text as a syntax tree with byte spans into the text.
+//!
+//! One lexer ([`lex`]) and one recursive-descent parser ([`parse`]) read lists (`;`, `&`,
+//! newline), and-or lists (`&&`, `||`), pipelines (`|`, `|&`, `!`, `time`), simple commands
+//! (assignments, words with their parts — literal text, quotes, `$X`, `${X…}` including the
+//! assigning `${X:=…}` / `${X=…}`, `$( )`, backticks, `$(( ))` — and redirections), compound
+//! commands (`( )`, `{ }`, `if`, `while`, `until`, `for`, `case`) and function definitions.
+//!
+//! It does not execute shell. What it does not model is a parse failure ([`Unsupported`]) that
+//! says what and where, never a guess: a comment (it would swallow text appended to the RUN), a
+//! here-document or here-string, arrays, `select`, bash's `function` keyword, unbalanced quotes or
+//! brackets, and text that is no valid shell. Callers read a failure as "unknown, so unsafe".
+//! The commands inside `$( )` and backticks are not parsed: they are parts of a word.
+
+mod lex;
+mod parse;
+
+pub(crate) use lex::{byte_set, skip_backticks, skip_dollar, skip_double_quoted, skip_parens};
+
+/// A byte range in the RUN text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+    /// The text this span covers ("" if it does not fall on character boundaries).
+    pub fn of(self, text: &str) -> &str {
+        text.get(self.start..self.end).unwrap_or("")
+    }
+}
+
+/// Why a text has no tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsupported {
+    /// A quote, `$( )`, `${ }` or backtick that does not close.
+    Unbalanced { at: usize },
+    /// An unquoted `#` that starts a comment.
+    Comment { at: usize },
+    /// `<<` or `<<<`.
+    HereDocument { at: usize },
+    /// A `(` glued to a word other than a function name (`a=(x y)`, `f(x)`).
+    GluedParen { at: usize },
+    /// A construct the reader does not model (`select`, `function`, `for ((…))`).
+    Construct { at: usize },
+    /// Not valid shell: a separator or reserved word where it cannot be.
+    Syntax { at: usize },
+}
+
+/// List, pipeline and `case` operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    And,
+    Or,
+    Semicolon,
+    Background,
+    Newline,
+    Pipe,
+    /// `|&`: a pipe of stdout and stderr.
+    PipeAll,
+    OpenParen,
+    CloseParen,
+    /// `;;`
+    CaseBreak,
+    /// `;&`
+    CaseFallThrough,
+    /// `;;&`
+    CaseContinue,
+}
+
+impl Op {
+    /// How the operator is written (`|&` as `|`, a newline as `\n`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::And => "&&",
+            Op::Or => "||",
+            Op::Semicolon => ";",
+            Op::Background => "&",
+            Op::Newline => "\n",
+            Op::Pipe | Op::PipeAll => "|",
+            Op::OpenParen => "(",
+            Op::CloseParen => ")",
+            Op::CaseBreak => ";;",
+            Op::CaseFallThrough => ";&",
+            Op::CaseContinue => ";;&",
+        }
+    }
+}
+
+/// What a part of a word is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartKind {
+    /// Unquoted text (including a `$` that starts no expansion).
+    Literal,
+    /// `\x`.
+    Escaped,
+    /// `'…'`.
+    SingleQuoted,
+    /// `"…"` (its expansions are not split out).
+    DoubleQuoted,
+    /// `$NAME`, `$1`, `$@`, …
+    Parameter,
+    /// `${…}`; `assigns` for `${NAME:=…}` and `${NAME=…}`, which set the variable.
+    Braced { assigns: bool },
+    /// `$( … )`.
+    CommandSubstitution,
+    /// `` `…` ``.
+    Backticks,
+    /// `$(( … ))`.
+    Arithmetic,
+}
+
+/// A part of a word, with its span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub kind: PartKind,
+    pub span: Span,
+}
+
+/// A word: its span and the range of its parts in [`Tree::parts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WordNode {
+    pub span: Span,
+    parts: (u32, u32),
+}
+
+/// A redirection: operator, fd number and a glued target in `span`; a spaced target in `target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redirect {
+    pub span: Span,
+    pub target: Option<WordNode>,
+}
+
+/// A simple command: its words in order (leading assignments and reserved words that introduced
+/// it, such as `!` or `then`, included; redirections and their targets left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Simple {
+    pub words: Vec<WordNode>,
+    pub redirects: Vec<Redirect>,
+    /// Process substitutions (`<( … )`, `>( … )`), each with the number of words before it.
+    /// The rules' reader has always read one as a subshell that splits the command in two
+    /// (`bash <(curl …) x`: `bash`, then `curl …` one level deeper, then `x`); the walk keeps
+    /// that reading.
+    pub process_substitutions: Vec<(usize, List)>,
+    pub span: Span,
+}
+
+/// A `case` branch: its patterns and commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseArm {
+    pub patterns: Vec<WordNode>,
+    pub body: List,
+    /// `;;`, `;&`, `;;&`, or `None` for the last branch before `esac`.
+    pub terminator: Option<Op>,
+}
+
+/// A compound command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compound {
+    Subshell(List),
+    Brace(List),
+    If {
+        /// `if`/`elif` conditions with their `then` bodies.
+        branches: Vec<(List, List)>,
+        otherwise: Option<List>,
+    },
+    /// `while` (or `until`, `until: true`).
+    Loop {
+        until: bool,
+        condition: List,
+        body: List,
+    },
+    For {
+        /// The header words after `for` (`x in a b`).
+        header: Vec<WordNode>,
+        body: List,
+    },
+    Case {
+        subject: WordNode,
+        arms: Vec<CaseArm>,
+    },
+}
+
+/// A command of a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Simple(Simple),
+    Compound {
+        /// `!` and `time` written before it.
+        prefix: Vec<WordNode>,
+        /// Boxed: a compound is much larger than a simple command, and most commands are simple.
+        body: Box<Compound>,
+        redirects: Vec<Redirect>,
+    },
+    /// `name() body`, or `name () body`: then `spaced_head` holds the words before `()`, which
+    /// the rules' reader has always read as a simple command of their own.
+    Function {
+        name: WordNode,
+        spaced_head: Option<Simple>,
+        body: Box<Command>,
+    },
+}
+
+/// Commands joined by `|` (`|&`); a `!` or `time` before one is in its words or prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pipeline {
+    pub commands: Vec<Command>,
+    /// The operator after each command but the last.
+    pub pipes: Vec<Op>,
+}
+
+/// Pipelines joined by `&&` and `||`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AndOr {
+    pub first: Pipeline,
+    pub rest: Vec<(Op, Pipeline)>,
+}
+
+/// And-or lists, each with the separator after it (`;`, `&`, newline), if any.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct List {
+    pub items: Vec<(AndOr, Option<Op>)>,
+}
+
+/// A RUN text read as shell.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    pub body: List,
+    /// The list and pipeline operators outside every compound command, newlines included (also
+    /// those that are mere line breaks after `&&`), in order.
+    pub top_ops: Vec<Op>,
+    parts: Vec<Part>,
+}
+
+impl Tree {
+    /// Reads `text`; the tree's spans index it.
+    pub fn parse(text: &str) -> Result<Tree, Unsupported> {
+        let lexed = lex::lex(text)?;
+        parse::parse(text, lexed)
+    }
+
+    /// The parts of `word`.
+    pub fn parts(&self, word: &WordNode) -> &[Part] {
+        self.parts
+            .get(word.parts.0 as usize..word.parts.1 as usize)
+            .unwrap_or(&[])
+    }
+}
+
+/// One simple command reached by [`Tree::walk`] (its words, or those between two process
+/// substitutions), with how many compound commands enclose it.
+pub struct Visit<'t> {
+    pub words: &'t [WordNode],
+    pub depth: usize,
+}
+
+impl Tree {
+    /// Every simple command in text order, at any depth (not inside `$( )` or backticks); the
+    /// name of a `name () body` definition counts as a simple command of its own (see
+    /// [`Command::Function`]), as the rules' reader has always read it.
+    pub fn walk<'t>(&'t self, mut visit: impl FnMut(Visit<'t>)) {
+        walk_list(&self.body, 0, &mut visit);
+    }
+}
+
+fn walk_list<'t>(list: &'t List, depth: usize, visit: &mut impl FnMut(Visit<'t>)) {
+    for (and_or, _) in &list.items {
+        for p in std::iter::once(&and_or.first).chain(and_or.rest.iter().map(|(_, p)| p)) {
+            for c in &p.commands {
+                walk_command(c, depth, visit);
+            }
+        }
+    }
+}
+
+fn walk_simple<'t>(simple: &'t Simple, depth: usize, visit: &mut impl FnMut(Visit<'t>)) {
+    let mut from = 0;
+    for (at, list) in &simple.process_substitutions {
+        let words = simple.words.get(from..*at).unwrap_or(&[]);
+        visit(Visit { words, depth });
+        walk_list(list, depth + 1, visit);
+        from = *at;
+    }
+    let words = simple.words.get(from..).unwrap_or(&[]);
+    visit(Visit { words, depth });
+}
+
+fn walk_command<'t>(c: &'t Command, depth: usize, visit: &mut impl FnMut(Visit<'t>)) {
+    match c {
+        Command::Simple(simple) => walk_simple(simple, depth, visit),
+        Command::Function {
+            body, spaced_head, ..
+        } => {
+            if let Some(simple) = spaced_head {
+                walk_simple(simple, depth, visit);
+            }
+            walk_command(body, depth, visit)
+        }
+        Command::Compound { body, .. } => {
+            let inner = depth + 1;
+            match body.as_ref() {
+                Compound::Subshell(l) | Compound::Brace(l) => walk_list(l, inner, visit),
+                Compound::If {
+                    branches,
+                    otherwise,
+                } => {
+                    for (cond, then) in branches {
+                        walk_list(cond, inner, visit);
+                        walk_list(then, inner, visit);
+                    }
+                    if let Some(l) = otherwise {
+                        walk_list(l, inner, visit);
+                    }
+                }
+                Compound::Loop {
+                    condition, body, ..
+                } => {
+                    walk_list(condition, inner, visit);
+                    walk_list(body, inner, visit);
+                }
+                Compound::For { body, .. } => walk_list(body, inner, visit),
+                Compound::Case { arms, .. } => {
+                    for a in arms {
+                        walk_list(&a.body, inner, visit);
+                    }
+                }
+            }
+        }
+    }
+}
