@@ -315,6 +315,13 @@ pub struct MissingSwitch<'c> {
     pub at: Result<&'c Word, String>,
 }
 
+/// Whether a RUN's text names one of `hints` anywhere. A script's words are slices of its text, so
+/// when this is false [`missing_switch`] finds nothing: the rules ask it first, once per RUN,
+/// instead of once per word of every command.
+pub fn mentions(text: &str, hints: &[&str]) -> bool {
+    hints.iter().any(|h| text.contains(h))
+}
+
 /// The commands of `cmds` that run a program `is_program` accepts with one of `subcommands` and
 /// no argument matching `decided`, resolved through wrappers (`sudo`, `env`, `timeout`, `xargs`,
 /// `sh -c`, `su -c`, …): the rules that add a switch to a package-manager command all find it
@@ -338,20 +345,27 @@ pub fn missing_switch<'c>(
         let Some(first) = cmd.words.first() else {
             continue;
         };
-        let named = |w: &Word| hints.iter().any(|h| w.text.contains(h));
-        if !cmd.words.iter().any(named) {
-            continue;
-        }
         // A command that runs its first word directly is one of the programs only when that word
         // names one; one that wraps another may name it in any word.
         let program = basename(&first.text);
+        let names_one = hints.iter().any(|h| program.contains(h));
         let wraps = data.wrappers.iter().any(|w| w.name == program)
             || data.shells.iter().any(|s| s == program)
             || data.opaque.iter().any(|o| o == program)
             || first.text.starts_with('.')
             || first.text.contains('$')
             || program.ends_with(".sh");
-        if !wraps && !hints.iter().any(|h| program.contains(h)) {
+        if !names_one && !wraps {
+            continue;
+        }
+        // A wrapper matters only when one of its words names one of the programs (the first word
+        // does when `names_one`).
+        if !names_one
+            && !cmd
+                .words
+                .iter()
+                .any(|w| hints.iter().any(|h| w.text.contains(h)))
+        {
             continue;
         }
         if !wraps {

@@ -97,6 +97,9 @@ impl Rule for ApkNoCache {
             }
             let hints: Vec<&str> = self.programs.iter().map(String::as_str).collect();
             let is_prog = |e: &Effective| self.programs.contains(&e.program);
+            if !consumers::mentions(&run.rt.text, &hints) {
+                continue;
+            }
             let hits = consumers::missing_switch(
                 &run.script.cmds,
                 &hints,

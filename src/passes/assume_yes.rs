@@ -81,6 +81,9 @@ impl Rule for AssumeYes {
             for m in &self.managers {
                 let hints: Vec<&str> = m.programs.iter().map(String::as_str).collect();
                 let is_prog = |e: &Effective| m.programs.contains(&e.program);
+                if !consumers::mentions(&run.rt.text, &hints) {
+                    continue;
+                }
                 let hits = consumers::missing_switch(
                     &run.script.cmds,
                     &hints,

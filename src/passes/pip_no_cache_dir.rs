@@ -142,6 +142,9 @@ impl Rule for PipNoCacheDir {
             if run.rt.text.contains(&format!("{}=", self.env_var)) {
                 continue;
             }
+            if !consumers::mentions(&run.rt.text, PIP_HINTS) {
+                continue;
+            }
             let hits = consumers::missing_switch(
                 &run.script.cmds,
                 PIP_HINTS,
