@@ -743,6 +743,13 @@ impl MultiStage {
                 if facts.commands("update-alternatives").next().is_some() {
                     return Err("RUN registers commands with update-alternatives outside the app folder, and the runtime image would not have them".into());
                 }
+                // A tool an install script put into a home folder (`curl … | bash` installing the
+                // gcloud SDK into /root) and ENV PATH names: the runtime stage would not have it.
+                if let Some(dir) = home_dir_on_path(facts, &copies) {
+                    return Err(format!(
+                        "ENV PATH names {dir}, a folder in a home directory the build fills, which the runtime stage would not have"
+                    ));
+                }
                 let outside = facts.writes_outside(&copies);
                 if !outside.is_empty() {
                     return Err(format!(
@@ -960,4 +967,17 @@ fn expand_vars(text: &str, env: &[(String, String)]) -> Option<String> {
 /// The FROM instruction of the single stage.
 pub(super) fn facts_from(ctx: &Context<'_>) -> usize {
     ctx.analysis.stages.first().map(|s| s.from).unwrap_or(0)
+}
+
+/// The first folder on the stage's ENV PATH inside `/root` or `/home` that no copied folder
+/// covers.
+fn home_dir_on_path(facts: &StageFacts, copies: &[String]) -> Option<String> {
+    let path = facts.env.get("PATH")?;
+    path.split(':')
+        .map(|d| d.trim_end_matches('/'))
+        .filter(|d| !d.contains('$'))
+        .find(|d| {
+            (within(d, "/root") || within(d, "/home")) && !copies.iter().any(|c| within(d, c))
+        })
+        .map(str::to_string)
 }

@@ -70,9 +70,13 @@ impl MultiStage {
             .map(|d| format!("{d}/{prog}"))
             .collect()
         };
-        let found = candidates
-            .iter()
-            .find_map(|c| produced.iter().rev().find(|(p, _)| p == c).cloned());
+        let found = candidates.iter().find_map(|c| {
+            produced
+                .iter()
+                .rev()
+                .find(|(p, _)| p == c || go::installs_named(p, c, facts))
+                .map(|(_, n)| (c.clone(), *n))
+        });
         let Some((path, native)) = found else {
             return Err(format!(
                 "CMD runs `{prog}`, and dfopt cannot tell which {} output that is",
@@ -98,7 +102,9 @@ impl MultiStage {
         let (path, mut native, argv) = self.native_artefact(doc, facts, bctx, rt)?;
         let build_alpine = img.tag_lower().contains("alpine");
         if build_alpine && native != Native::Static {
-            if rt == Some(Runtime::Rust) {
+            if rt == Some(Runtime::Go) && go::cgo_off_without_compiler(img, facts) {
+                native = Native::Static;
+            } else if rt == Some(Runtime::Rust) {
                 native = Native::Static; // rust on alpine targets musl and links statically
             } else if family != FinalImage::Alpine {
                 return Err("the binary is built on alpine (musl) with cgo possible: set CGO_ENABLED=0 or use `--final alpine`".into());
@@ -206,9 +212,25 @@ impl MultiStage {
                 argv[0] = path.clone();
             }
             if facts.start.entrypoint.is_some() {
-                StartOut::Exec {
-                    entrypoint: Some(argv),
-                    cmd: None,
+                // An exec-form ENTRYPOINT keeps its CMD apart: `docker run image args` replaces
+                // the CMD's words, not the ENTRYPOINT's.
+                let ep_words = facts
+                    .start
+                    .entrypoint
+                    .and_then(|i| doc.instructions.get(i))
+                    .and_then(|i| match &i.command.form {
+                        Form::Exec(a) => Some(a.len()),
+                        _ => None,
+                    });
+                match ep_words {
+                    Some(n) if facts.start.cmd.is_some() && n < argv.len() => StartOut::Exec {
+                        cmd: Some(argv[n..].to_vec()),
+                        entrypoint: Some(argv[..n].to_vec()),
+                    },
+                    _ => StartOut::Exec {
+                        entrypoint: Some(argv),
+                        cmd: None,
+                    },
                 }
             } else {
                 StartOut::Exec {
