@@ -31,8 +31,8 @@
 //! RUN npm install && npm prune --omit=dev
 //!
 //! FROM gcr.io/distroless/nodejs22-debian13:nonroot
-//! WORKDIR /app
 //! COPY --from=build --chown=65532:65532 /app /app
+//! WORKDIR /app
 //! EXPOSE 3000
 //! CMD ["index.js"]
 //! ```

@@ -209,11 +209,19 @@ impl MultiStage {
         );
         // The build image's own working directory (golang's /go) counts too: relative paths in
         // CMD depend on it.
-        if let Some(wd) = facts
+        let workdir = facts
             .final_workdir
             .as_ref()
-            .filter(|w| facts.has_workdir || *w != "/")
-        {
+            .filter(|w| facts.has_workdir || *w != "/");
+        // The app folder must belong to the runtime user, not only its contents: a COPY into an
+        // existing folder (which WORKDIR would create, owned by root) copies the contents and
+        // leaves the folder root-owned, so an app that creates a file there fails (EACCES). A
+        // COPY --chown that creates the folder makes it the user's (BuildKit creates missing
+        // destination folders with the --chown owner), so WORKDIR then follows the COPY.
+        let workdir_after_copy = workdir.is_some_and(|wd| {
+            plan.chown.is_some() && plan.copies.first().is_some_and(|c| c == wd)
+        });
+        if let Some(wd) = workdir.filter(|_| !workdir_after_copy) {
             body.push(format!("{} {wd}", k("WORKDIR")));
         }
         if let Some(r) = &plan.runtime_install {
@@ -239,6 +247,9 @@ impl MultiStage {
                 "{} --from={alias}{chown} {from_path} {to_path}",
                 k("COPY")
             ));
+        }
+        if let Some(wd) = workdir.filter(|_| workdir_after_copy) {
+            body.push(format!("{} {wd}", k("WORKDIR")));
         }
         let mut start_comments = String::new();
         let user_done = blocks
