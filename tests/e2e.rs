@@ -234,7 +234,7 @@ fn verify_node_app_with_probe() {
         assert_eq!(f["smoke"][side]["code"], 200, "{v}");
         assert_eq!(f["smoke"][side]["output"], "Hello World!", "{v}");
     }
-    assert_eq!(f["before"]["base"], "node:18");
+    assert_eq!(f["before"]["base"], "node:22");
     assert_eq!(f["before"]["shell"], true);
     assert_eq!(f["before"]["user"], "root");
     assert_no_leftovers(&f["before"]["tag"]);
