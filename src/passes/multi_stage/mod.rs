@@ -600,23 +600,39 @@ impl MultiStage {
                 .map(|(p, _)| p.as_str())
                 .collect();
             let alpine_final = family == FinalImage::Alpine;
+            // The runtime stage installs what the build installed: recommended packages too when
+            // the build took them (graphviz recommends the fonts it renders text with), so
+            // `--no-install-recommends` only where every apt install of the build had it.
+            let recommends = !alpine_final && installs_recommends(facts);
             let install = if alpine_final {
                 format!("{run} apk add --no-cache {}", written.join(" "))
             } else {
                 format!(
-                    "{run} apt-get update && apt-get install -y --no-install-recommends {} && rm -rf /var/lib/apt/lists/*",
+                    "{run} apt-get update && apt-get install -y{} {} && rm -rf /var/lib/apt/lists/*",
+                    if recommends { "" } else { " --no-install-recommends" },
                     written.join(" ")
                 )
             };
-            runtime_install = Some(if unpinned.is_empty() {
+            // The build stage makes the same choices (and hadolint reports them there): the
+            // runtime stage repeats them on purpose, and says so where a reader of the Dockerfile
+            // sees it.
+            let mut ignored: Vec<&str> = Vec::new();
+            let mut why: Vec<&str> = Vec::new();
+            if !unpinned.is_empty() {
+                ignored.push(if alpine_final { "DL3018" } else { "DL3008" });
+                why.push("does not pin them either: pin both to fix their versions");
+            }
+            if recommends {
+                ignored.push("DL3015");
+                why.push("takes their recommended packages too, which the app may use");
+            }
+            runtime_install = Some(if ignored.is_empty() {
                 install
             } else {
-                // The build stage installs the same names without pins (and hadolint reports
-                // it there): the runtime stage repeats that decision on purpose, and says so
-                // where a reader of the Dockerfile sees it.
-                let rule = if alpine_final { "DL3018" } else { "DL3008" };
                 format!(
-                    "# Installed again as in the build stage, which does not pin them either: pin both to fix their versions.\n# hadolint ignore={rule}\n{install}"
+                    "# Installed again as in the build stage, which {}.\n# hadolint ignore={}\n{install}",
+                    why.join("; it "),
+                    ignored.join(",")
                 )
             });
             // The runtime stage is on the same distribution release as the build (the catalogue
@@ -980,4 +996,19 @@ fn home_dir_on_path(facts: &StageFacts, copies: &[String]) -> Option<String> {
             (within(d, "/root") || within(d, "/home")) && !copies.iter().any(|c| within(d, c))
         })
         .map(str::to_string)
+}
+
+/// Whether an apt install of the stage takes recommended packages (no `--no-install-recommends`,
+/// no `APT::Install-Recommends` option).
+fn installs_recommends(facts: &StageFacts) -> bool {
+    facts.runs.iter().any(|r| {
+        let w = &r.words;
+        matches!(
+            w.first().map(|p| p.rsplit('/').next().unwrap_or(p)),
+            Some("apt-get" | "apt")
+        ) && w.iter().any(|a| a == "install")
+            && !w
+                .iter()
+                .any(|a| a == "--no-install-recommends" || a.contains("Install-Recommends"))
+    })
 }
