@@ -92,6 +92,7 @@
 mod go;
 mod identity;
 mod java;
+mod leftovers;
 mod native;
 mod node;
 mod python;
@@ -603,7 +604,7 @@ impl MultiStage {
             // The runtime stage installs what the build installed: recommended packages too when
             // the build took them (graphviz recommends the fonts it renders text with), so
             // `--no-install-recommends` only where every apt install of the build had it.
-            let recommends = !alpine_final && installs_recommends(facts);
+            let recommends = !alpine_final && leftovers::installs_recommends(facts);
             let install = if alpine_final {
                 format!("{run} apk add --no-cache {}", written.join(" "))
             } else {
@@ -761,7 +762,7 @@ impl MultiStage {
                 }
                 // A tool an install script put into a home folder (`curl … | bash` installing the
                 // gcloud SDK into /root) and ENV PATH names: the runtime stage would not have it.
-                if let Some(dir) = home_dir_on_path(facts, &copies) {
+                if let Some(dir) = leftovers::home_dir_on_path(facts, &copies) {
                     return Err(format!(
                         "ENV PATH names {dir}, a folder in a home directory the build fills, which the runtime stage would not have"
                     ));
@@ -985,30 +986,3 @@ pub(super) fn facts_from(ctx: &Context<'_>) -> usize {
     ctx.analysis.stages.first().map(|s| s.from).unwrap_or(0)
 }
 
-/// The first folder on the stage's ENV PATH inside `/root` or `/home` that no copied folder
-/// covers.
-fn home_dir_on_path(facts: &StageFacts, copies: &[String]) -> Option<String> {
-    let path = facts.env.get("PATH")?;
-    path.split(':')
-        .map(|d| d.trim_end_matches('/'))
-        .filter(|d| !d.contains('$'))
-        .find(|d| {
-            (within(d, "/root") || within(d, "/home")) && !copies.iter().any(|c| within(d, c))
-        })
-        .map(str::to_string)
-}
-
-/// Whether an apt install of the stage takes recommended packages (no `--no-install-recommends`,
-/// no `APT::Install-Recommends` option).
-fn installs_recommends(facts: &StageFacts) -> bool {
-    facts.runs.iter().any(|r| {
-        let w = &r.words;
-        matches!(
-            w.first().map(|p| p.rsplit('/').next().unwrap_or(p)),
-            Some("apt-get" | "apt")
-        ) && w.iter().any(|a| a == "install")
-            && !w
-                .iter()
-                .any(|a| a == "--no-install-recommends" || a.contains("Install-Recommends"))
-    })
-}
