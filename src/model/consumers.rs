@@ -315,13 +315,6 @@ pub struct MissingSwitch<'c> {
     pub at: Result<&'c Word, String>,
 }
 
-/// Whether a RUN's text names one of `hints` anywhere. A script's words are slices of its text, so
-/// when this is false [`missing_switch`] finds nothing: the rules ask it first, once per RUN,
-/// instead of once per word of every command.
-pub fn mentions(text: &str, hints: &[&str]) -> bool {
-    hints.iter().any(|h| text.contains(h))
-}
-
 /// The commands of `cmds` that run a program `is_program` accepts with one of `subcommands` and
 /// no argument matching `decided`, resolved through wrappers (`sudo`, `env`, `timeout`, `xargs`,
 /// `sh -c`, `su -c`, …): the rules that add a switch to a package-manager command all find it
@@ -329,15 +322,21 @@ pub fn mentions(text: &str, hints: &[&str]) -> bool {
 ///
 /// Only commands whose program's name contains one of `hints`, or that wrap another command and
 /// have a word containing one, are resolved: most commands of most RUNs run nothing of the kind,
-/// and resolving every one would cost more than the rules' own work.
-pub fn missing_switch<'c>(
+/// and resolving every one would cost more than the rules' own work. `cmds` are the commands of
+/// the script `text`; their words are slices of it, so a text that names none of `hints` is
+/// answered at once, without looking at a word.
+pub fn missing_switch<'c, H: AsRef<str>>(
+    text: &str,
     cmds: &'c [Cmd],
-    hints: &[&str],
+    hints: &[H],
     is_program: &dyn Fn(&Effective) -> bool,
     subcommands: &[String],
     decided: &[LazyRegex],
 ) -> Vec<MissingSwitch<'c>> {
     let mut out: Vec<MissingSwitch<'c>> = Vec::new();
+    if !hints.iter().any(|h| text.contains(h.as_ref())) {
+        return out;
+    }
     let Ok(data) = data() else {
         return out;
     };
@@ -348,7 +347,7 @@ pub fn missing_switch<'c>(
         // A command that runs its first word directly is one of the programs only when that word
         // names one; one that wraps another may name it in any word.
         let program = basename(&first.text);
-        let names_one = hints.iter().any(|h| program.contains(h));
+        let names_one = hints.iter().any(|h| program.contains(h.as_ref()));
         let wraps = data.wrappers.iter().any(|w| w.name == program)
             || data.shells.iter().any(|s| s == program)
             || data.opaque.iter().any(|o| o == program)
@@ -364,7 +363,7 @@ pub fn missing_switch<'c>(
             && !cmd
                 .words
                 .iter()
-                .any(|w| hints.iter().any(|h| w.text.contains(h)))
+                .any(|w| hints.iter().any(|h| w.text.contains(h.as_ref())))
         {
             continue;
         }
@@ -804,7 +803,7 @@ mod tests {
         let programs = ["apt-get".to_string()];
         let subcommands = ["install".to_string()];
         let is_apt = |e: &Effective| programs.contains(&e.program);
-        missing_switch(&s.cmds, &["apt-get"], &is_apt, &subcommands, &yes)
+        missing_switch(text, &s.cmds, &["apt-get"], &is_apt, &subcommands, &yes)
             .into_iter()
             .map(|h| match h.at {
                 Ok(w) => format!("{}@{}:{}", h.shown, w.text, w.start),

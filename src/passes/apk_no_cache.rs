@@ -95,14 +95,11 @@ impl Rule for ApkNoCache {
             {
                 continue;
             }
-            let hints: Vec<&str> = self.programs.iter().map(String::as_str).collect();
             let is_prog = |e: &Effective| self.programs.contains(&e.program);
-            if !consumers::mentions(&run.rt.text, &hints) {
-                continue;
-            }
             let hits = consumers::missing_switch(
+                &run.rt.text,
                 &run.script.cmds,
-                &hints,
+                &self.programs,
                 &is_prog,
                 &self.subcommands,
                 &self.decided,

@@ -79,14 +79,11 @@ impl Rule for AssumeYes {
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for run in runtext::runs_with(ctx, true) {
             for m in &self.managers {
-                let hints: Vec<&str> = m.programs.iter().map(String::as_str).collect();
                 let is_prog = |e: &Effective| m.programs.contains(&e.program);
-                if !consumers::mentions(&run.rt.text, &hints) {
-                    continue;
-                }
                 let hits = consumers::missing_switch(
+                    &run.rt.text,
                     &run.script.cmds,
-                    &hints,
+                    &m.programs,
                     &is_prog,
                     &m.subcommands,
                     &m.yes,

@@ -54,14 +54,11 @@ pub const META: RuleMeta = RuleMeta {
 const ID: &str = META.id;
 
 pub struct PipNoCacheDir {
-    pip_program: LazyRegex,
-    python_program: LazyRegex,
-    subcommands: Vec<String>,
-    decided: Vec<LazyRegex>,
-    insert: String,
-    cache_mounts: Vec<String>,
-    env_var: String,
+    data: Data,
+    /// `ENV`/`ARG` that sets `env_var`.
     env_set: LazyRegex,
+    /// `env_var=`, as a RUN assigns it.
+    env_assignment: String,
 }
 
 /// `transforms/pip-no-cache-dir.toml`.
@@ -83,23 +80,18 @@ impl PipNoCacheDir {
         let env_set = super::regex(&format!(r"(^|\s){}(=|\s|$)", regex::escape(&data.env_var)))
             .map_err(|e| e.to_string())?;
         Ok(PipNoCacheDir {
-            pip_program: data.pip_program,
-            python_program: data.python_program,
-            subcommands: data.subcommands,
-            decided: data.decided,
-            insert: data.insert,
-            cache_mounts: data.cache_mounts,
-            env_var: data.env_var,
+            env_assignment: format!("{}=", data.env_var),
+            data,
             env_set,
         })
     }
 
     /// Whether a command (as the model resolves it) runs pip: `pip…` itself, or `python… -m pip`.
     fn is_pip(&self, e: &Effective) -> bool {
-        if self.pip_program.is_match(&e.program) {
+        if self.data.pip_program.is_match(&e.program) {
             return true;
         }
-        self.python_program.is_match(&e.program)
+        self.data.python_program.is_match(&e.program)
             && e.args.windows(2).any(|w| w[0] == "-m" && w[1] == "pip")
     }
 
@@ -135,22 +127,20 @@ impl Rule for PipNoCacheDir {
             let mounts = run.cache_mounts();
             if mounts
                 .iter()
-                .any(|t| self.cache_mounts.iter().any(|m| t.contains(m.as_str())))
+                .any(|t| self.data.cache_mounts.iter().any(|m| t.contains(m.as_str())))
             {
                 continue;
             }
-            if run.rt.text.contains(&format!("{}=", self.env_var)) {
-                continue;
-            }
-            if !consumers::mentions(&run.rt.text, PIP_HINTS) {
+            if run.rt.text.contains(&self.env_assignment) {
                 continue;
             }
             let hits = consumers::missing_switch(
+                &run.rt.text,
                 &run.script.cmds,
                 PIP_HINTS,
                 &|e| self.is_pip(e),
-                &self.subcommands,
-                &self.decided,
+                &self.data.subcommands,
+                &self.data.decided,
             );
             if hits.is_empty() || self.stage_sets_env(ctx, run) {
                 continue;
@@ -158,12 +148,12 @@ impl Rule for PipNoCacheDir {
             for hit in hits {
                 let msg = format!(
                     "`{}` keeps its download cache in the layer: add `{}`",
-                    hit.shown, self.insert
+                    hit.shown, self.data.insert
                 );
                 out.push(match hit.at {
                     Ok(sub) => {
                         let f = Finding::new(ID, run.ins.span, msg);
-                        match runtext::insert_after(&run.rt, sub, &self.insert) {
+                        match runtext::insert_after(&run.rt, sub, &self.data.insert) {
                             Some(e) => f.with_fix(Fix::safe(vec![e])),
                             None => f,
                         }
