@@ -255,50 +255,38 @@ type View = (
     Vec<String>,
 );
 
+/// The same view of either reader's `Script` (the two types differ, their fields do not).
+macro_rules! view_of {
+    ($script:expr) => {{
+        let s = $script;
+        (
+            s.cmds
+                .iter()
+                .map(|c| {
+                    (
+                        c.line(),
+                        c.depth,
+                        c.prog,
+                        c.sudo,
+                        c.program().to_string(),
+                        c.words
+                            .iter()
+                            .map(|w| (w.text.to_string(), w.start, w.end))
+                            .collect(),
+                    )
+                })
+                .collect(),
+            s.top_ops.iter().map(|o| o.to_string()).collect(),
+        )
+    }};
+}
+
 fn new_view(text: &str) -> Option<View> {
-    let s = script::parse(text)?;
-    Some((
-        s.cmds
-            .iter()
-            .map(|c| {
-                (
-                    c.line(),
-                    c.depth,
-                    c.prog,
-                    c.sudo,
-                    c.program().to_string(),
-                    c.words
-                        .iter()
-                        .map(|w| (w.text.to_string(), w.start, w.end))
-                        .collect(),
-                )
-            })
-            .collect(),
-        s.top_ops.iter().map(|o| o.to_string()).collect(),
-    ))
+    Some(view_of!(script::parse(text)?))
 }
 
 fn old_view(text: &str) -> Option<View> {
-    let s = legacy_script::parse(text)?;
-    Some((
-        s.cmds
-            .iter()
-            .map(|c| {
-                (
-                    c.line(),
-                    c.depth,
-                    c.prog,
-                    c.sudo,
-                    c.program().to_string(),
-                    c.words
-                        .iter()
-                        .map(|w| (w.text.to_string(), w.start, w.end))
-                        .collect(),
-                )
-            })
-            .collect(),
-        s.top_ops.iter().map(|o| o.to_string()).collect(),
-    ))
+    Some(view_of!(legacy_script::parse(text)?))
 }
 
 fn cases() -> u32 {

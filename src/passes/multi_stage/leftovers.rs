@@ -2,6 +2,7 @@
 //! packages: the multi-stage planners ask these before they move an app.
 
 use crate::model::stage_facts::{within, StageFacts};
+use crate::model::start::basename;
 
 /// The first folder on the stage's ENV PATH inside `/root` or `/home` that no copied folder
 /// covers.
@@ -22,7 +23,7 @@ pub(super) fn installs_recommends(facts: &StageFacts) -> bool {
     facts.runs.iter().any(|r| {
         let w = &r.words;
         matches!(
-            w.first().map(|p| p.rsplit('/').next().unwrap_or(p)),
+            w.first().map(|p| basename(p)),
             Some("apt-get" | "apt")
         ) && w.iter().any(|a| a == "install")
             && !w
