@@ -3,9 +3,6 @@
 //! that an unknown key, a value of the wrong type or a bad regex, in the data file or in a user's
 //! config, is an error that names where it is, the key and what was expected. A leaf module: the
 //! model and the rules both read data through it, so neither has to import the other.
-//!
-//! [`rule_data`], [`str_list`] and [`str_key`] are the older untyped way, still used by the rules
-//! that have not moved to [`load`] yet.
 
 use crate::config::Settings;
 use serde::de::DeserializeOwned;
@@ -21,26 +18,15 @@ pub fn load<T: DeserializeOwned>(
     id: &str,
     settings: &Settings,
 ) -> Result<T, String> {
-    load_merged(default_toml, id, settings).map(|(data, _)| data)
-}
-
-/// Like [`load`], and also returns the merged table, for a model helper that still reads the
-/// untyped table (the downloaders of `model::files`).
-pub fn load_merged<T: DeserializeOwned>(
-    default_toml: &str,
-    id: &str,
-    settings: &Settings,
-) -> Result<(T, toml::Table), String> {
     let file = format!("transforms/{id}.toml");
     let mut table: toml::Table =
         toml::from_str(default_toml).map_err(|e| format!("{file}: {e}"))?;
     let defaults: T = from_table(&table, &file)?;
     let Some(over) = settings.transforms.get(id) else {
-        return Ok((defaults, table));
+        return Ok(defaults);
     };
     table.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let merged = from_table(&table, &format!("[transforms.{id}]"))?;
-    Ok((merged, table))
+    from_table(&table, &format!("[transforms.{id}]"))
 }
 
 /// Deserialises `table` into `T`; an error names `source`, the key and what was expected.
@@ -69,22 +55,6 @@ fn describe(source: &str, e: &toml::de::Error) -> String {
         Some(key) => format!("{source}: `{key}`: {message}"),
         None => format!("{source}: {message}"),
     }
-}
-
-/// A rule's data, untyped: its `transforms/<rule>.toml` merged with `[transforms.<rule>]` from
-/// the config (a key the file does not have is refused). New code uses [`load`].
-pub fn rule_data(default_toml: &str, id: &str, settings: &Settings) -> Result<toml::Table, String> {
-    let mut base: toml::Table =
-        toml::from_str(default_toml).map_err(|e| format!("transforms/{id}.toml: {e}"))?;
-    if let Some(over) = settings.transforms.get(id) {
-        for (k, v) in over {
-            if !base.contains_key(k) {
-                return Err(format!("[transforms.{id}]: unknown key `{k}`"));
-            }
-            base.insert(k.clone(), v.clone());
-        }
-    }
-    Ok(base)
 }
 
 /// A rule's regex, checked when the rules are built and compiled on first use.
@@ -162,30 +132,6 @@ pub fn regex(pattern: &str) -> Result<LazyRegex, String> {
         compiled: std::sync::OnceLock::new(),
         never,
     })
-}
-
-/// Reads a list of strings from rule data.
-pub fn str_list(data: &toml::Table, key: &str) -> Result<Vec<String>, String> {
-    match data.get(key) {
-        Some(toml::Value::Array(a)) => a
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| format!("`{key}` must be a list of strings"))
-            })
-            .collect(),
-        Some(_) => Err(format!("`{key}` must be a list of strings")),
-        None => Err(format!("missing key `{key}`")),
-    }
-}
-
-/// Reads a string from rule data.
-pub fn str_key(data: &toml::Table, key: &str) -> Result<String, String> {
-    data.get(key)
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
-        .ok_or_else(|| format!("missing string key `{key}`"))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! (a) no two top-level modules may import each other, directly or through others;
 //! (b) only `cli` (and the binary, `main.rs`) may import `cli`;
 //! (c) a file in src/passes may not import a sibling rule module (the shared helpers in
-//!     `passes/mod.rs` such as `rule_data`, `str_list`, `Context`, `Rule`, `LazyRegex`, `Memo`,
+//!     `passes/mod.rs` such as `load`, `regex`, `Context`, `Rule`, `LazyRegex`, `Memo`,
 //!     and the helper modules in [`SHARED_PASS_HELPERS`] are fine);
 //! (d) no source file may hold more than [`MAX_CODE_LINES`] lines before its first `#[cfg(test)]`.
 //!

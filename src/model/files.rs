@@ -5,13 +5,86 @@
 
 use crate::config::Settings;
 use crate::model::script::{Cmd, Script};
-use crate::rule_data::{rule_data, str_key, str_list, LazyRegex};
+use crate::rule_data::LazyRegex;
 use std::collections::HashMap;
 
 /// download-cleanup's data: it names the curl and wget options (read here for every rule that
 /// finds downloads) besides that rule's own consumers.
 pub(crate) const DOWNLOAD_CLEANUP_DATA: &str =
     include_str!("../../transforms/download-cleanup.toml");
+
+/// `transforms/download-cleanup.toml`, merged with `[transforms.download-cleanup]`: the curl and
+/// wget options (for every rule that finds downloads, as [`Downloaders`]) and download-cleanup's
+/// own keys (as [`Unpacking`]). One struct for the whole file, so that a key neither part knows is
+/// refused, in the file or in a user's config.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DownloadCleanupData {
+    /// Short options (letters) of curl that take a value.
+    curl_short_with_arg: String,
+    curl_long_with_arg: Vec<String>,
+    /// curl options whose file name dfopt cannot know.
+    curl_unknown_name: Vec<String>,
+    wget_short_with_arg: String,
+    wget_long_with_arg: Vec<String>,
+    wget_unknown_name: Vec<String>,
+    self_removing: Vec<String>,
+    keep_flags: LazyRegex,
+    keepers: Vec<String>,
+    consumers: Vec<Unpacker>,
+}
+
+/// download-cleanup's own part of its data: what unpacks, keeps or deletes a downloaded file.
+pub(crate) struct Unpacking {
+    /// Programs that delete the file they unpack unless kept with one of `keep_flags`.
+    pub self_removing: Vec<String>,
+    pub keep_flags: LazyRegex,
+    /// Programs that show the file is kept as the product (`chmod`, `ln`, `cp`, …).
+    pub keepers: Vec<String>,
+    /// Programs that unpack or install a downloaded file (the `[[consumers]]` tables).
+    pub unpackers: Vec<Unpacker>,
+}
+
+/// One `[[consumers]]` table of `transforms/download-cleanup.toml`: a program that unpacks or
+/// installs a downloaded file given as an argument.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Unpacker {
+    pub program: String,
+    /// One of the command's arguments must match (tar must be extracting).
+    pub needs: Option<LazyRegex>,
+    /// No argument may match.
+    pub excludes: Option<LazyRegex>,
+    /// The file must be the first operand (`sh FILE`, not `sh -c "..." FILE`).
+    #[serde(default)]
+    pub script: bool,
+}
+
+impl DownloadCleanupData {
+    /// Reads the data with the user's `[transforms.download-cleanup]` overrides.
+    pub(crate) fn load(settings: &Settings) -> Result<Self, String> {
+        crate::rule_data::load(DOWNLOAD_CLEANUP_DATA, "download-cleanup", settings)
+    }
+
+    /// The downloaders, and download-cleanup's own part.
+    pub(crate) fn split(self) -> (Downloaders, Unpacking) {
+        let downloaders = Downloaders {
+            curl_short: self.curl_short_with_arg,
+            curl_long: self.curl_long_with_arg,
+            curl_unknown: self.curl_unknown_name,
+            wget_short: self.wget_short_with_arg,
+            wget_long: self.wget_long_with_arg,
+            wget_unknown: self.wget_unknown_name,
+        };
+        let unpacking = Unpacking {
+            self_removing: self.self_removing,
+            keep_flags: self.keep_flags,
+            keepers: self.keepers,
+            unpackers: self.consumers,
+        };
+        (downloaders, unpacking)
+    }
+}
 
 /// How curl and wget name the file they write.
 pub(crate) struct Downloaders {
@@ -45,17 +118,6 @@ pub(crate) struct Download {
 }
 
 impl Downloaders {
-    pub(crate) fn from_data(data: &toml::Table) -> Result<Self, String> {
-        Ok(Downloaders {
-            curl_short: str_key(data, "curl_short_with_arg")?,
-            curl_long: str_list(data, "curl_long_with_arg")?,
-            curl_unknown: str_list(data, "curl_unknown_name")?,
-            wget_short: str_key(data, "wget_short_with_arg")?,
-            wget_long: str_list(data, "wget_long_with_arg")?,
-            wget_unknown: str_list(data, "wget_unknown_name")?,
-        })
-    }
-
     /// The downloads of a script, in command order.
     pub(crate) fn all(&self, script: &Script, vars: &Vars) -> Vec<Download> {
         script
@@ -471,11 +533,7 @@ impl Downloaders {
     /// The downloaders as download-cleanup's data describes them, with the user's
     /// `[transforms.download-cleanup]` overrides.
     pub(crate) fn from_settings(settings: &Settings) -> Result<Self, String> {
-        Self::from_data(&rule_data(
-            DOWNLOAD_CLEANUP_DATA,
-            "download-cleanup",
-            settings,
-        )?)
+        Ok(DownloadCleanupData::load(settings)?.split().0)
     }
 }
 

@@ -459,16 +459,6 @@ pub fn stage_family<'a>(ctx: &impl RunContext<'a>, stage: &Stage) -> Vec<&'a Sta
     fam.into_iter().filter_map(|i| stages.get(i)).collect()
 }
 
-pub use crate::rule_data::str_key;
-
-/// Compiles a list of regexes from rule data (once, when the rule is built).
-pub fn regex_list(data: &toml::Table, key: &str) -> Result<Vec<LazyRegex>, String> {
-    crate::rule_data::str_list(data, key)?
-        .iter()
-        .map(|s| crate::rule_data::regex(s).map_err(|e| format!("`{key}`: {e}")))
-        .collect()
-}
-
 /// The commands of `run` whose program is one of `programs` and that have one of `subcommands`
 /// but no argument matching `decided`: each with the subcommand word (where a switch goes).
 pub fn missing_switch<'r>(

@@ -41,8 +41,8 @@ use crate::config::Settings;
 use crate::edit::{Level, Finding, Fix};
 use crate::model::consumers::{self, Effective, Probe, Use};
 use crate::model::files::{
-    covers, is_plain_word, literal, norm, rm_paths, Downloaders, Target, Vars,
-    DOWNLOAD_CLEANUP_DATA as DATA,
+    covers, is_plain_word, literal, norm, rm_paths, DownloadCleanupData, Downloaders, Target,
+    Unpacker, Unpacking, Vars,
 };
 use crate::model::script::Cmd;
 
@@ -58,44 +58,9 @@ pub const META: RuleMeta = RuleMeta {
 };
 const ID: &str = META.id;
 
-/// One `[[consumers]]` table of `transforms/download-cleanup.toml`.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Consumer {
-    program: String,
-    needs: Option<LazyRegex>,
-    excludes: Option<LazyRegex>,
-    #[serde(default)]
-    script: bool,
-}
-
-/// `transforms/download-cleanup.toml`. The downloaders' keys are read by `model::files` from
-/// the same merged table; they are typed here too, so that a wrong one is refused when the rule
-/// is built.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Data {
-    #[serde(rename = "curl_short_with_arg")]
-    _curl_short_with_arg: String,
-    #[serde(rename = "curl_long_with_arg")]
-    _curl_long_with_arg: Vec<String>,
-    #[serde(rename = "curl_unknown_name")]
-    _curl_unknown_name: Vec<String>,
-    #[serde(rename = "wget_short_with_arg")]
-    _wget_short_with_arg: String,
-    #[serde(rename = "wget_long_with_arg")]
-    _wget_long_with_arg: Vec<String>,
-    #[serde(rename = "wget_unknown_name")]
-    _wget_unknown_name: Vec<String>,
-    self_removing: Vec<String>,
-    keep_flags: LazyRegex,
-    keepers: Vec<String>,
-    consumers: Vec<Consumer>,
-}
-
 pub struct DownloadCleanup {
     dl: Downloaders,
-    consumers: Vec<Consumer>,
+    consumers: Vec<Unpacker>,
     self_removing: Vec<String>,
     keep_flags: LazyRegex,
     keepers: Vec<String>,
@@ -103,13 +68,19 @@ pub struct DownloadCleanup {
 
 impl DownloadCleanup {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let (data, table): (Data, toml::Table) = super::load_merged(DATA, ID, settings)?;
+        let (dl, unpacking) = DownloadCleanupData::load(settings)?.split();
+        let Unpacking {
+            self_removing,
+            keep_flags,
+            keepers,
+            unpackers,
+        } = unpacking;
         Ok(DownloadCleanup {
-            dl: Downloaders::from_data(&table)?,
-            consumers: data.consumers,
-            self_removing: data.self_removing,
-            keepers: data.keepers,
-            keep_flags: data.keep_flags,
+            dl,
+            consumers: unpackers,
+            self_removing,
+            keepers,
+            keep_flags,
         })
     }
 

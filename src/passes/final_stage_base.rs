@@ -34,7 +34,7 @@
 //! A binary whose linking dfopt cannot tell, a shell-form CMD with shell features, a HEALTHCHECK that
 //! needs curl or a shell: a finding, no fix.
 
-use super::{FixAvailability, RuleMeta, rule_data, str_list, Context, Rule};
+use super::{FixAvailability, RuleMeta, Context, Rule};
 use crate::config::{FinalImage, Settings};
 use crate::edit::{Level, Edit, Finding, Fix};
 use crate::model::context::BuildContext;
@@ -60,6 +60,14 @@ pub const META: RuleMeta = RuleMeta {
 };
 const ID: &str = META.id;
 
+/// `transforms/final-stage-base.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    /// Generic distribution images a final stage may use to run a binary.
+    distro_images: Vec<String>,
+}
+
 pub struct FinalStageBase {
     data: RuntimeData,
     cat: Catalogue,
@@ -68,11 +76,11 @@ pub struct FinalStageBase {
 
 impl FinalStageBase {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        let d = rule_data(DATA, ID, settings)?;
+        let d: Data = super::load(DATA, ID, settings)?;
         Ok(FinalStageBase {
             data: RuntimeData::load(settings)?,
             cat: Catalogue::load(settings)?,
-            distros: str_list(&d, "distro_images")?,
+            distros: d.distro_images,
         })
     }
 }

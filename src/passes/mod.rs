@@ -246,7 +246,7 @@ pub fn rule_doc(id: &str) -> Option<&'static str> {
 
 pub use crate::rule_ids::is_rule_id;
 
-pub use crate::rule_data::{load, load_merged, regex, rule_data, str_list, LazyRegex};
+pub use crate::rule_data::{load, regex, LazyRegex};
 
 /// All rules, built once per run with their data.
 pub struct Registry {
