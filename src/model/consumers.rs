@@ -40,11 +40,18 @@ struct Data {
 
 fn data() -> Result<&'static Data, String> {
     static READ: OnceLock<Result<Data, String>> = OnceLock::new();
-    READ.get_or_init(|| {
-        toml::from_str::<Data>(DATA).map_err(|e| format!("transforms/consumers.toml: {e}"))
-    })
-    .as_ref()
-    .map_err(Clone::clone)
+    READ.get_or_init(|| read(DATA))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn read(text: &str) -> Result<Data, String> {
+    toml::from_str::<Data>(text).map_err(|e| format!("transforms/consumers.toml: {e}"))
+}
+
+/// Reads `text` as the data file is read (`passes::DATA_FILES`: every data file's reader).
+pub(crate) fn read_text(text: &str) -> Result<(), String> {
+    read(text).map(drop)
 }
 
 /// Checks the data file (rules call this when they are built, so a broken file is an error).

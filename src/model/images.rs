@@ -421,12 +421,19 @@ struct PackagesData {
 /// reads).
 fn packages_data() -> Result<&'static PackagesData, String> {
     static READ: std::sync::OnceLock<Result<PackagesData, String>> = std::sync::OnceLock::new();
-    READ.get_or_init(|| {
-        toml::from_str::<PackagesData>(PACKAGES)
-            .map_err(|e| format!("transforms/packages.toml: {e}"))
-    })
-    .as_ref()
-    .map_err(Clone::clone)
+    READ.get_or_init(|| read_packages(PACKAGES))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn read_packages(text: &str) -> Result<PackagesData, String> {
+    toml::from_str::<PackagesData>(text).map_err(|e| format!("transforms/packages.toml: {e}"))
+}
+
+/// Reads `text` as `transforms/packages.toml` is read (`passes::DATA_FILES`: every data file's
+/// reader).
+pub(crate) fn read_packages_text(text: &str) -> Result<(), String> {
+    read_packages(text).map(drop)
 }
 
 /// apt → apk names (`transforms/packages.toml`).

@@ -27,11 +27,18 @@ struct DevPackage {
 fn table() -> Result<&'static Table, String> {
     static TABLE: OnceLock<Result<Table, String>> = OnceLock::new();
     TABLE
-        .get_or_init(|| {
-            toml::from_str(DATA).map_err(|e| format!("transforms/native-libraries.toml: {e}"))
-        })
+        .get_or_init(|| read(DATA))
         .as_ref()
         .map_err(Clone::clone)
+}
+
+fn read(text: &str) -> Result<Table, String> {
+    toml::from_str(text).map_err(|e| format!("transforms/native-libraries.toml: {e}"))
+}
+
+/// Reads `text` as the data file is read (`passes::DATA_FILES`: every data file's reader).
+pub(crate) fn read_text(text: &str) -> Result<(), String> {
+    read(text).map(drop)
 }
 
 /// What a program linked the `native` way needs at run time for the development packages among

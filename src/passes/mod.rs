@@ -248,6 +248,70 @@ pub use crate::rule_ids::is_rule_id;
 
 pub use crate::rule_data::{load, regex, LazyRegex};
 
+/// How dfopt reads one data file of `transforms/`.
+#[derive(Debug, Clone, Copy)]
+pub enum DataReader {
+    /// Read by the rules [`Registry::new`] builds, merged with `[transforms.<id>]` from the
+    /// configuration (which may give every key of the file).
+    Overridable(&'static str),
+    /// Read as compiled in, by this function given the file's text.
+    Builtin(fn(&str) -> Result<(), String>),
+}
+
+/// Every data file in `transforms/` and how dfopt reads it: into typed structs whose tables refuse
+/// unknown keys. tests/data_files.rs adds an unknown key to each file and to each of its tables,
+/// and checks that the reader listed here refuses it; a file missing from this list fails it.
+pub const DATA_FILES: &[(&str, DataReader)] = {
+    use DataReader::{Builtin, Overridable};
+    &[
+        ("apk-no-cache.toml", Overridable("apk-no-cache")),
+        ("apt-get-not-apt.toml", Overridable("apt-get-not-apt")),
+        (
+            "apt-no-install-recommends.toml",
+            Overridable("apt-no-install-recommends"),
+        ),
+        ("assume-yes.toml", Overridable("assume-yes")),
+        ("chain-runs.toml", Overridable("chain-runs")),
+        (
+            "consumers.toml",
+            Builtin(crate::model::consumers::read_text),
+        ),
+        ("download-cleanup.toml", Overridable("download-cleanup")),
+        ("eol-base-image.toml", Overridable("eol-base-image")),
+        ("exec-form-start.toml", Overridable("exec-form-start")),
+        ("final-stage-base.toml", Overridable("final-stage-base")),
+        ("images.toml", Overridable("images")),
+        ("later-delete.toml", Overridable("later-delete")),
+        ("multi-stage.toml", Overridable("multi-stage")),
+        (
+            "native-libraries.toml",
+            Builtin(crate::model::native_libs::read_text),
+        ),
+        (
+            "package-cache-cleanup.toml",
+            Overridable("package-cache-cleanup"),
+        ),
+        (
+            "package-managers.toml",
+            Builtin(crate::model::packages::read_text),
+        ),
+        (
+            "packages.toml",
+            Builtin(crate::model::images::read_packages_text),
+        ),
+        ("pip-no-cache-dir.toml", Overridable("pip-no-cache-dir")),
+        (
+            "python-packages.toml",
+            Builtin(multi_stage::python::read_text),
+        ),
+        ("runtimes.toml", Builtin(read_runtimes)),
+    ]
+};
+
+fn read_runtimes(text: &str) -> Result<(), String> {
+    crate::model::catalogue::Catalogue::from_toml(text).map(drop)
+}
+
 /// All rules, built once per run with their data.
 pub struct Registry {
     pub rules: Vec<Box<dyn Rule>>,

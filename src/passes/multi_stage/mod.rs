@@ -95,7 +95,7 @@ mod java;
 mod leftovers;
 mod native;
 mod node;
-mod python;
+pub(super) mod python;
 mod render;
 mod rust;
 

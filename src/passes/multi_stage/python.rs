@@ -69,11 +69,16 @@ struct PythonKnowledge {
 
 fn knowledge() -> Result<&'static PythonKnowledge, String> {
     static K: OnceLock<Result<PythonKnowledge, String>> = OnceLock::new();
-    K.get_or_init(|| {
-        toml::from_str(DATA).map_err(|e| format!("transforms/python-packages.toml: {e}"))
-    })
-    .as_ref()
-    .map_err(Clone::clone)
+    K.get_or_init(|| read(DATA)).as_ref().map_err(Clone::clone)
+}
+
+fn read(text: &str) -> Result<PythonKnowledge, String> {
+    toml::from_str(text).map_err(|e| format!("transforms/python-packages.toml: {e}"))
+}
+
+/// Reads `text` as the data file is read (`passes::DATA_FILES`: every data file's reader).
+pub(crate) fn read_text(text: &str) -> Result<(), String> {
+    read(text).map(drop)
 }
 
 /// What the python planner adds to the runtime stage.
