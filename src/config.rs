@@ -394,7 +394,9 @@ pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         }
     }
     for rule in cfg.transforms.iter().flat_map(|t| t.keys()) {
-        if !crate::rule_ids::RULE_IDS.contains(&rule.as_str()) {
+        if !crate::rule_ids::RULE_IDS.contains(&rule.as_str())
+            && !SHARED_DATA_TABLES.contains(&rule.as_str())
+        {
             let (line, col) = key_position(&text, &format!("transforms.{rule}"));
             return Err(err(
                 line,
@@ -415,6 +417,10 @@ pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     }
     Ok(cfg)
 }
+
+/// `[transforms.<name>]` tables that override data several rules share rather than one rule's
+/// (`images`: the image catalogue, `transforms/images.toml`, read by `model::images`).
+const SHARED_DATA_TABLES: &[&str] = &["images"];
 
 fn key_position(text: &str, key: &str) -> (usize, usize) {
     match text.find(key) {
@@ -645,6 +651,24 @@ mod tests {
         )
         .expect("r");
         assert_eq!(r.settings.final_image, FinalImage::Slim);
+    }
+
+    #[test]
+    fn shared_data_tables_are_accepted_and_unknown_ones_located() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("dfopt.toml");
+        // The table the default config suggests (a registry mirror for the image catalogue).
+        std::fs::write(
+            &p,
+            "[transforms.images.replace]\n\"gcr.io/distroless\" = \"mirror.example/distroless\"\n",
+        )
+        .expect("write");
+        let cfg = read_config_file(&p).expect("[transforms.images] is accepted");
+        assert!(cfg.transforms.expect("transforms").contains_key("images"));
+        std::fs::write(&p, "[transforms.imagez]\nx = 1\n").expect("write");
+        let e = read_config_file(&p).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 2), "{}", e.message);
+        assert!(e.message.contains("unknown rule `imagez`"), "{}", e.message);
     }
 
     #[test]

@@ -579,3 +579,37 @@ fn rules_explain_init_completions_and_man() {
     let out = dfopt(d.path()).arg("man").output().expect("run");
     assert!(String::from_utf8_lossy(&out.stdout).contains(".TH dfopt"));
 }
+
+#[test]
+fn an_image_mirror_in_the_config_reaches_the_rewrite() {
+    // `[transforms.images]` is the table the default config suggests for a registry mirror: it is
+    // shared data, not a rule, and must be accepted and used.
+    let d = tempfile::tempdir().expect("tmp");
+    write(
+        d.path(),
+        "dfopt.toml",
+        "[transforms.images.replace]\n\"gcr.io/distroless/static-debian13\" = \"mirror.example/static\"\n",
+    );
+    write(
+        d.path(),
+        "Dockerfile",
+        "FROM golang:1.25\nWORKDIR /app\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /app/server .\nCMD [\"/app/server\"]\n",
+    );
+    let out = dfopt(d.path())
+        .args([
+            "fix",
+            "--unsafe-fixes",
+            "--select",
+            "multi-stage",
+            "Dockerfile",
+        ])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("+FROM mirror.example/static:nonroot"),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(!stdout.contains("gcr.io/distroless/static"), "{stdout}");
+}
