@@ -248,7 +248,7 @@ impl Rule for MultiStage {
             None => {
                 // Any other base: only a static Go binary is certain enough to move.
                 match self.native_artefact(doc, &facts, &bctx, None) {
-                    Ok((_, Native::Static, _)) => self
+                    Ok(a) if a.native == Native::Static => self
                         .on_ladder(ctx.settings.final_image, |family| {
                             self.plan_native(ctx, &img, &facts, &bctx, None, family)
                         }),
