@@ -368,9 +368,16 @@ fn start_programs(
         ));
     }
     if let Some(missing) = others.iter().find(|p| !image_has(choice, p)) {
+        // An image the catalogue lists no programs for (alpine's busybox) may well have it:
+        // the reason says what dfopt knows, not more.
         return Err(format!(
-            "the start command `{}` runs `{missing}`, which the build does not produce and {} does not have",
-            script.text, choice.image
+            "the start command `{}` runs `{missing}`, which the build does not produce and {}",
+            script.text,
+            if choice.programs.is_empty() {
+                format!("dfopt does not know {} to have", choice.image)
+            } else {
+                format!("{} does not have", choice.image)
+            }
         ));
     }
     let tools: Vec<String> = others
