@@ -428,8 +428,9 @@ fn literal_text(raw: &str, whole: &str) -> Result<String, String> {
     }
 }
 
-/// Adds a file the start command writes, unquoted; `/dev/*` (the container's streams and
-/// devices) is no file of the image. A name built by an expansion is unknown.
+/// Adds a file the start command writes, unquoted; `/dev/*` and `/proc/*` (the container's
+/// streams and devices, `/proc/1/fd/1`) are no files of the image. A name built by an expansion
+/// is unknown.
 fn push_write(writes: &mut Vec<String>, raw: &str, whole: &str) -> Result<(), String> {
     let unknown = || {
         format!(
@@ -443,7 +444,7 @@ fn push_write(writes: &mut Vec<String>, raw: &str, whole: &str) -> Result<(), St
         Ok([one]) if !one.is_empty() => one.clone(),
         _ => return Err(unknown()),
     };
-    if !path.starts_with("/dev/") {
+    if !path.starts_with("/dev/") && !path.starts_with("/proc/") {
         push_once(writes, &path);
     }
     Ok(())
@@ -838,7 +839,7 @@ mod tests {
             Ok((strs(&["/usr/local/bin/srv"]), strs(&["out.log"])))
         );
         assert_eq!(
-            read("app | tee -a /var/log/a.log /tmp/b.log"),
+            read("app | tee -a /var/log/a.log /tmp/b.log /proc/1/fd/1"),
             Ok((
                 strs(&["app", "tee"]),
                 strs(&["/var/log/a.log", "/tmp/b.log"])

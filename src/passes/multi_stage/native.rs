@@ -292,7 +292,14 @@ impl MultiStage {
             self.runtime_user(facts, &mut choice, (img, rt), &mut notes)?;
         if let StartCommand::Shell(script) = &artefact.start {
             let cwd = facts.final_workdir.as_deref().unwrap_or("/");
-            writable_for_runtime_user(script, cwd, owner.as_deref(), &mut user_setup, &mut notes)?;
+            let debian = choice.family == FinalImage::Slim;
+            writable_for_runtime_user(
+                script,
+                (cwd, debian),
+                owner.as_deref(),
+                &mut user_setup,
+                &mut notes,
+            )?;
         }
         Ok(Plan {
             choice,
@@ -409,7 +416,7 @@ fn start_programs(
 /// refuses rather than guess. Root (an explicit `USER root`) may write anywhere.
 fn writable_for_runtime_user(
     script: &ShellStart,
-    cwd: &str,
+    (cwd, debian): (&str, bool),
     owner: Option<&str>,
     user_setup: &mut Option<String>,
     notes: &mut Vec<String>,
@@ -429,9 +436,16 @@ fn writable_for_runtime_user(
                 script.text
             ));
         };
-        if !files.contains(&path) {
+        // /tmp and /var/tmp are writable by every user in Debian images (mode 1777, checked in
+        // the lab's debian:13-slim): a file straight in them needs nothing. Other images' are
+        // not assumed.
+        let in_tmp = debian && matches!(path.rsplit_once('/'), Some(("/tmp" | "/var/tmp", _)));
+        if !in_tmp && !files.contains(&path) {
             files.push(path);
         }
+    }
+    if files.is_empty() {
+        return Ok(());
     }
     let Some(owner) = owner else {
         return Ok(()); // root
@@ -464,4 +478,83 @@ fn writable_for_runtime_user(
         if files.len() == 1 { "it" } else { "them" },
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(writes: &[&str]) -> ShellStart {
+        ShellStart {
+            text: "app | tee …".into(),
+            programs: vec!["app".into(), "tee".into()],
+            writes: writes.iter().map(|w| w.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn written_files_are_created_for_the_user_the_runtime_stage_makes() {
+        let mut setup = Some("RUN useradd app".to_string());
+        let mut notes = Vec::new();
+        let s = script(&["/var/log/app/a.log", "out.log", "/tmp/x.log"]);
+        let r = writable_for_runtime_user(
+            &s,
+            ("/srv", true),
+            Some("10001:10001"),
+            &mut setup,
+            &mut notes,
+        );
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            setup.as_deref(),
+            Some("RUN useradd app && mkdir -p /var/log/app /srv && touch /var/log/app/a.log /srv/out.log && chown 10001:10001 /var/log/app/a.log /srv/out.log")
+        );
+        assert_eq!(notes.len(), 1);
+        // Root writes anywhere; the build's own user is refused; odd names are refused.
+        let mut none = None;
+        assert_eq!(
+            writable_for_runtime_user(&s, ("/srv", true), None, &mut none, &mut notes),
+            Ok(())
+        );
+        assert!(
+            writable_for_runtime_user(&s, ("/srv", true), Some("1000"), &mut none, &mut notes)
+                .is_err_and(|e| e.contains("the build's doing"))
+        );
+        let odd = script(&["/var/log/my app.log"]);
+        assert!(writable_for_runtime_user(
+            &odd,
+            ("/", true),
+            Some("10001:10001"),
+            &mut setup,
+            &mut notes
+        )
+        .is_err());
+        // Outside Debian, /tmp is not assumed writable.
+        let mut setup = Some("RUN adduser -S app".to_string());
+        let tmp = script(&["/tmp/x.log"]);
+        assert_eq!(
+            writable_for_runtime_user(&tmp, ("/", false), Some("10001:10001"), &mut setup, &mut notes),
+            Ok(())
+        );
+        assert!(setup.is_some_and(|s| s.ends_with("touch /tmp/x.log && chown 10001:10001 /tmp/x.log")));
+    }
+
+    #[test]
+    fn image_programs_by_name_or_system_path() {
+        let choice = Choice {
+            image: "debian:13-slim".into(),
+            family: FinalImage::Slim,
+            interpreter_entrypoint: false,
+            has_shell: true,
+            nonroot: false,
+            note: None,
+            python: None,
+            programs: vec!["tee".into(), "bash".into()],
+        };
+        assert!(image_has(&choice, "tee"));
+        assert!(image_has(&choice, "/usr/bin/tee"));
+        assert!(image_has(&choice, "sh"));
+        assert!(!image_has(&choice, "/opt/tools/tee"));
+        assert!(!image_has(&choice, "jq"));
+    }
 }
