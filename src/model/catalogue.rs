@@ -257,6 +257,13 @@ impl Catalogue {
                 distro_ends.insert(codename.clone(), parse_date(e, codename)?);
             }
         }
+        for (image, p) in &data.image_programs {
+            if p.source.trim().is_empty() || p.programs.is_empty() {
+                return Err(format!(
+                    "transforms/runtimes.toml: image_programs {image} cites no source or lists no program"
+                ));
+            }
+        }
         for img in &data.images {
             for d in &img.distros {
                 if !data.distros.contains_key(d) {
@@ -372,6 +379,15 @@ impl Catalogue {
         today: Date,
     ) -> Result<ImageChoice, Refusal> {
         self.final_image_on(runtime, version, None, preference, today)
+    }
+
+    /// The programs `image` (a catalogue image reference, `debian:13-slim`) has on PATH, as
+    /// `image_programs` lists them; empty when the data does not list the image.
+    pub fn programs(&self, image: &str) -> &[String] {
+        self.data
+            .image_programs
+            .get(image)
+            .map_or(&[], |p| p.programs.as_slice())
     }
 
     /// The distribution release a tag names (`bookworm` of `3.12-slim-bookworm`, `jammy` of

@@ -188,6 +188,9 @@ pub struct Choice {
     pub note: Option<String>,
     /// Python minor version of the image's interpreter, for distroless python.
     pub python: Option<String>,
+    /// The programs the image has on PATH, from the catalogue's `image_programs` (empty when it
+    /// does not list the image).
+    pub programs: Vec<String>,
 }
 
 /// The runtime images of the multi-stage and final-stage-base passes: the runtime catalogue
@@ -339,6 +342,7 @@ impl Catalogue {
             nonroot: distroless && !root,
             note: Some(runs),
             python: (distroless && picked.runtime == "python").then(|| picked.version.clone()),
+            programs: self.runtimes.programs(&picked.image).to_vec(),
         }
     }
 

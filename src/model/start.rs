@@ -1,10 +1,12 @@
-//! How the container starts: CMD and ENTRYPOINT as argv, and what a runtime image needs to run them
-//! (the node, python or java command line for a distroless image's ENTRYPOINT, the tools a
-//! HEALTHCHECK uses).
+//! How the container starts: CMD and ENTRYPOINT as argv, or as a script a shell runs (the programs
+//! it runs and the files it writes), and what a runtime image needs to run them (the node, python
+//! or java command line for a distroless image's ENTRYPOINT, the tools a HEALTHCHECK uses).
 
 use super::context::BuildContext;
 use super::images::Choice;
 use super::runtime_data::RuntimeData;
+use super::script::{self, split_words};
+use super::shell::Tree;
 use crate::config::FinalImage;
 use crate::syntax::{Dockerfile, Form, Instruction};
 
@@ -92,6 +94,375 @@ pub fn effective_argv(
             )
         }),
     }
+}
+
+/// How the start command runs, as dfopt reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartCommand {
+    /// ENTRYPOINT + CMD as argv, run without a shell.
+    Argv(Vec<String>),
+    /// A script a shell runs: the shell form, or `sh -c "…"`.
+    Shell(ShellStart),
+}
+
+/// A start command run through a shell, read with the model's shell reader ([`super::shell`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShellStart {
+    /// The command as written (for messages).
+    pub text: String,
+    /// Every program it runs, as written (a name or a path), in order, each once. Shell builtins
+    /// are left out; a shell run with `-c` and the wrappers `env`, `nohup`, `nice` are in.
+    pub programs: Vec<String>,
+    /// Files it writes (redirection targets, `tee`'s files), as written, each once; `/dev/*` is
+    /// left out.
+    pub writes: Vec<String>,
+}
+
+/// Shells whose `-c` text dfopt reads as a script of its own.
+const SHELLS: &[&str] = &["sh", "dash", "bash", "rbash"];
+
+/// Builtins of dash (dash(1), "Builtins"; /bin/sh in Debian images) and bash that run no other
+/// program, read no code and write no file: a start command may use them on any image with a
+/// shell. `.`, `source`, `eval` and `trap` run code from a file or a string ([`CODE_RUNNERS`]);
+/// `exec` is read apart (the program it names replaces the shell); `command`, like `env`, is a
+/// wrapper the script reader steps over.
+const BUILTINS: &[&str] = &[
+    ":", "true", "false", "cd", "echo", "printf", "test", "[", "set", "unset", "export",
+    "readonly", "shift", "wait", "kill", "read", "umask", "ulimit", "exit", "return", "break",
+    "continue", "pwd", "local", "getopts", "hash", "type", "times", "alias", "unalias", "command",
+];
+
+/// Programs that run code dfopt does not read: from a file or a string (`eval "$X"`, `. ./env.sh`,
+/// `trap 'cmd' TERM`), or a program text of their own (awk's `system()`, sed's `e` and `w`, perl).
+const CODE_RUNNERS: &[&str] = &[
+    ".", "source", "eval", "trap", "awk", "mawk", "gawk", "sed", "perl", "python", "python3",
+    "node",
+];
+
+/// Programs that start another program named in their arguments (`timeout 10 app`, `su -c …`,
+/// `xargs cmd`): which program that is, and whether the image has it, dfopt does not follow.
+const LAUNCHERS: &[&str] = &[
+    "env",
+    "nice",
+    "nohup",
+    "timeout",
+    "stdbuf",
+    "chroot",
+    "xargs",
+    "flock",
+    "setsid",
+    "runuser",
+    "su",
+    "sudo",
+    "setpriv",
+    "taskset",
+    "ionice",
+    "chrt",
+    "unshare",
+    "nsenter",
+    "prlimit",
+    "script",
+    "run-parts",
+    "start-stop-daemon",
+    "watch",
+    "gosu",
+    "su-exec",
+    "tini",
+    "dumb-init",
+];
+
+/// Programs that change files (other than by writing their output to one): whether the runtime
+/// user may change those files dfopt cannot tell.
+const FILE_CHANGERS: &[&str] = &[
+    "cp",
+    "mv",
+    "rm",
+    "rmdir",
+    "mkdir",
+    "touch",
+    "ln",
+    "link",
+    "unlink",
+    "chmod",
+    "chown",
+    "chgrp",
+    "install",
+    "dd",
+    "truncate",
+    "shred",
+    "mkfifo",
+    "mknod",
+    "tar",
+    "gzip",
+    "gunzip",
+    "uncompress",
+    "split",
+    "csplit",
+    "mktemp",
+    "tempfile",
+    "savelog",
+];
+
+/// `find` options that run a program or change files.
+const FIND_ACTIONS: &[&str] = &[
+    "-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf", "-fls",
+];
+
+/// How the container starts: an argv, or a script for a shell when the start command needs one
+/// (shell form with shell features, `sh -c "…"`). What dfopt cannot read is an error that says
+/// why.
+pub fn start_command(
+    doc: &Dockerfile,
+    ep: Option<usize>,
+    cmd: Option<usize>,
+) -> Result<StartCommand, String> {
+    let shell_form_text = |i: Option<usize>| {
+        i.and_then(|i| doc.instructions.get(i))
+            .filter(|i| matches!(i.command.form, Form::Shell))
+            .map(|i| i.command.args.trim().to_string())
+    };
+    match effective_argv(doc, ep, cmd) {
+        Ok(argv) => match shell_c_script(&argv)? {
+            Some(text) => read_shell_start(text).map(StartCommand::Shell),
+            None => Ok(StartCommand::Argv(argv)),
+        },
+        // A shell-form ENTRYPOINT ignores CMD; a shell-form CMD runs alone without ENTRYPOINT.
+        // A shell-form CMD after an exec-form ENTRYPOINT stays refused.
+        Err(why) => match shell_form_text(if ep.is_some() { ep } else { cmd }) {
+            Some(text) => read_shell_start(&text).map(StartCommand::Shell),
+            None => Err(why),
+        },
+    }
+}
+
+/// The script of `sh -c "…"` (also `bash`, and option clusters such as `-ec`), the words after
+/// it being the script's `$0`, `$1`, …; `None` when argv runs no shell.
+fn shell_c_script(argv: &[String]) -> Result<Option<&str>, String> {
+    let Some(first) = argv.first() else {
+        return Ok(None);
+    };
+    if !SHELLS.contains(&basename(first)) {
+        return Ok(None);
+    }
+    match (argv.get(1), argv.get(2)) {
+        (Some(flags), Some(text)) if runs_string(flags) => Ok(Some(text.as_str())),
+        _ => Err(format!(
+            "the start command runs `{}` without `-c`: dfopt does not read a script file",
+            argv.join(" ")
+        )),
+    }
+}
+
+/// `-c`, alone or in one cluster with the options a start command commonly sets with it
+/// (`-ec`, `-euxc`: errexit, nounset, xtrace); `-e -c` as two words is not read.
+fn runs_string(flags: &str) -> bool {
+    flags
+        .strip_prefix('-')
+        .is_some_and(|f| f.contains('c') && f.chars().all(|c| "ceux".contains(c)))
+}
+
+/// Reads a start command's script: the programs it runs and the files it writes.
+pub fn read_shell_start(text: &str) -> Result<ShellStart, String> {
+    let mut out = ShellStart {
+        text: text.trim().to_string(),
+        ..ShellStart::default()
+    };
+    read_script(text, 0, &mut out)?;
+    Ok(out)
+}
+
+fn read_script(text: &str, depth: usize, out: &mut ShellStart) -> Result<(), String> {
+    if depth > 3 {
+        return Err(format!(
+            "the start command `{}` nests shells too deep for dfopt to follow",
+            out.text
+        ));
+    }
+    let tree = Tree::parse(text).map_err(|_| {
+        format!(
+            "dfopt cannot read the start command `{}` as shell",
+            text.trim()
+        )
+    })?;
+    if runs_substitution(text) {
+        return Err(format!(
+            "the start command `{}` runs commands in `$( )` or backticks, which dfopt does not read",
+            out.text
+        ));
+    }
+    let parsed = script::of_tree(text, &tree);
+    for c in &parsed.cmds {
+        // Wrappers the reader stepped over run the program: they must be in the image too.
+        for w in c.words.get(..c.prog).unwrap_or(&[]) {
+            match basename(&w.text) {
+                "sudo" => {
+                    return Err(format!(
+                        "the start command `{}` runs `sudo`, which starts another program as another user",
+                        out.text
+                    ))
+                }
+                name @ ("env" | "nohup" | "nice") => push_once(&mut out.programs, name),
+                _ => {}
+            }
+        }
+        let mut words = c.words.get(c.prog..).unwrap_or(&[]);
+        // `exec app`: app replaces the shell.
+        if words.first().is_some_and(|w| w.text == "exec") {
+            words = &words[1..];
+            if words.first().is_some_and(|w| w.text.starts_with('-')) {
+                return Err(format!(
+                    "the start command `{}` runs `exec` with options, which dfopt does not read",
+                    out.text
+                ));
+            }
+        }
+        let Some((first, args)) = words.split_first() else {
+            continue;
+        };
+        let word = first.text.as_str();
+        if word.contains(['$', '`', '"', '\'', '\\', '*', '?', '~']) {
+            return Err(format!(
+                "the start command `{}` runs `{word}`, a program named through an expansion or quoting: dfopt cannot tell which program that is",
+                out.text
+            ));
+        }
+        let name = basename(word);
+        let args: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+        if SHELLS.contains(&name) {
+            let inner = match (args.first(), args.get(1)) {
+                (Some(flags), Some(raw)) if runs_string(flags) => literal_text(raw, &out.text)?,
+                _ => {
+                    return Err(format!(
+                        "the start command `{}` runs `{word}` without `-c`: dfopt does not read a script file",
+                        out.text
+                    ))
+                }
+            };
+            push_once(&mut out.programs, word);
+            read_script(&inner, depth + 1, out)?;
+            continue;
+        }
+        if BUILTINS.contains(&name) {
+            continue;
+        }
+        let refuse = |why: &str| {
+            Err(format!(
+                "the start command `{}` runs `{name}`, {why}",
+                out.text
+            ))
+        };
+        if CODE_RUNNERS.contains(&name) {
+            return refuse("which runs code dfopt does not read");
+        }
+        if LAUNCHERS.contains(&name) {
+            return refuse("which starts another program that dfopt does not follow");
+        }
+        if FILE_CHANGERS.contains(&name)
+            || (name == "find" && args.iter().any(|a| FIND_ACTIONS.contains(a)))
+        {
+            return refuse(
+                "which changes files, and dfopt cannot tell whether the runtime user may",
+            );
+        }
+        if name == "tee" {
+            let mut options = true;
+            for a in &args {
+                if options && *a == "--" {
+                    options = false;
+                } else if !(options && a.starts_with('-')) {
+                    push_write(&mut out.writes, a, &out.text)?;
+                }
+            }
+        }
+        push_once(&mut out.programs, word);
+    }
+    for r in tree.redirects() {
+        let written = r.span.of(text);
+        let rest = written.trim_start_matches(|c: char| c.is_ascii_digit());
+        if rest.starts_with('{') {
+            return Err(format!(
+                "the start command `{}` redirects a named descriptor, which dfopt does not read",
+                out.text
+            ));
+        }
+        let op_len = rest
+            .find(|c: char| !matches!(c, '<' | '>' | '&' | '|'))
+            .unwrap_or(rest.len());
+        let (op, glued) = rest.split_at(op_len);
+        if !op.contains('>') {
+            continue; // reads a file or duplicates an input
+        }
+        let target = match (glued.is_empty(), &r.target) {
+            (false, _) => glued,
+            (true, Some(t)) => t.span.of(text),
+            // A process substitution's `>(`: its commands were read above.
+            (true, None) => continue,
+        };
+        // `2>&1`, `>&2`, `>&-`: a descriptor, no file.
+        if op == ">&" && (target == "-" || target.chars().all(|c| c.is_ascii_digit())) {
+            continue;
+        }
+        push_write(&mut out.writes, target, &out.text)?;
+    }
+    Ok(())
+}
+
+/// The text a quoted word stands for when no expansion is in it (`'a | b'`, `"a | b"`): the
+/// script a nested `sh -c` runs. An expansion there is done by the outer shell before the inner
+/// one reads the text, so what it runs is unknown.
+fn literal_text(raw: &str, whole: &str) -> Result<String, String> {
+    let single_quoted = raw.len() >= 2
+        && raw.starts_with('\'')
+        && raw.ends_with('\'')
+        && !raw[1..raw.len() - 1].contains('\'');
+    if !single_quoted && raw.contains(['$', '`']) {
+        return Err(format!(
+            "in the start command `{whole}` the outer shell expands the text given to `sh -c` before that shell reads it: dfopt cannot tell what it runs"
+        ));
+    }
+    match split_words(raw).as_deref() {
+        Ok([one]) => Ok(one.clone()),
+        _ => Err(format!(
+            "dfopt cannot read the text the start command `{whole}` gives to `sh -c`"
+        )),
+    }
+}
+
+/// Adds a file the start command writes, unquoted; `/dev/*` and `/proc/*` (the container's
+/// streams and devices, `/proc/1/fd/1`) are no files of the image. A name built by an expansion
+/// is unknown.
+fn push_write(writes: &mut Vec<String>, raw: &str, whole: &str) -> Result<(), String> {
+    let unknown = || {
+        format!(
+            "the start command `{whole}` writes to `{raw}`, a name dfopt cannot tell in advance"
+        )
+    };
+    if raw.contains(['$', '`', '*', '?', '[', '~']) {
+        return Err(unknown());
+    }
+    let path = match split_words(raw).as_deref() {
+        Ok([one]) if !one.is_empty() => one.clone(),
+        _ => return Err(unknown()),
+    };
+    if !path.starts_with("/dev/") && !path.starts_with("/proc/") {
+        push_once(writes, &path);
+    }
+    Ok(())
+}
+
+fn push_once(list: &mut Vec<String>, item: &str) {
+    if !list.iter().any(|x| x == item) {
+        list.push(item.to_string());
+    }
+}
+
+/// Whether shell text runs commands in `$( )` or backticks (`$(( ))` is arithmetic); inside
+/// single quotes neither runs, but a start command that quotes them is rare enough to refuse.
+fn runs_substitution(text: &str) -> bool {
+    text.contains('`')
+        || text
+            .match_indices("$(")
+            .any(|(i, _)| text.as_bytes().get(i + 2) != Some(&b'('))
 }
 
 /// The last component of a path: the program a command runs.
@@ -409,6 +780,10 @@ pub fn check_healthcheck_installing(
         if choice.family == FinalImage::Slim && matches!(t.as_str(), "sh" | "bash") {
             continue;
         }
+        // What the catalogue lists the image having (`image_programs`).
+        if choice.programs.contains(&t) {
+            continue;
+        }
         return Err(format!(
             "the HEALTHCHECK runs `{t}`, which {} does not have: check health with the app's own runtime (e.g. a small script run by the interpreter) or install `{t}` in a final stage you write",
             choice.image
@@ -441,5 +816,75 @@ mod tests {
             Some(vec!["node".into(), "index.js".into()])
         );
         assert_eq!(plain_words("node $X"), None);
+    }
+
+    fn read(text: &str) -> Result<(Vec<String>, Vec<String>), String> {
+        read_shell_start(text).map(|s| (s.programs, s.writes))
+    }
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn shell_start_programs_and_writes() {
+        // The corpus shape: a nested `sh -c` whose text pipes the app through tee.
+        assert_eq!(
+            read(r#"sh -c "app 2>&1 | tee /var/log/app.log""#),
+            Ok((strs(&["sh", "app", "tee"]), strs(&["/var/log/app.log"])))
+        );
+        // Builtins and `exec` are no programs; `>&2`, `/dev/*` and reads are no files.
+        assert_eq!(
+            read("echo starting >&2; test -d /data && exec /usr/local/bin/srv --port 80 >/dev/null 2>out.log < in.txt"),
+            Ok((strs(&["/usr/local/bin/srv"]), strs(&["out.log"])))
+        );
+        assert_eq!(
+            read("app | tee -a /var/log/a.log /tmp/b.log /proc/1/fd/1"),
+            Ok((
+                strs(&["app", "tee"]),
+                strs(&["/var/log/a.log", "/tmp/b.log"])
+            ))
+        );
+        assert_eq!(
+            read("{ app; } >> '/var/log/app.log'"),
+            Ok((strs(&["app"]), strs(&["/var/log/app.log"])))
+        );
+        // Wrappers the reader steps over are programs the image must have.
+        assert_eq!(
+            read("nohup app & wait"),
+            Ok((strs(&["nohup", "app"]), Vec::new()))
+        );
+        assert_eq!(
+            read("bash -ec 'app | grep -v DEBUG'"),
+            Ok((strs(&["bash", "app", "grep"]), Vec::new()))
+        );
+    }
+
+    #[test]
+    fn shell_start_refusals_say_why() {
+        let why = |t: &str| read(t).err().unwrap_or_default();
+        assert!(why("$PROG --serve").contains("through an expansion"));
+        assert!(why(r#"sh -c "$CMD""#).contains("outer shell expands"));
+        assert!(why(r#"eval "$START""#).contains("runs `eval`, which runs code"));
+        assert!(why(". ./env.sh && app").contains("runs `.`"));
+        assert!(why("app --id $(hostname)").contains("`$( )`"));
+        assert!(why("timeout 60 app").contains("starts another program"));
+        assert!(why("mkdir -p /run/app && app").contains("changes files"));
+        assert!(why("find /data -delete; app").contains("changes files"));
+        assert!(why("sh ./start.sh").contains("without `-c`"));
+        assert!(why("app > $LOG").contains("a name dfopt cannot tell"));
+        assert!(why("sudo app").contains("`sudo`"));
+        assert!(why("app # comment").contains("cannot read"));
+    }
+
+    #[test]
+    fn start_command_reads_exec_form_shells() {
+        assert_eq!(
+            shell_c_script(&strs(&["/bin/sh", "-c", "app | tee x", "zero"])),
+            Ok(Some("app | tee x"))
+        );
+        assert_eq!(shell_c_script(&strs(&["app", "-c", "x"])), Ok(None));
+        assert!(shell_c_script(&strs(&["bash", "run.sh"])).is_err());
+        assert!(runs_string("-ec") && runs_string("-c") && !runs_string("-o") && !runs_string("c"));
     }
 }

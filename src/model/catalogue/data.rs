@@ -14,7 +14,18 @@ pub(super) struct Data {
     pub(super) name_patterns: Vec<NamePatternData>,
     #[serde(default)]
     pub(super) distros: BTreeMap<String, DistroData>,
+    /// The programs an image has on PATH, by image reference (`debian:13-slim`).
+    #[serde(default)]
+    pub(super) image_programs: BTreeMap<String, ProgramsData>,
     pub(super) policy: PolicyData,
+}
+
+/// The programs an image has on PATH, and where the list comes from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProgramsData {
+    pub(super) source: String,
+    pub(super) programs: Vec<String>,
 }
 
 /// A distribution release an image tag may name (`bookworm` of `python:3.12-slim-bookworm`).

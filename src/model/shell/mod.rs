@@ -332,3 +332,78 @@ fn walk_command<'t>(c: &'t Command, depth: usize, visit: &mut impl FnMut(Visit<'
         }
     }
 }
+
+impl Tree {
+    /// Every redirection in text order, at any depth: of simple commands, of compound commands
+    /// and inside process substitutions (not inside `$( )` or backticks). A process
+    /// substitution's own `<(` / `>(` is among them, with no target.
+    pub fn redirects(&self) -> Vec<Redirect> {
+        let mut out = Vec::new();
+        redirects_of_list(&self.body, &mut out);
+        out.sort_by_key(|r| r.span.start);
+        out
+    }
+}
+
+fn redirects_of_list(list: &List, out: &mut Vec<Redirect>) {
+    for (and_or, _) in &list.items {
+        for p in std::iter::once(&and_or.first).chain(and_or.rest.iter().map(|(_, p)| p)) {
+            for c in &p.commands {
+                redirects_of_command(c, out);
+            }
+        }
+    }
+}
+
+fn redirects_of_simple(simple: &Simple, out: &mut Vec<Redirect>) {
+    out.extend(simple.redirects.iter().copied());
+    for (_, list) in &simple.process_substitutions {
+        redirects_of_list(list, out);
+    }
+}
+
+fn redirects_of_command(c: &Command, out: &mut Vec<Redirect>) {
+    match c {
+        Command::Simple(simple) => redirects_of_simple(simple, out),
+        Command::Function {
+            body, spaced_head, ..
+        } => {
+            if let Some(simple) = spaced_head {
+                redirects_of_simple(simple, out);
+            }
+            redirects_of_command(body, out)
+        }
+        Command::Compound {
+            body, redirects, ..
+        } => {
+            out.extend(redirects.iter().copied());
+            match body.as_ref() {
+                Compound::Subshell(l) | Compound::Brace(l) => redirects_of_list(l, out),
+                Compound::If {
+                    branches,
+                    otherwise,
+                } => {
+                    for (cond, then) in branches {
+                        redirects_of_list(cond, out);
+                        redirects_of_list(then, out);
+                    }
+                    if let Some(l) = otherwise {
+                        redirects_of_list(l, out);
+                    }
+                }
+                Compound::Loop {
+                    condition, body, ..
+                } => {
+                    redirects_of_list(condition, out);
+                    redirects_of_list(body, out);
+                }
+                Compound::For { body, .. } => redirects_of_list(body, out),
+                Compound::Case { arms, .. } => {
+                    for a in arms {
+                        redirects_of_list(&a.body, out);
+                    }
+                }
+            }
+        }
+    }
+}

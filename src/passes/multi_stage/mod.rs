@@ -55,7 +55,10 @@
 //! lacks). The package knowledge is `transforms/python-packages.toml`. A dynamically linked Go or
 //! Rust program built against `-dev` packages (cgo with libsqlite3-dev) runs on Debian slim with
 //! their run-time libraries installed in one clean RUN (`transforms/native-libraries.toml`); an
-//! unknown `-dev` package is refused. The runtime image comes from the runtime catalogue
+//! unknown `-dev` package is refused. A start command that needs a shell (`CMD app | tee log`,
+//! `sh -c "…"`) is read as shell: besides the program the build produces, it may run only what the
+//! final image has (`image_programs`: Debian's Essential set on `debian:13-slim`), so it moves
+//! verbatim onto Debian slim; files it writes are created owned by the runtime user. The runtime image comes from the runtime catalogue
 //! (`transforms/runtimes.toml`): the same Node major, Python minor and Java version as the build
 //! image, distroless first, else the official slim image of that version (`node:22-slim`,
 //! `python:3.12-slim`, `eclipse-temurin:8-jre`); a runtime past its end of life is refused, never
@@ -248,7 +251,7 @@ impl Rule for MultiStage {
             None => {
                 // Any other base: only a static Go binary is certain enough to move.
                 match self.native_artefact(doc, &facts, &bctx, None) {
-                    Ok((_, Native::Static, _)) => self
+                    Ok(a) if a.native == Native::Static => self
                         .on_ladder(ctx.settings.final_image, |family| {
                             self.plan_native(ctx, &img, &facts, &bctx, None, family)
                         }),

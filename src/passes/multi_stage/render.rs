@@ -3,7 +3,7 @@
 
 use super::{MultiStage, Plan};
 use crate::edit::Edit;
-use crate::model::stage_facts::{env_pairs, var_refs, StageFacts};
+use crate::model::stage_facts::{env_pairs, var_refs, within, StageFacts};
 use crate::model::start::{json_array, StartOut};
 use crate::passes::Context;
 use crate::syntax::{Dockerfile, Instruction, Keyword, Span};
@@ -168,6 +168,9 @@ impl MultiStage {
             {
                 continue;
             }
+            if path_names_only_missing(&keys, plan) {
+                continue;
+            }
             carried_env.push(
                 doc.text(Span::new(ins.line_start, ins.span.end))
                     .to_string(),
@@ -299,8 +302,12 @@ impl MultiStage {
             }
             body.push(s);
         }
+        // A comment block after the last instruction (a footer, how to run the image, a
+        // commented-out CMD) stays at the end of the file, after the runtime stage: that is where
+        // the reader found it, and what it describes is the image, which the runtime stage is.
+        let end = trailing_comments_start(doc).unwrap_or(doc.source.len());
         let mut text = String::new();
-        if !doc.source.is_empty() && !doc.source.ends_with('\n') {
+        if end > 0 && !doc.source[..end].ends_with('\n') {
             text.push_str(nl);
         }
         text.push_str(nl);
@@ -310,7 +317,6 @@ impl MultiStage {
         }
         // A build edit may insert at the very end too (`npm prune` after a last `COPY . .` when
         // no CMD follows it): one insertion per point, the runtime stage after it.
-        let end = doc.source.len();
         match edits
             .iter_mut()
             .find(|e| e.span.start == end && e.span.end == end)
@@ -321,4 +327,55 @@ impl MultiStage {
         let copied = plan.copies.join(", ");
         (edits, copied)
     }
+}
+
+/// Where the comment block after the last instruction starts (the end of that instruction's
+/// line), when the file ends with comments and blank lines only, one comment at least.
+fn trailing_comments_start(doc: &Dockerfile) -> Option<usize> {
+    let last = doc.instructions.last()?;
+    let tail = doc.source.get(last.full_end..)?;
+    let is_comment = |l: &str| l.trim_start().starts_with('#');
+    (tail.lines().any(is_comment) && tail.lines().all(|l| l.trim().is_empty() || is_comment(l)))
+        .then_some(last.full_end)
+}
+
+/// Folders every image has on its PATH.
+const SYSTEM_BIN: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// Whether an ENV sets only PATH, prepending or appending folders none of which the runtime stage
+/// has (`ENV PATH=/opt/venv/bin:$PATH` when only the venv's site-packages is copied,
+/// `/usr/local/go/bin` of the build image): carried over, it would name folders that are not
+/// there. A PATH built any other way (a variable, a relative folder) is kept as written.
+fn path_names_only_missing(keys: &[(String, String)], plan: &Plan) -> bool {
+    let [(key, value)] = keys else {
+        return false;
+    };
+    if key != "PATH" {
+        return false;
+    }
+    let value = value.trim_matches('"');
+    let (inherited, added): (Vec<&str>, Vec<&str>) = value
+        .split(':')
+        .partition(|e| matches!(*e, "$PATH" | "${PATH}"));
+    let present = |dir: &str| {
+        let dir = dir.trim_end_matches('/');
+        SYSTEM_BIN.contains(&dir)
+            || plan
+                .copies
+                .iter()
+                .chain(plan.relocated.iter().map(|(_, to)| to))
+                .any(|c| within(dir, c) || within(c, dir))
+    };
+    inherited.len() == 1
+        && !added.is_empty()
+        && added
+            .iter()
+            .all(|d| d.starts_with('/') && !d.contains(['$', '`', '"', '\'']) && !present(d))
 }

@@ -1,0 +1,3 @@
+module example.com/lab/shelllog
+
+go 1.24
