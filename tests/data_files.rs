@@ -31,6 +31,7 @@ const OPEN_MAPS: &[(&str, &str)] = &[
     ("python-packages.toml", "depends_on"),
     ("python-packages.toml", "native_libs"),
     ("runtimes.toml", "distros"),
+    ("runtimes.toml", "image_programs"),
     ("runtimes.toml", "policy.arg_patterns"),
     ("runtimes.toml", "policy.arg_patterns.*"),
     ("runtimes.toml", "policy.floating"),
