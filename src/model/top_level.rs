@@ -96,12 +96,21 @@ pub fn analyse(cmd: &str) -> ShellFacts {
 
 /// Analyses `cmd`; `is_state_builtin` names the builtins whose effect outlives the command.
 pub fn analyse_with(cmd: &str, is_state_builtin: impl Fn(&str) -> bool) -> ShellFacts {
+    analyse_tokens(cmd, lex_tolerant(cmd).as_ref().ok(), is_state_builtin)
+}
+
+/// [`analyse_with`] over the tokens of `cmd` already read (`None`: they do not balance).
+pub(crate) fn analyse_tokens(
+    cmd: &str,
+    lexed: Option<&Lexed>,
+    is_state_builtin: impl Fn(&str) -> bool,
+) -> ShellFacts {
     // errexit may be switched on anywhere (inside `if`, a function…): look at the text, not the tree.
     let mut facts = ShellFacts {
         enables_errexit: mentions_errexit(cmd),
         ..Default::default()
     };
-    let Some(commands) = split_top_level(cmd, &mut facts) else {
+    let Some(commands) = lexed.and_then(|lexed| split_tokens(cmd, lexed, &mut facts)) else {
         facts.parsed = false;
         return facts;
     };
@@ -188,7 +197,15 @@ pub(crate) fn is_short_option_with_e(w: &str) -> bool {
 /// apart (a redirection target that runs over a line end, `<<` inside a redirection, a `#` glued
 /// to a parenthesised word), it gives up: `None`, which every caller reads as "unknown".
 pub fn split_top_level<'a>(cmd: &'a str, facts: &mut ShellFacts) -> Option<Vec<SimpleCommand<'a>>> {
-    let lexed = lex_tolerant(cmd).ok()?;
+    split_tokens(cmd, &lex_tolerant(cmd).ok()?, facts)
+}
+
+/// [`split_top_level`] over the tokens of `cmd` already read.
+pub(crate) fn split_tokens<'a>(
+    cmd: &'a str,
+    lexed: &Lexed,
+    facts: &mut ShellFacts,
+) -> Option<Vec<SimpleCommand<'a>>> {
     let mut walk = TopLevel {
         text: cmd,
         facts,
@@ -198,7 +215,7 @@ pub fn split_top_level<'a>(cmd: &'a str, facts: &mut ShellFacts) -> Option<Vec<S
         cmd_start: 0,
         last_op: None,
     };
-    walk.read(&lexed)?;
+    walk.read(lexed)?;
     Some(walk.out)
 }
 
@@ -217,7 +234,8 @@ fn redirect_is_one_word(t: &str) -> bool {
         b'|' => b[k - 1] != b'>',
         _ => false,
     });
-    !split && !t.contains("<<") && !t.contains(['\n', '\r'])
+    let here_document = b.windows(2).any(|w| w == b"<<");
+    !split && !here_document && !b.iter().any(|&c| c == b'\n' || c == b'\r')
 }
 
 /// The state of [`split_top_level`]'s walk.
@@ -251,7 +269,10 @@ impl<'a> TopLevel<'a, '_> {
                 }
                 continue;
             }
-            if self.comment_before(span.start, pos, &mut comments)? {
+            // (Most texts have no comment: test the next one's start before the walk over them.)
+            if comments.peek().is_some_and(|c| c.start < span.start)
+                && self.comment_before(span.start, pos, &mut comments)?
+            {
                 comment = true;
                 break;
             }
@@ -262,10 +283,7 @@ impl<'a> TopLevel<'a, '_> {
                     {
                         return None;
                     }
-                    while let Some(&&at) = here_documents.peek() {
-                        if at >= span.end {
-                            break;
-                        }
+                    while let Some(&&at) = here_documents.peek().filter(|&&&at| at < span.end) {
                         here_documents.next();
                         if at >= span.start {
                             // A here-document inside shell-form RUN text: opaque to us.
@@ -454,10 +472,10 @@ impl<'a> TopLevel<'a, '_> {
     /// Ends the command at a list or pipeline operator of `len` bytes at `at`.
     fn separator(&mut self, kind: &'static str, at: usize, len: usize) {
         self.flush();
-        match kind {
-            "&" => self.facts.has_background = true,
-            "||" | ";" => self.facts.has_list_operators = true,
-            ";;" => self.facts.compound = true,
+        match kind.as_bytes() {
+            [b'&'] => self.facts.has_background = true,
+            [b'|', b'|'] | [b';'] => self.facts.has_list_operators = true,
+            [b';', b';'] => self.facts.compound = true,
             _ => {}
         }
         self.out.push(SimpleCommand {
