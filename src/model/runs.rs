@@ -4,6 +4,7 @@
 //! word after another one or append commands at the end of the script.
 
 use super::script::{is_assignment, Cmd, Script, Word};
+use super::shell::{Reading, Tree, Unsupported};
 use super::stages::Stage;
 use super::top_level as shell;
 use crate::config::Settings;
@@ -359,7 +360,7 @@ pub fn append_commands<'a>(
     // top-level commands.
     let mut facts = shell::ShellFacts::default();
     let errexit_first;
-    if let Some(top) = shell::split_top_level(&run.rt.text, &mut facts) {
+    if let Some(top) = ctx.memo().split_top_level(&run.rt.text, &mut facts) {
         if facts.has_comment || facts.has_background || facts.trailing_separator {
             return None;
         }
@@ -490,6 +491,7 @@ pub fn missing_switch<'r>(
 /// round after a fix re-reads every RUN, and most of them did not change.
 #[derive(Default)]
 pub struct Memo {
+    readings: std::cell::RefCell<TextMap<std::rc::Rc<Reading>>>,
     scripts: std::cell::RefCell<TextMap<Option<std::rc::Rc<Script>>>>,
     chain_facts: std::cell::RefCell<TextMap<shell::ShellFacts>>,
 }
@@ -540,17 +542,46 @@ impl Memo {
     /// The shell reading of a RUN's text (see [`super::script::parse`]), read once per distinct text.
     pub fn script(&self, text: &str) -> Option<std::rc::Rc<Script>> {
         memoized(&self.scripts, text, || {
-            super::script::parse(text).map(std::rc::Rc::new)
+            let tree = self.tree(text);
+            let tree = tree.as_ref().as_ref().ok()?;
+            Some(std::rc::Rc::new(super::script::of_tree(text, tree)))
         })
     }
 
-    /// chain-runs' shell facts for a RUN's text, worked out once per distinct text.
+    /// The shell tree of a RUN's text ([`Tree::parse`]), read once per distinct text: every
+    /// reading of the text (the rules' [`Script`], the effects and facts of a RUN) walks this one
+    /// tree instead of scanning the text again.
+    pub fn tree(&self, text: &str) -> std::rc::Rc<Result<Tree, Unsupported>> {
+        self.reading(text).tree(text)
+    }
+
+    /// The one lexing of a RUN's text that its tree and its top-level reading share.
+    fn reading(&self, text: &str) -> std::rc::Rc<Reading> {
+        memoized(&self.readings, text, || {
+            std::rc::Rc::new(Reading::new(text))
+        })
+    }
+
+    /// [`shell::split_top_level`] of a RUN's text, from its one lexing.
+    pub fn split_top_level<'t>(
+        &self,
+        text: &'t str,
+        facts: &mut shell::ShellFacts,
+    ) -> Option<Vec<shell::SimpleCommand<'t>>> {
+        shell::split_tokens(text, self.reading(text).tokens().ok()?, facts)
+    }
+
+    /// chain-runs' shell facts for a RUN's text ([`shell::analyse_with`]), worked out once per
+    /// distinct text from its one lexing.
     pub fn chain_facts(
         &self,
         text: &str,
-        compute: impl FnOnce() -> shell::ShellFacts,
+        is_state_builtin: impl Fn(&str) -> bool,
     ) -> shell::ShellFacts {
-        memoized(&self.chain_facts, text, compute)
+        memoized(&self.chain_facts, text, || {
+            let reading = self.reading(text);
+            shell::analyse_tokens(text, reading.tokens().ok(), is_state_builtin)
+        })
     }
 }
 

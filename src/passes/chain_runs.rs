@@ -50,7 +50,7 @@ use crate::config::Settings;
 use crate::edit::{Edit, Finding, Fix, Level};
 use crate::model::effects::{self, RunEffects};
 use crate::model::style::Stylist;
-use crate::shell::{self, ShellFacts};
+use crate::shell::ShellFacts;
 use crate::syntax::{Dockerfile, Form, Instruction, Keyword, LineKind, Span};
 use std::cell::OnceCell;
 
@@ -144,9 +144,7 @@ impl ChainRuns {
     }
 
     fn facts(&self, memo: &super::Memo, cmd: &str) -> ShellFacts {
-        memo.chain_facts(cmd, || {
-            shell::analyse_with(cmd, |w| self.state_builtins.iter().any(|b| b == w))
-        })
+        memo.chain_facts(cmd, |w| self.state_builtins.iter().any(|b| b == w))
     }
 
     /// A RUN that may take part in a chain, with what we know of its command.

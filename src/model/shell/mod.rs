@@ -15,7 +15,7 @@
 mod lex;
 mod parse;
 
-pub(crate) use lex::{byte_set, skip_backticks, skip_dollar, skip_double_quoted, skip_parens};
+pub(crate) use lex::{lex_tolerant, skip_backticks, skip_parens, Lexed, Tok};
 
 /// A byte range in the RUN text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -240,7 +240,7 @@ impl Tree {
     /// Reads `text`; the tree's spans index it.
     pub fn parse(text: &str) -> Result<Tree, Unsupported> {
         let lexed = lex::lex(text)?;
-        parse::parse(text, lexed)
+        parse::parse(text, &lexed.toks, lexed.parts)
     }
 
     /// The parts of `word`.
@@ -248,6 +248,45 @@ impl Tree {
         self.parts
             .get(word.parts.0 as usize..word.parts.1 as usize)
             .unwrap_or(&[])
+    }
+}
+
+/// A text read once by the lexer, tolerantly ([`lex_tolerant`]): its tokens serve chain-runs'
+/// top-level reading ([`super::top_level`]) as they are, and the strict [`Tree`] is built from
+/// them when first asked for (the same tree as [`Tree::parse`]'s).
+pub(crate) struct Reading {
+    tokens: Result<Lexed, Unsupported>,
+    tree: std::cell::OnceCell<std::rc::Rc<Result<Tree, Unsupported>>>,
+}
+
+impl Reading {
+    pub(crate) fn new(text: &str) -> Reading {
+        Reading {
+            tokens: lex_tolerant(text),
+            tree: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The tolerant tokens.
+    pub(crate) fn tokens(&self) -> Result<&Lexed, Unsupported> {
+        self.tokens.as_ref().map_err(|e| *e)
+    }
+
+    /// The strict tree; `text` is the text this reading was made of.
+    pub(crate) fn tree(&self, text: &str) -> std::rc::Rc<Result<Tree, Unsupported>> {
+        self.tree
+            .get_or_init(|| {
+                let tree = match &self.tokens {
+                    Err(e) => Err(*e),
+                    Ok(Lexed {
+                        refused: Some(refused),
+                        ..
+                    }) => Err(*refused),
+                    Ok(lexed) => parse::parse(text, &lexed.toks, lexed.parts.clone()),
+                };
+                std::rc::Rc::new(tree)
+            })
+            .clone()
     }
 }
 
@@ -404,6 +443,30 @@ fn redirects_of_command(c: &Command, out: &mut Vec<Redirect>) {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memo's tree, built from the tolerant tokens, is the strict reading's.
+    #[test]
+    fn reading_builds_the_strict_tree() {
+        for text in [
+            "apt-get update && apt-get install -y x > /dev/null 2>&1",
+            "if a; then b; fi; case $x in y) z;; esac",
+            "f() { a | b; }; f",
+            "echo hi # c",
+            "cat <<EOF",
+            "a=(x y) b",
+            "echo 'unbalanced",
+            "a && && b",
+        ] {
+            let memo = format!("{:?}", Reading::new(text).tree(text));
+            let strict = format!("{:?}", Tree::parse(text).map(std::rc::Rc::new));
+            assert_eq!(memo, strict, "{text}");
         }
     }
 }

@@ -6,9 +6,9 @@
 //! are syntax errors. The list and pipeline operators outside every compound command are
 //! recorded in order (chain-runs and the rules ask for them).
 
-use super::lex::{Lexed, Tok};
+use super::lex::Tok;
 use super::{
-    AndOr, CaseArm, Command, Compound, List, Op, Pipeline, Redirect, Simple, Span, Tree,
+    AndOr, CaseArm, Command, Compound, List, Op, Part, Pipeline, Redirect, Simple, Span, Tree,
     Unsupported, WordNode,
 };
 
@@ -39,8 +39,8 @@ fn is_reserved(w: &str) -> bool {
     ) || w.ends_with("()")
 }
 
-pub(super) fn parse(text: &str, lexed: Lexed) -> Result<Tree, Unsupported> {
-    let Lexed { toks, parts } = lexed;
+/// The tree of `text` from its tokens and their words' parts (which the tree keeps).
+pub(super) fn parse(text: &str, toks: &[Tok], parts: Vec<Part>) -> Result<Tree, Unsupported> {
     let mut p = Parser {
         text,
         toks,
@@ -63,7 +63,7 @@ pub(super) fn parse(text: &str, lexed: Lexed) -> Result<Tree, Unsupported> {
 
 struct Parser<'a> {
     text: &'a str,
-    toks: Vec<Tok>,
+    toks: &'a [Tok],
     pos: usize,
     /// How many compound commands enclose the current token.
     depth: usize,
