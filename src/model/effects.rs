@@ -6,10 +6,11 @@
 //! failing RUN (docs/safety-model.md gives the sources). Joining RUN A before RUN B as `A && B`
 //! (A possibly wrapped `( A )`) keeps that behaviour only under the conditions checked here. Where
 //! this reader is unsure it answers conservatively: "ends the chain", "changes state", "errexit on".
-//! The text is read through the model's shell tree (`effects/reading.rs`): a text the tree cannot read
-//! gets every conservative verdict.
+//! The text is read through the model's shell tree (`effects/reading.rs`): a text the tree cannot
+//! read gets every conservative verdict.
 
 use super::script::is_assignment;
+use super::shell::{Tree, Unsupported};
 use super::stages::{PosixProgram, Shell, Stage};
 use super::top_level::ShellFacts;
 use crate::syntax::{Dockerfile, Keyword};
@@ -194,9 +195,11 @@ pub struct RunEffects {
     pub path_commands: Vec<String>,
 }
 
-/// Reads one RUN's text `cmd` (already judged parsable by the top-level reader, `facts`).
+/// Reads one RUN's text `cmd` (already judged parsable by the top-level reader, `facts`) through
+/// its shell tree, `tree` (`Tree::parse(cmd)`, which the RUN memo keeps: `Memo::tree`).
 pub fn run_effects(
     cmd: &str,
+    tree: &Result<Tree, Unsupported>,
     facts: &ShellFacts,
     shell: &Shell,
     workdir: &Workdir,
@@ -214,7 +217,7 @@ pub fn run_effects(
         })
         .cloned()
         .collect();
-    let Some(reading) = reading::read(cmd) else {
+    let Some(reading) = reading::read(cmd, tree) else {
         // The shell tree has no answer: every verdict is the conservative one.
         return RunEffects {
             errexit_on: true,
@@ -550,8 +553,12 @@ pub fn has_per_run_mount(flags: &[crate::syntax::Flag]) -> bool {
 mod tests {
     use super::*;
 
+    fn read(t: &str) -> Option<reading::Reading> {
+        reading::read(t, &Tree::parse(t))
+    }
+
     fn segs(t: &str) -> Vec<Vec<String>> {
-        reading::read(t).expect("the tree reads it").segments
+        read(t).expect("the tree reads it").segments
     }
 
     #[test]
@@ -592,7 +599,7 @@ mod tests {
             "printf -v X %s y",
             "((N=1))",
         ] {
-            assert!(hidden_state(&reading::read(c).expect("readable")), "{c}");
+            assert!(hidden_state(&read(c).expect("readable")), "{c}");
         }
         for c in [
             "echo ${T:-x}",
@@ -600,7 +607,7 @@ mod tests {
             "V=1 make",
             "printf %s",
         ] {
-            assert!(!hidden_state(&reading::read(c).expect("readable")), "{c}");
+            assert!(!hidden_state(&read(c).expect("readable")), "{c}");
         }
     }
 
@@ -634,7 +641,7 @@ mod tests {
     #[test]
     fn errexit_sensitivity() {
         let sens = |c: &str| {
-            reading::read(c).map_or(true, |r| {
+            read(c).map_or(true, |r| {
                 errexit_sensitive(&super::super::top_level::analyse(c), &r)
             })
         };

@@ -4,6 +4,7 @@
 //! word after another one or append commands at the end of the script.
 
 use super::script::{is_assignment, Cmd, Script, Word};
+use super::shell::{Tree, Unsupported};
 use super::stages::Stage;
 use super::top_level as shell;
 use crate::config::Settings;
@@ -500,6 +501,7 @@ pub fn missing_switch<'r>(
 /// round after a fix re-reads every RUN, and most of them did not change.
 #[derive(Default)]
 pub struct Memo {
+    trees: std::cell::RefCell<TextMap<std::rc::Rc<Result<Tree, Unsupported>>>>,
     scripts: std::cell::RefCell<TextMap<Option<std::rc::Rc<Script>>>>,
     chain_facts: std::cell::RefCell<TextMap<shell::ShellFacts>>,
 }
@@ -550,8 +552,17 @@ impl Memo {
     /// The shell reading of a RUN's text (see [`super::script::parse`]), read once per distinct text.
     pub fn script(&self, text: &str) -> Option<std::rc::Rc<Script>> {
         memoized(&self.scripts, text, || {
-            super::script::parse(text).map(std::rc::Rc::new)
+            let tree = self.tree(text);
+            let tree = tree.as_ref().as_ref().ok()?;
+            Some(std::rc::Rc::new(super::script::of_tree(text, tree)))
         })
+    }
+
+    /// The shell tree of a RUN's text ([`Tree::parse`]), read once per distinct text: every
+    /// reading of the text (the rules' [`Script`], the effects and facts of a RUN) walks this one
+    /// tree instead of scanning the text again.
+    pub fn tree(&self, text: &str) -> std::rc::Rc<Result<Tree, Unsupported>> {
+        memoized(&self.trees, text, || std::rc::Rc::new(Tree::parse(text)))
     }
 
     /// chain-runs' shell facts for a RUN's text, worked out once per distinct text.

@@ -1,11 +1,13 @@
 //! Just enough POSIX shell analysis to decide how a RUN command behaves once joined with others.
 //!
-//! It does not execute or fully parse shell: it tokenises the command (quotes, `$( )`, backticks,
-//! `${ }`, subshells) and looks at the top level, where state can leak from one command into the
-//! next. Anything it does not understand makes the verdict more conservative, never less.
+//! It does not execute or fully parse shell: it walks the tokens of the model's shell reader
+//! ([`super::shell`], read tolerantly so that a comment or a here-document does not stop it) and
+//! looks at the top level, where state can leak from one command into the next. Anything it does
+//! not understand makes the verdict more conservative, never less. (The character scanner it
+//! replaced is kept as a test oracle in `tests/support/legacy_readers/top_level.rs`.)
 
 use super::script::is_assignment;
-use super::shell::{byte_set, skip_backticks, skip_dollar, skip_double_quoted, skip_parens};
+use super::shell::{lex_tolerant, Lexed, Op, Span, Tok};
 
 /// What matters about one RUN command when it is placed in an `&&` chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -175,197 +177,296 @@ pub(crate) fn is_short_option_with_e(w: &str) -> bool {
 ///
 /// Every word is a slice of `cmd` (quotes and escapes kept as written), except the marker word
 /// `()` put before a parenthesised word that follows others (`name ()`, `cmd (x)`).
+///
+/// A walk over the tokens of the model's shell reader ([`super::shell`]), read tolerantly (a
+/// comment, a here-document or an array does not stop it), that keeps chain-runs' long-standing
+/// reading: words are the text between blanks and operators (a glued redirection such as `a>b`
+/// is one word with its neighbours), a `( … )` that starts a word is one opaque word, compound
+/// commands are not nested but split at their operators (`if a; then b; fi` is `if a`, `then b`,
+/// `fi`), the first comment ends the reading, and a `)` that closes no `(` of its word (a `case`
+/// pattern) is not read at all. Where the tokens could be read two ways that reading would tell
+/// apart (a redirection target that runs over a line end, `<<` inside a redirection, a `#` glued
+/// to a parenthesised word), it gives up: `None`, which every caller reads as "unknown".
 pub fn split_top_level<'a>(cmd: &'a str, facts: &mut ShellFacts) -> Option<Vec<SimpleCommand<'a>>> {
-    let b = cmd.as_bytes();
-    let mut out = Vec::new();
-    let mut words: Vec<&'a str> = Vec::new();
-    // The word being read is `cmd[start..i]`; `None` between words.
-    let mut word_start: Option<usize> = None;
-    let mut cmd_start = 0usize;
-    let mut i = 0usize;
-    let mut last_op: Option<&str> = None;
-    // The current word so far (empty between words).
-    let word_of = |start: Option<usize>, i: usize| -> &'a str {
-        start.and_then(|s| cmd.get(s..i)).unwrap_or("")
+    let lexed = lex_tolerant(cmd).ok()?;
+    let mut walk = TopLevel {
+        text: cmd,
+        facts,
+        out: Vec::new(),
+        words: Vec::new(),
+        word: None,
+        cmd_start: 0,
+        last_op: None,
     };
-    let flush_word = |start: &mut Option<usize>, i: usize, words: &mut Vec<&'a str>| {
-        if start.is_some() {
-            words.push(word_of(start.take(), i));
-        }
-    };
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b' ' | b'\t' => {
-                flush_word(&mut word_start, i, &mut words);
-                i += 1;
-                while matches!(b.get(i), Some(b' ' | b'\t')) {
-                    i += 1;
-                }
-            }
-            b'\n' | b'\r' => {
-                flush_word(&mut word_start, i, &mut words);
-                if !words.is_empty() {
-                    // A newline ends the command like `;` (`make\ncd /x` runs `cd` at the top
-                    // level); after an operator (`a &&\nb`) it is only a blank.
-                    facts.has_list_operators = true;
-                    out.push(SimpleCommand {
-                        words: std::mem::take(&mut words),
-                        start: cmd_start,
-                        end: i,
-                    });
-                    cmd_start = i + 1;
-                    last_op = Some("\n");
-                }
-                i += 1;
-            }
-            b'#' if word_start.is_none() => {
-                facts.has_comment = true;
-                break;
-            }
-            b'\\' => {
-                let end = (i + 2).min(b.len());
-                cmd.get(i..end)?;
-                word_start.get_or_insert(i);
-                i = end;
-            }
-            b'\'' => {
-                let close = b[i + 1..].iter().position(|&x| x == b'\'')? + i + 1;
-                cmd.get(i..=close)?;
-                word_start.get_or_insert(i);
-                i = close + 1;
-            }
-            b'"' => {
-                let close = skip_double_quoted(b, i + 1)?;
-                cmd.get(i..close)?;
-                word_start.get_or_insert(i);
-                i = close;
-            }
-            b'`' => {
-                let close = skip_backticks(b, i + 1)?;
-                cmd.get(i..close)?;
-                word_start.get_or_insert(i);
-                i = close;
-            }
-            b'$' if matches!(b.get(i + 1), Some(b'(') | Some(b'{')) => {
-                let close = skip_dollar(b, i)?;
-                cmd.get(i..close)?;
-                word_start.get_or_insert(i);
-                i = close;
-            }
-            b'(' if word_start.is_none() || word_of(word_start, i).ends_with('=') => {
-                // A subshell (or an array assignment); balanced as one opaque word.
-                let close = skip_parens(b, i + 1)?;
-                cmd.get(i..close)?;
-                if word_start.is_none() {
-                    if !words.is_empty() {
-                        // `name ()` function definition or `cmd (x)`: opaque
-                        words.push("()");
-                    }
-                    word_start = Some(i);
-                }
-                i = close;
-            }
-            b'(' => {
-                // `name()` function definition
-                i += 1;
-            }
-            b')' => {
-                if word_of(word_start, i).ends_with('(') {
-                    i += 1;
-                } else {
-                    return None; // unbalanced, or a `case` pattern: give up
-                }
-            }
-            b'&' | b'|' | b';' => {
-                let two = b.get(i + 1).copied();
-                let word = word_of(word_start, i);
-                // Redirections such as `2>&1`, `>&2`, `&>file`, `>|file` are part of a word.
-                if c == b'&' && (word.ends_with('>') || word.ends_with('<')) {
-                    i += 1;
-                    continue;
-                }
-                if c == b'&' && two == Some(b'>') {
-                    word_start.get_or_insert(i);
-                    i += 2;
-                    continue;
-                }
-                if c == b'|' && word.ends_with('>') {
-                    i += 1;
-                    continue;
-                }
-                flush_word(&mut word_start, i, &mut words);
-                let (op_len, kind) = match (c, two) {
-                    (b'&', Some(b'&')) => (2, "&&"),
-                    (b'|', Some(b'|')) => (2, "||"),
-                    (b';', Some(b';')) => (2, ";;"),
-                    (b'|', Some(b'&')) => (2, "|&"),
-                    (b'&', _) => (1, "&"),
-                    (b'|', _) => (1, "|"),
-                    _ => (1, ";"),
-                };
-                match kind {
-                    "&" => facts.has_background = true,
-                    "||" | ";" => facts.has_list_operators = true,
-                    ";;" => facts.compound = true,
-                    _ => {}
-                }
-                out.push(SimpleCommand {
-                    words: std::mem::take(&mut words),
-                    start: cmd_start,
-                    end: i,
-                });
-                i += op_len;
-                cmd_start = i;
-                last_op = Some(kind);
-            }
-            b'<' if b.get(i + 1) == Some(&b'<') => {
-                // A here-document inside shell-form RUN text: opaque to us.
-                facts.compound = true;
-                word_start.get_or_insert(i);
-                i += 2;
-            }
-            _ => {
-                let ch_len = if c.is_ascii() {
-                    1
-                } else {
-                    let n = utf8_len(c);
-                    cmd.get(i..(i + n).min(b.len()))?;
-                    n
-                };
-                word_start.get_or_insert(i);
-                i += ch_len;
-                // The rest of a run of ordinary bytes at once: each would land here again (they
-                // are ASCII or whole characters, so `i` ends on a character boundary).
-                while b.get(i).is_some_and(|&x| !WORD_SPECIAL[x as usize]) {
-                    i += 1;
-                }
-            }
-        }
-    }
-    flush_word(&mut word_start, i, &mut words);
-    if !words.is_empty() {
-        out.push(SimpleCommand {
-            words,
-            start: cmd_start,
-            end: b.len(),
-        });
-    } else if matches!(last_op, Some(";") | Some("&")) && !facts.has_comment {
-        facts.trailing_separator = true;
-    }
-    Some(out)
+    walk.read(&lexed)?;
+    Some(walk.out)
 }
 
-/// Bytes `split_top_level` treats specially inside a word (`#` only starts a comment between
-/// words, and `<` only matters as `<<`, but stopping on them is harmless).
-const WORD_SPECIAL: [bool; 256] = byte_set(b" \t\n\r\\'\"`$()&|;<");
+/// Whether this reading takes a redirection token of the shell reader as (part of) one word, as
+/// the reader does. It does not where the target runs over a line end (`&>f` then a newline),
+/// holds `<<`, or where the operator bytes hold an `&` or `|` that is no part of a redirection
+/// here (`>&&`: `>&`, then the operator `&`).
+fn redirect_is_one_word(t: &str) -> bool {
+    let b = t.as_bytes();
+    let operator = b
+        .iter()
+        .take_while(|c| matches!(c, b'<' | b'>' | b'&' | b'|'))
+        .count();
+    let split = (1..operator).any(|k| match b[k] {
+        b'&' => !matches!(b[k - 1], b'<' | b'>'),
+        b'|' => b[k - 1] != b'>',
+        _ => false,
+    });
+    !split && !t.contains("<<") && !t.contains(['\n', '\r'])
+}
 
-fn utf8_len(first: u8) -> usize {
-    match first {
-        0xF0..=0xF7 => 4,
-        0xE0..=0xEF => 3,
-        0xC0..=0xDF => 2,
-        _ => 1,
+/// The state of [`split_top_level`]'s walk.
+struct TopLevel<'a, 'f> {
+    text: &'a str,
+    facts: &'f mut ShellFacts,
+    out: Vec<SimpleCommand<'a>>,
+    /// The words of the command being read.
+    words: Vec<&'a str>,
+    /// The word being read (it goes on while the next token is glued to it).
+    word: Option<Span>,
+    cmd_start: usize,
+    last_op: Option<&'static str>,
+}
+
+impl<'a> TopLevel<'a, '_> {
+    fn read(&mut self, lexed: &Lexed) -> Option<()> {
+        let b = self.text.as_bytes();
+        // Bytes before `pos` are read, or skipped inside a parenthesised word.
+        let mut pos = 0usize;
+        let mut comments = lexed.comments.iter().peekable();
+        let mut here_documents = lexed.here_documents.iter().peekable();
+        let mut comment = false;
+        for tok in &lexed.toks {
+            let span = match *tok {
+                Tok::Word { span, .. } | Tok::Redirect { span, .. } | Tok::Op { span, .. } => span,
+            };
+            if span.start < pos {
+                if span.end > pos {
+                    return None; // a token runs out of a parenthesised word
+                }
+                continue;
+            }
+            if self.comment_before(span.start, pos, &mut comments)? {
+                comment = true;
+                break;
+            }
+            match *tok {
+                Tok::Word { .. } | Tok::Redirect { .. } => {
+                    if matches!(tok, Tok::Redirect { .. })
+                        && !redirect_is_one_word(span.of(self.text))
+                    {
+                        return None;
+                    }
+                    while let Some(&&at) = here_documents.peek() {
+                        if at >= span.end {
+                            break;
+                        }
+                        here_documents.next();
+                        if at >= span.start {
+                            // A here-document inside shell-form RUN text: opaque to us.
+                            self.facts.compound = true;
+                        }
+                    }
+                    self.glue(span);
+                }
+                Tok::Op { op, .. } => {
+                    if let Some(end) = self.op(op, span)? {
+                        pos = end;
+                        continue;
+                    }
+                }
+            }
+            pos = span.end;
+        }
+        if !comment && self.comment_before(usize::MAX, pos, &mut comments)? {
+            comment = true;
+        }
+        if comment {
+            self.facts.has_comment = true;
+        }
+        self.flush();
+        if !self.words.is_empty() {
+            self.out.push(SimpleCommand {
+                words: std::mem::take(&mut self.words),
+                start: self.cmd_start,
+                end: b.len(),
+            });
+        } else if matches!(self.last_op, Some(";") | Some("&")) && !self.facts.has_comment {
+            self.facts.trailing_separator = true;
+        }
+        Some(())
+    }
+
+    /// Whether a comment starts at or after `pos` and before `before` (where the reading ends).
+    /// `None` where a comment cannot be placed in the reading: one that runs out of a
+    /// parenthesised word, or a `#` glued to the word before it (a word byte to this reading).
+    fn comment_before<'c>(
+        &self,
+        before: usize,
+        pos: usize,
+        comments: &mut std::iter::Peekable<impl Iterator<Item = &'c Span>>,
+    ) -> Option<bool> {
+        while let Some(&&c) = comments.peek() {
+            if c.start >= before {
+                break;
+            }
+            comments.next();
+            if c.start < pos {
+                if c.end > pos {
+                    return None;
+                }
+                continue;
+            }
+            return if self.glued_to(c.start).is_some() {
+                None
+            } else {
+                Some(true)
+            };
+        }
+        Some(false)
+    }
+
+    /// The word being read, if it ends right at `at` (nothing between it and `at`).
+    fn glued_to(&self, at: usize) -> Option<Span> {
+        self.word.filter(|w| w.end == at)
+    }
+
+    /// Adds `span` to the word being read if glued to it, else starts a new word.
+    fn glue(&mut self, span: Span) {
+        match self.glued_to(span.start) {
+            Some(w) => self.word = Some(Span::new(w.start, span.end)),
+            None => {
+                self.flush();
+                self.word = Some(span);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(w) = self.word.take() {
+            self.words.push(self.text.get(w.start..w.end).unwrap_or(""));
+        }
+    }
+
+    /// Reads an operator token. `Some(Some(end))` when it opened a parenthesised word read up to
+    /// `end`; `None` when the reading gives up.
+    fn op(&mut self, op: Op, span: Span) -> Option<Option<usize>> {
+        let glued = self.glued_to(span.start).map(|w| w.of(self.text));
+        let at = span.start;
+        match op {
+            Op::Newline => {
+                self.flush();
+                if !self.words.is_empty() {
+                    // A newline ends the command like `;` (`make\ncd /x` runs `cd` at the top
+                    // level); after an operator (`a &&\nb`) it is only a blank.
+                    self.facts.has_list_operators = true;
+                    self.out.push(SimpleCommand {
+                        words: std::mem::take(&mut self.words),
+                        start: self.cmd_start,
+                        end: at,
+                    });
+                    self.cmd_start = at + 1;
+                    self.last_op = Some("\n");
+                }
+            }
+            Op::OpenParen => match glued {
+                Some(w) if !w.ends_with('=') => {
+                    // `name(`: one byte of the word.
+                    self.glue(span);
+                }
+                _ => {
+                    // A subshell (or an array assignment); balanced as one opaque word.
+                    let end = super::shell::skip_parens(self.text.as_bytes(), at + 1)?;
+                    if glued.is_none() {
+                        self.flush();
+                        if !self.words.is_empty() {
+                            // `name ()` function definition or `cmd (x)`: opaque
+                            self.words.push("()");
+                        }
+                    }
+                    self.glue(Span::new(at, end));
+                    return Some(Some(end));
+                }
+            },
+            Op::CloseParen => match glued {
+                Some(w) if w.ends_with('(') => self.glue(span),
+                _ => return None, // unbalanced, or a `case` pattern: give up
+            },
+            Op::And | Op::Background | Op::Or | Op::Pipe | Op::PipeAll => {
+                // After a word ending in `>` (or `<`, for `&`) this reading takes the operator
+                // byte as part of the word (a redirection such as `>&2`); the shell reader's
+                // redirections take those bytes themselves, so such a token is out of step.
+                let starts_with_amp = matches!(op, Op::And | Op::Background);
+                if glued.is_some_and(|w| w.ends_with('>') || (starts_with_amp && w.ends_with('<')))
+                {
+                    return None;
+                }
+                let kind = match op {
+                    Op::And => "&&",
+                    Op::Background => "&",
+                    Op::Or => "||",
+                    Op::Pipe => "|",
+                    _ => "|&",
+                };
+                self.separator(kind, at, span.end - at);
+            }
+            Op::Semicolon => self.separator(";", at, 1),
+            Op::CaseBreak => self.separator(";;", at, 2),
+            // `;&` and `;;&`: this reading has no such operators; it reads the run of operator
+            // bytes from here its own way (`;&&&` is `;`, `&&`, `&`), up to a word.
+            Op::CaseFallThrough | Op::CaseContinue => return Some(Some(self.operator_run(at))),
+        }
+        Some(None)
+    }
+
+    /// Reads the operators in the bytes from `at` on (`&&`, `||`, `;;`, `|&`, `&`, `|`, `;`, in
+    /// that order of preference) up to the first other byte or an `&>`, which starts a word;
+    /// returns where the reading goes on.
+    fn operator_run(&mut self, mut at: usize) -> usize {
+        let b = self.text.as_bytes();
+        while let Some(&c) = b.get(at) {
+            let two = b.get(at + 1).copied();
+            let (len, kind) = match (c, two) {
+                (b'&', Some(b'>')) => {
+                    self.glue(Span::new(at, at + 1));
+                    return at + 1;
+                }
+                (b'&', Some(b'&')) => (2, "&&"),
+                (b'|', Some(b'|')) => (2, "||"),
+                (b';', Some(b';')) => (2, ";;"),
+                (b'|', Some(b'&')) => (2, "|&"),
+                (b'&', _) => (1, "&"),
+                (b'|', _) => (1, "|"),
+                (b';', _) => (1, ";"),
+                _ => break,
+            };
+            self.separator(kind, at, len);
+            at += len;
+        }
+        at
+    }
+
+    /// Ends the command at a list or pipeline operator of `len` bytes at `at`.
+    fn separator(&mut self, kind: &'static str, at: usize, len: usize) {
+        self.flush();
+        match kind {
+            "&" => self.facts.has_background = true,
+            "||" | ";" => self.facts.has_list_operators = true,
+            ";;" => self.facts.compound = true,
+            _ => {}
+        }
+        self.out.push(SimpleCommand {
+            words: std::mem::take(&mut self.words),
+            start: self.cmd_start,
+            end: at,
+        });
+        self.cmd_start = at + len;
+        self.last_op = Some(kind);
     }
 }
 

@@ -216,6 +216,7 @@ struct Member<'a> {
 
 /// What [`effects::run_effects`] needs besides a member's text and facts.
 struct Place<'a> {
+    memo: &'a super::Memo,
     doc: &'a Dockerfile,
     stages: &'a [crate::analysis::Stage],
     stage: &'a crate::analysis::Stage,
@@ -231,6 +232,7 @@ impl Member<'_> {
             let workdir = effects::workdir_at(p.doc, p.stages, p.stage, p.index);
             effects::run_effects(
                 p.text,
+                &p.memo.tree(p.text),
                 &self.facts,
                 &p.stage.shell_program,
                 &workdir,
@@ -398,6 +400,7 @@ impl ChainRuns {
             facts,
             effects: OnceCell::new(),
             place: Place {
+                memo: ctx.memo,
                 doc: ctx.doc,
                 stages: &ctx.analysis.stages,
                 stage,

@@ -8,7 +8,7 @@ use super::{Op, Part, PartKind, Span, Unsupported};
 
 /// One token of the RUN text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Tok {
+pub(crate) enum Tok {
     /// A word: its span and its parts (`parts` indexes [`Lexed::parts`]).
     Word {
         span: Span,
@@ -27,9 +27,16 @@ pub(super) enum Tok {
 }
 
 /// The tokens of a text and the parts of its words.
-pub(super) struct Lexed {
+pub(crate) struct Lexed {
     pub toks: Vec<Tok>,
     pub parts: Vec<Part>,
+    /// In a tolerant reading ([`lex_tolerant`]), the first construct the strict reading refuses
+    /// (a comment, a here-document, a `(` glued to a word); `None` in a strict one.
+    pub refused: Option<Unsupported>,
+    /// In a tolerant reading, each comment: from its `#` to the end of its line.
+    pub comments: Vec<Span>,
+    /// In a tolerant reading, where each `<<` starts (read as two bytes of a word).
+    pub here_documents: Vec<usize>,
 }
 
 /// Bytes with a meaning of their own inside a word (see `lex`'s match).
@@ -39,6 +46,41 @@ const WORD_SPECIAL: [bool; 256] = byte_set(b" \t\n\r\\'\"`$()<>&|;");
 /// brackets, a comment (it would swallow text appended to the RUN), a here-document or
 /// here-string, and a `(` glued to a word other than `name()` (arrays such as `a=(x y)`).
 pub(super) fn lex(text: &str) -> Result<Lexed, Unsupported> {
+    let lexed = lex_tolerant(text)?;
+    match lexed.refused {
+        Some(refused) => Err(refused),
+        None => Ok(lexed),
+    }
+}
+
+/// Like [`lex`], but reads on past what the strict reading refuses, recording it: a comment (as
+/// a [`Lexed::comments`] span, no token), `<<` (two bytes of a word, in
+/// [`Lexed::here_documents`]), a `(` glued to a word (an array `a=(x y)` as one part of the
+/// word, any other `(` as one byte of it). Up to the first of these the tokens are the strict
+/// reading's; with none, they are exactly the strict reading. Unbalanced quotes and brackets are
+/// still an error, reported as the first refusal when one came before.
+pub(crate) fn lex_tolerant(text: &str) -> Result<Lexed, Unsupported> {
+    let mut refused: Option<Unsupported> = None;
+    let mut comments = Vec::new();
+    let mut here_documents = Vec::new();
+    match lex_reading(text, &mut refused, &mut comments, &mut here_documents) {
+        Ok((toks, parts)) => Ok(Lexed {
+            toks,
+            parts,
+            refused,
+            comments,
+            here_documents,
+        }),
+        Err(hard) => Err(refused.unwrap_or(hard)),
+    }
+}
+
+fn lex_reading(
+    text: &str,
+    refused: &mut Option<Unsupported>,
+    comments: &mut Vec<Span>,
+    here_documents: &mut Vec<usize>,
+) -> Result<(Vec<Tok>, Vec<Part>), Unsupported> {
     let b = text.as_bytes();
     // About one token per six bytes of a typical RUN script: one allocation instead of a dozen.
     let mut toks = Vec::with_capacity(text.len() / 6 + 4);
@@ -88,7 +130,15 @@ pub(super) fn lex(text: &str) -> Result<Lexed, Unsupported> {
                 });
                 i += 1;
             }
-            b'#' if word_start.is_none() => return Err(Unsupported::Comment { at: i }),
+            b'#' if word_start.is_none() => {
+                refused.get_or_insert(Unsupported::Comment { at: i });
+                let end = b[i..]
+                    .iter()
+                    .position(|&x| x == b'\n' || x == b'\r')
+                    .map_or(b.len(), |p| p + i);
+                comments.push(Span::new(i, end));
+                i = end;
+            }
             b'\\' => {
                 start_word!();
                 let end = char_end(text, (i + 2).min(b.len()));
@@ -145,7 +195,17 @@ pub(super) fn lex(text: &str) -> Result<Lexed, Unsupported> {
                         .bytes()
                         .all(|c| c == b'_' || c == b'-' || c.is_ascii_alphanumeric());
                 if !is_name || b.get(i + 1) != Some(&b')') {
-                    return Err(Unsupported::GluedParen { at: i });
+                    refused.get_or_insert(Unsupported::GluedParen { at: i });
+                    // Read on as the top-level reading always has: an array `a=(x y)` is one
+                    // opaque part of the word, any other `(` one byte of it.
+                    let end = if name.ends_with('=') {
+                        skip_parens(b, i + 1).ok_or(unbalanced(i))?
+                    } else {
+                        i + 1
+                    };
+                    push_part(&mut parts, PartKind::Literal, i, end);
+                    i = end;
+                    continue;
                 }
                 push_part(&mut parts, PartKind::Literal, i, i + 2);
                 i += 2;
@@ -161,7 +221,13 @@ pub(super) fn lex(text: &str) -> Result<Lexed, Unsupported> {
             }
             b'<' | b'>' => {
                 if b.get(i + 1) == Some(&b'<') && c == b'<' {
-                    return Err(Unsupported::HereDocument { at: i });
+                    refused.get_or_insert(Unsupported::HereDocument { at: i });
+                    // Read on with `<<` as two bytes of a word (its body is not modelled).
+                    here_documents.push(i);
+                    start_word!();
+                    push_part(&mut parts, PartKind::Literal, i, i + 2);
+                    i += 2;
+                    continue;
                 }
                 // A file-descriptor number right before the operator belongs to it.
                 let fd_only = word_start
@@ -281,7 +347,7 @@ pub(super) fn lex(text: &str) -> Result<Lexed, Unsupported> {
         first_part,
         b.len().min(i),
     );
-    Ok(Lexed { toks, parts })
+    Ok((toks, parts))
 }
 
 /// The first character boundary of `text` at or after `i`.

@@ -15,7 +15,7 @@
 mod lex;
 mod parse;
 
-pub(crate) use lex::{byte_set, skip_backticks, skip_dollar, skip_double_quoted, skip_parens};
+pub(crate) use lex::{lex_tolerant, skip_backticks, skip_parens, Lexed, Tok};
 
 /// A byte range in the RUN text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -40,7 +40,7 @@ fn is_reserved(w: &str) -> bool {
 }
 
 pub(super) fn parse(text: &str, lexed: Lexed) -> Result<Tree, Unsupported> {
-    let Lexed { toks, parts } = lexed;
+    let Lexed { toks, parts, .. } = lexed;
     let mut p = Parser {
         text,
         toks,
