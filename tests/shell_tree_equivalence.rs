@@ -690,3 +690,130 @@ fn effects_unreadable_text_is_conservative() {
         );
     }
 }
+
+// ---- The stage facts' command reading (`StageFacts::scan`), walked off the tree, against the
+// old reading over the top-level splitter (`tests/support/legacy_readers/stage_facts.rs`).
+
+#[path = "support/legacy_readers/stage_facts.rs"]
+#[allow(dead_code)]
+mod legacy_stage_facts;
+
+/// The commands (words, directory, environment), packages and opaque RUNs of a stage.
+type StageView = (
+    Vec<(Vec<String>, String, Vec<(String, String)>)>,
+    Vec<String>,
+    usize,
+);
+
+/// Both readings of `text` as the here-document body of a RUN in a stage whose WORKDIR is
+/// `/app` (a here-document keeps the text's line breaks); `None` where the tree cannot read it.
+fn stage_views(text: &str) -> Option<(StageView, StageView)> {
+    dfopt::model::shell::Tree::parse(text).ok()?;
+    stage_views_of_any(text)
+}
+
+/// [`stage_views`] of any text.
+fn stage_views_of_any(text: &str) -> Option<(StageView, StageView)> {
+    let source = format!("FROM x\nWORKDIR /app\nRUN <<EOF\n{text}\nEOF\n");
+    let doc = dfopt::syntax::Dockerfile::parse(&source).ok()?;
+    let run = doc.instructions.get(2)?;
+    let body = doc.text(run.heredocs.first()?.body).to_string();
+    let new = dfopt::model::stage_facts::StageFacts::scan(&doc, 0, doc.instructions.len(), "/");
+    let mut old = legacy_stage_facts::OldFacts::default();
+    old.read(&body, "/app");
+    let view_new = (
+        new.runs
+            .iter()
+            .map(|r| {
+                (
+                    r.words.clone(),
+                    r.cwd.clone(),
+                    r.env.clone().into_iter().collect(),
+                )
+            })
+            .collect(),
+        new.os_packages.clone(),
+        new.opaque_runs,
+    );
+    let view_old = (
+        old.runs
+            .iter()
+            .map(|r| {
+                (
+                    r.words.clone(),
+                    r.cwd.clone(),
+                    r.env.clone().into_iter().collect(),
+                )
+            })
+            .collect(),
+        old.os_packages.clone(),
+        old.opaque_runs,
+    );
+    Some((view_new, view_old))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn stage_facts_read_scripts_as_before(text in script_text()) {
+        // The old splitter refused an escaped multi-byte character (pinned below).
+        let text = text.replace("\\é", "é");
+        if let Some((new, old)) = stage_views(&text) {
+            prop_assert_eq!(new, old, "{:?}", text);
+        }
+    }
+
+    /// On text that is mostly no valid shell the new reading may give up (an opaque RUN, the
+    /// conservative answer) where the old one read on (`&>` with no target, `>&&`); wherever it
+    /// reads, it agrees.
+    #[test]
+    fn stage_facts_agree_on_soup_wherever_they_read(text in soup()) {
+        if let Some((new, old)) = stage_views(&text) {
+            if new.2 == 0 {
+                prop_assert_eq!(new, old, "{:?}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn stage_facts_read_effect_scripts_as_before(text in effects_script(true)) {
+        if let Some((new, old)) = stage_views(&text) {
+            prop_assert_eq!(new, old, "{:?}", text);
+        }
+    }
+}
+
+/// The old splitter refused an escaped multi-byte character (`\é`), which made the RUN opaque;
+/// the tree reads it.
+#[test]
+fn stage_facts_read_an_escaped_multibyte_character() {
+    let (new, old) = stage_views("apt-get install \\é").expect("the tree reads it");
+    assert_eq!(old.2, 1);
+    assert_eq!(new.2, 0);
+    assert_eq!(new.0.len(), 1);
+}
+
+/// Where the tree has no answer (arrays, bash's `function`, a here-document in the text) or
+/// reads text the old reading split otherwise (a function body glued to its name, a redirection
+/// with no target), the RUN is opaque: the conservative answer, where the old reading read on.
+/// The corpus output does not change (compare-binaries is identical). A comment still ends the
+/// text, with the commands before it read, as before.
+#[test]
+fn stage_facts_differences_from_the_old_reading() {
+    for text in [
+        "a=(1 2) && make",
+        "function f { make; }",
+        "cat <<X > f",
+        "f(){ make; }",
+        "make &>",
+    ] {
+        let (new, old) = stage_views_of_any(text).expect("a Dockerfile");
+        assert_eq!((new.2, old.2), (1, 0), "{text:?}");
+    }
+    for text in ["cd /x && make # build it", "cd /x && # nothing\n"] {
+        let (new, old) = stage_views_of_any(text).expect("a Dockerfile");
+        assert_eq!(new, old, "{text:?}");
+        assert_eq!(new.2, 0, "{text:?}");
+    }
+}

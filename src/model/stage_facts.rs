@@ -2,9 +2,10 @@
 //! copied, the user, and how the container starts.
 
 use super::start::Start;
-use crate::shell;
 use crate::syntax::{lex, Dockerfile, Form, Instruction, Keyword};
 use std::collections::BTreeMap;
+
+mod commands;
 
 /// `/a/b` + `../c` → `/a/c`. Returns `None` for paths with variables.
 pub fn resolve(cwd: &str, p: &str) -> Option<String> {
@@ -256,12 +257,10 @@ impl StageFacts {
         f
     }
 
-    /// Splits a RUN's shell text into commands, following `cd` and `export`. False when opaque.
-    // TODO(model::script): read the text with the shared shell reader instead of its own pass
-    // over `shell::split_top_level`.
+    /// Splits a RUN's shell text into commands (read off the shell tree: [`commands`]),
+    /// following `cd` and `export`. False when opaque.
     fn scan_shell(&mut self, text: &str, cwd: &str) -> bool {
-        let mut facts = shell::ShellFacts::default();
-        let Some(cmds) = shell::split_top_level(text, &mut facts) else {
+        let Some(cmds) = commands::commands(text) else {
             return false;
         };
         let mut cwd = cwd.to_string();
@@ -270,7 +269,7 @@ impl StageFacts {
             let mut env = exported.clone();
             let mut words: Vec<String> = Vec::new();
             let mut leading = true;
-            for w in &c.words {
+            for w in &c {
                 if leading {
                     if let Some((k, v)) = w.split_once('=') {
                         if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
