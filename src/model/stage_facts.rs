@@ -1,6 +1,7 @@
 //! What one stage does: working directory, environment, RUN commands, packages installed, files
 //! copied, the user, and how the container starts.
 
+use super::runs::Memo;
 use super::start::Start;
 use crate::syntax::{lex, Dockerfile, Form, Instruction, Keyword};
 use std::collections::BTreeMap;
@@ -132,6 +133,18 @@ pub struct StageFacts {
 
 impl StageFacts {
     pub fn scan(doc: &Dockerfile, from: usize, end: usize, default_workdir: &str) -> StageFacts {
+        Self::scan_with(doc, from, end, default_workdir, &Memo::default())
+    }
+
+    /// [`StageFacts::scan`], reading each RUN's shell tree from the rules' `memo` (parsed once per
+    /// distinct text, shared with the other readings of the RUN).
+    pub fn scan_with(
+        doc: &Dockerfile,
+        from: usize,
+        end: usize,
+        default_workdir: &str,
+        memo: &Memo,
+    ) -> StageFacts {
         let mut f = StageFacts {
             final_workdir: Some(default_workdir.to_string()),
             has_workdir: false,
@@ -208,7 +221,7 @@ impl StageFacts {
                             .collect()
                     };
                     for t in texts {
-                        if !f.scan_shell(&t, &cwd) {
+                        if !f.scan_shell(&t, &cwd, memo) {
                             f.opaque_runs += 1;
                         }
                     }
@@ -259,8 +272,8 @@ impl StageFacts {
 
     /// Splits a RUN's shell text into commands (read off the shell tree: [`commands`]),
     /// following `cd` and `export`. False when opaque.
-    fn scan_shell(&mut self, text: &str, cwd: &str) -> bool {
-        let Some(cmds) = commands::commands(text) else {
+    fn scan_shell(&mut self, text: &str, cwd: &str, memo: &Memo) -> bool {
+        let Some(cmds) = commands::commands(text, &memo.tree(text)) else {
             return false;
         };
         let mut cwd = cwd.to_string();

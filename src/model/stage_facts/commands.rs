@@ -13,21 +13,27 @@ use crate::model::shell::{
     skip_parens, Command, Compound, List, Redirect, Simple, Span, Tree, Unsupported,
 };
 
-/// The commands of `text`, each as its words; `None` when the text is opaque.
-pub(super) fn commands(text: &str) -> Option<Vec<Vec<&str>>> {
-    let (tree, text) = match Tree::parse(text) {
+/// The commands of `text`, each as its words, read off its `tree` (`Tree::parse(text)`); `None`
+/// when the text is opaque.
+pub(super) fn commands<'a>(
+    text: &'a str,
+    tree: &Result<Tree, Unsupported>,
+) -> Option<Vec<Vec<&'a str>>> {
+    let before_comment;
+    let (tree, text) = match tree {
         Ok(tree) => (tree, text),
         // Everything after an unquoted `#` is a comment: the commands before it are the text.
         Err(Unsupported::Comment { at }) => {
             // An operator left hanging before the comment joined nothing to it.
-            let mut before = text.get(..at)?.trim_end();
+            let mut before = text.get(..*at)?.trim_end();
             while let Some(rest) = ["&&", "||", ";", "|", "&"]
                 .iter()
                 .find_map(|op| before.strip_suffix(op))
             {
                 before = rest.trim_end();
             }
-            (Tree::parse(before).ok()?, before)
+            before_comment = Tree::parse(before).ok()?;
+            (&before_comment, before)
         }
         Err(_) => return None,
     };
