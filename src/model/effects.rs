@@ -6,12 +6,17 @@
 //! failing RUN (docs/safety-model.md gives the sources). Joining RUN A before RUN B as `A && B`
 //! (A possibly wrapped `( A )`) keeps that behaviour only under the conditions checked here. Where
 //! this reader is unsure it answers conservatively: "ends the chain", "changes state", "errexit on".
+//! The text is read through the model's shell tree (`effects/reading.rs`): a text the tree cannot
+//! read gets every conservative verdict.
 
 use super::script::is_assignment;
-use super::shell::{skip_backticks, skip_parens};
+use super::shell::{Tree, Unsupported};
 use super::stages::{PosixProgram, Shell, Stage};
-use super::top_level::{split_top_level, ShellFacts};
+use super::top_level::ShellFacts;
 use crate::syntax::{Dockerfile, Keyword};
+use reading::Reading;
+
+mod reading;
 
 /// The joined RUN text must stay under half of Linux's MAX_ARG_STRLEN (128 KiB, the limit of one
 /// argv string), leaving room for the environment.
@@ -190,31 +195,18 @@ pub struct RunEffects {
     pub path_commands: Vec<String>,
 }
 
-/// Reads one RUN's text `cmd` (already judged parsable by the top-level reader, `facts`).
+/// Reads one RUN's text `cmd` (already judged parsable by the top-level reader, `facts`) through
+/// its shell tree, `tree` (`Tree::parse(cmd)`, which the RUN memo keeps: `Memo::tree`).
 pub fn run_effects(
     cmd: &str,
+    tree: &Result<Tree, Unsupported>,
     facts: &ShellFacts,
     shell: &Shell,
     workdir: &Workdir,
     data: &EffectsData,
 ) -> RunEffects {
-    let segments = segments(cmd);
     let shell_errexit = shell.posix_options().is_some_and(|o| o.errexit);
-    let mut effects = RunEffects {
-        errexit_on: shell_errexit || segments.iter().any(|s| set_turns_errexit_on(s)),
-        errexit_sensitive: errexit_sensitive(cmd, facts),
-        hidden_state: hidden_state(cmd, &segments),
-        ..Default::default()
-    };
-    effects.ends_chain = replaces_shell(cmd, shell, data)
-        .or_else(|| leaves_process(cmd, &segments, data))
-        .or_else(|| removes_workdir(&segments, workdir));
-    effects.may_create_executables = segments.iter().any(|s| {
-        command_word(s)
-            .map(|w| !data.no_executables.iter().any(|n| n == w))
-            .unwrap_or(false)
-    });
-    effects.path_commands = facts
+    let path_commands = facts
         .commands
         .iter()
         .filter(|c| {
@@ -225,78 +217,31 @@ pub fn run_effects(
         })
         .cloned()
         .collect();
-    effects
-}
-
-/// The words of the text's commands, split at every operator, bracket and backquote (quotes
-/// removed; a quoted word holding spaces is read again as commands, since `sh -c '…'` runs it).
-fn segments(text: &str) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
-    segments_into(text, &mut out, 0);
-    out
-}
-
-fn segments_into(text: &str, out: &mut Vec<Vec<String>>, depth: usize) {
-    let mut words: Vec<String> = Vec::new();
-    let mut word = String::new();
-    let mut quoted_with_space = false;
-    let mut chars = text.chars().peekable();
-    let flush_word = |word: &mut String,
-                      words: &mut Vec<String>,
-                      out: &mut Vec<Vec<String>>,
-                      quoted_with_space: &mut bool| {
-        if !word.is_empty() {
-            if *quoted_with_space && depth < 4 {
-                segments_into(word, out, depth + 1);
-            }
-            words.push(std::mem::take(word));
-        }
-        *quoted_with_space = false;
+    let Some(reading) = reading::read(cmd, tree) else {
+        // The shell tree has no answer: every verdict is the conservative one.
+        return RunEffects {
+            errexit_on: true,
+            errexit_sensitive: true,
+            hidden_state: true,
+            ends_chain: Some("dfopt cannot read its shell text".to_string()),
+            may_create_executables: true,
+            path_commands,
+        };
     };
-    while let Some(ch) = chars.next() {
-        match ch {
-            '\'' | '"' => {
-                for c in chars.by_ref() {
-                    if c == ch {
-                        break;
-                    }
-                    if c.is_whitespace() {
-                        quoted_with_space = true;
-                    }
-                    word.push(c);
-                }
-                if word.is_empty() {
-                    // `''`: an empty word is still a word (an empty target).
-                    word.push_str("\"\"");
-                }
-            }
-            '\\' => {
-                if let Some(c) = chars.next() {
-                    word.push(c);
-                }
-            }
-            '$' if chars.peek() == Some(&'{') => {
-                word.push('$');
-                for c in chars.by_ref() {
-                    word.push(c);
-                    if c == '}' {
-                        break;
-                    }
-                }
-            }
-            ' ' | '\t' => flush_word(&mut word, &mut words, out, &mut quoted_with_space),
-            ';' | '&' | '|' | '(' | ')' | '{' | '}' | '\n' | '\r' | '`' => {
-                flush_word(&mut word, &mut words, out, &mut quoted_with_space);
-                if !words.is_empty() {
-                    out.push(std::mem::take(&mut words));
-                }
-            }
-            _ => word.push(ch),
-        }
-    }
-    flush_word(&mut word, &mut words, out, &mut quoted_with_space);
-    if !words.is_empty() {
-        out.push(words);
+    let segments = &reading.segments;
+    RunEffects {
+        errexit_on: shell_errexit || segments.iter().any(|s| set_turns_errexit_on(s)),
+        errexit_sensitive: errexit_sensitive(facts, &reading),
+        hidden_state: hidden_state(&reading),
+        ends_chain: replaces_shell(cmd, shell, data)
+            .or_else(|| leaves_process(cmd, segments, data))
+            .or_else(|| removes_workdir(segments, workdir)),
+        may_create_executables: segments.iter().any(|s| {
+            command_word(s)
+                .map(|w| !data.no_executables.iter().any(|n| n == w))
+                .unwrap_or(false)
+        }),
+        path_commands,
     }
 }
 
@@ -353,109 +298,27 @@ fn set_turns_errexit_on(seg: &[String]) -> bool {
 
 /// Not a single AND-OR list of simple commands and pipelines: `;`, newline or `&` lists, compound
 /// commands, subshells, function definitions, command substitutions that hold a list.
-fn errexit_sensitive(cmd: &str, facts: &ShellFacts) -> bool {
-    if facts.compound || facts.has_background || !facts.parsed {
-        return true;
-    }
-    let mut probe = ShellFacts::default();
-    let Some(commands) = split_top_level(cmd, &mut probe) else {
-        return true;
-    };
-    for c in &commands {
-        if c.words.first().is_some_and(|w| w.starts_with('('))
-            || c.words.contains(&"()")
-            || c.words.iter().any(|w| w.ends_with("()"))
-        {
-            return true;
-        }
-        let rest = cmd.get(c.end..).unwrap_or("");
-        // `;`, `&` and a newline end a command as a list member (the top-level reader ends a
-        // command at a newline that does not follow an operator).
-        if (rest.starts_with(';') || rest.starts_with('&') || rest.starts_with(['\n', '\r']))
-            && !rest.starts_with("&&")
-        {
-            return true;
-        }
-        if cmd.get(c.start..c.end).is_some_and(|t| t.contains('\n')) {
-            return true;
-        }
-    }
-    substitution_holds_list(cmd)
+fn errexit_sensitive(facts: &ShellFacts, reading: &Reading) -> bool {
+    facts.compound
+        || facts.has_background
+        || !facts.parsed
+        || !reading.single_and_or
+        || reading.substitution_holds_list
 }
 
-/// A `$( … )` or backquoted substitution (not `$(( … ))`) whose text has a list operator or pipe.
-/// The substitution's end is found with the shell reader's own scanners; where they give up (a
-/// comment inside, unbalanced text) the answer is the conservative one.
-fn substitution_holds_list(cmd: &str) -> bool {
-    let holds_list = |inner: &[u8]| {
-        inner
-            .iter()
-            .any(|c| matches!(c, b';' | b'&' | b'|' | b'\n'))
-    };
-    let b = cmd.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'$' && b.get(i + 1) == Some(&b'(') && b.get(i + 2) != Some(&b'(') {
-            let Some(end) = skip_parens(b, i + 2) else {
-                return true;
+/// Shell state the top-level reader does not see: assignments in expansions and arithmetic,
+/// before special builtins, and `printf -v`.
+fn hidden_state(reading: &Reading) -> bool {
+    reading.assigns_in_expansion
+        || reading.segments.iter().any(|seg| {
+            let Some(i) = command_index(seg) else {
+                return false;
             };
-            if holds_list(&b[i + 2..end - 1]) {
-                return true;
-            }
-            i = end;
-        } else if b[i] == b'`' {
-            let end = skip_backticks(b, i + 1).unwrap_or(b.len() + 1);
-            if holds_list(&b[i + 1..end - 1]) {
-                return true;
-            }
-            i = end;
-        } else {
-            i += 1;
-        }
-    }
-    false
-}
-
-/// Shell state the top-level reader does not see.
-fn hidden_state(cmd: &str, segments: &[Vec<String>]) -> bool {
-    // `${T:=x}`, `${T=x}`: the assignment happens wherever the expansion is.
-    let b = cmd.as_bytes();
-    for (i, _) in cmd.match_indices("${") {
-        let name_end = b[i + 2..]
-            .iter()
-            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
-            .map(|p| p + i + 2);
-        if let Some(e) = name_end {
-            let rest = &cmd[e..];
-            if rest.starts_with(":=") || rest.starts_with('=') {
-                return true;
-            }
-        }
-    }
-    // `$((N=4))`, `$((N+=1))`, `$((N++))`, and bash's `(( … ))` command.
-    for (i, _) in cmd.match_indices("((") {
-        let end = cmd[i..].find("))").map(|e| e + i).unwrap_or(cmd.len());
-        let body = &cmd[i + 2..end];
-        let assigns = body.contains("++")
-            || body.contains("--")
-            || body.char_indices().any(|(k, c)| {
-                c == '='
-                    && !matches!(body[..k].chars().last(), Some('=' | '!' | '<' | '>'))
-                    && !body[k + 1..].starts_with('=')
-            });
-        if assigns {
-            return true;
-        }
-    }
-    segments.iter().any(|seg| {
-        let Some(i) = command_index(seg) else {
-            return false;
-        };
-        let word = seg[i].as_str();
-        let assigned = seg[..i].iter().any(|w| is_assignment(w));
-        (assigned && SPECIAL_BUILTINS.contains(&word))
-            || (word == "printf" && seg.get(i + 1).is_some_and(|w| w == "-v"))
-    })
+            let word = seg[i].as_str();
+            let assigned = seg[..i].iter().any(|w| is_assignment(w));
+            (assigned && SPECIAL_BUILTINS.contains(&word))
+                || (word == "printf" && seg.get(i + 1).is_some_and(|w| w == "-v"))
+        })
 }
 
 /// A RUN that may replace the shell program or its start-up files ends the chain: the RUNs after
@@ -633,9 +496,13 @@ fn target_hits_workdir(target: &str, workdir: &Workdir, cwds: Option<&[String]>)
         }
         return None;
     }
-    // A glob: any path under the folder before its first wildcard.
-    let (literal, glob) = match t.find(['*', '?', '[']) {
-        Some(k) => (&t[..t[..k].rfind('/').map(|s| s + 1).unwrap_or(0)], true),
+    // A glob: any path under the folder before its first wildcard. A brace expansion may name
+    // that folder itself (`/app/{,old}`).
+    let (literal, glob) = match t.find(['*', '?', '[', '{']) {
+        Some(k) => (
+            &t[..t[..k].rfind('/').map(|s| s + 1).unwrap_or(0)],
+            t.as_bytes()[k] != b'{',
+        ),
         None => (t.as_str(), false),
     };
     let literal = if literal.is_empty() { "." } else { literal };
@@ -686,8 +553,12 @@ pub fn has_per_run_mount(flags: &[crate::syntax::Flag]) -> bool {
 mod tests {
     use super::*;
 
+    fn read(t: &str) -> Option<reading::Reading> {
+        reading::read(t, &Tree::parse(t))
+    }
+
     fn segs(t: &str) -> Vec<Vec<String>> {
-        segments(t)
+        read(t).expect("the tree reads it").segments
     }
 
     #[test]
@@ -728,7 +599,7 @@ mod tests {
             "printf -v X %s y",
             "((N=1))",
         ] {
-            assert!(hidden_state(c, &segs(c)), "{c}");
+            assert!(hidden_state(&read(c).expect("readable")), "{c}");
         }
         for c in [
             "echo ${T:-x}",
@@ -736,7 +607,7 @@ mod tests {
             "V=1 make",
             "printf %s",
         ] {
-            assert!(!hidden_state(c, &segs(c)), "{c}");
+            assert!(!hidden_state(&read(c).expect("readable")), "{c}");
         }
     }
 
@@ -769,7 +640,11 @@ mod tests {
 
     #[test]
     fn errexit_sensitivity() {
-        let sens = |c: &str| errexit_sensitive(c, &super::super::top_level::analyse(c));
+        let sens = |c: &str| {
+            read(c).map_or(true, |r| {
+                errexit_sensitive(&super::super::top_level::analyse(c), &r)
+            })
+        };
         for c in [
             "a; b",
             "(a; b)",

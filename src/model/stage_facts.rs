@@ -1,10 +1,12 @@
 //! What one stage does: working directory, environment, RUN commands, packages installed, files
 //! copied, the user, and how the container starts.
 
+use super::runs::Memo;
 use super::start::Start;
-use crate::shell;
 use crate::syntax::{lex, Dockerfile, Form, Instruction, Keyword};
 use std::collections::BTreeMap;
+
+mod commands;
 
 /// `/a/b` + `../c` → `/a/c`. Returns `None` for paths with variables.
 pub fn resolve(cwd: &str, p: &str) -> Option<String> {
@@ -131,6 +133,18 @@ pub struct StageFacts {
 
 impl StageFacts {
     pub fn scan(doc: &Dockerfile, from: usize, end: usize, default_workdir: &str) -> StageFacts {
+        Self::scan_with(doc, from, end, default_workdir, &Memo::default())
+    }
+
+    /// [`StageFacts::scan`], reading each RUN's shell tree from the rules' `memo` (parsed once per
+    /// distinct text, shared with the other readings of the RUN).
+    pub fn scan_with(
+        doc: &Dockerfile,
+        from: usize,
+        end: usize,
+        default_workdir: &str,
+        memo: &Memo,
+    ) -> StageFacts {
         let mut f = StageFacts {
             final_workdir: Some(default_workdir.to_string()),
             has_workdir: false,
@@ -207,7 +221,7 @@ impl StageFacts {
                             .collect()
                     };
                     for t in texts {
-                        if !f.scan_shell(&t, &cwd) {
+                        if !f.scan_shell(&t, &cwd, memo) {
                             f.opaque_runs += 1;
                         }
                     }
@@ -256,12 +270,10 @@ impl StageFacts {
         f
     }
 
-    /// Splits a RUN's shell text into commands, following `cd` and `export`. False when opaque.
-    // TODO(model::script): read the text with the shared shell reader instead of its own pass
-    // over `shell::split_top_level`.
-    fn scan_shell(&mut self, text: &str, cwd: &str) -> bool {
-        let mut facts = shell::ShellFacts::default();
-        let Some(cmds) = shell::split_top_level(text, &mut facts) else {
+    /// Splits a RUN's shell text into commands (read off the shell tree: [`commands`]),
+    /// following `cd` and `export`. False when opaque.
+    fn scan_shell(&mut self, text: &str, cwd: &str, memo: &Memo) -> bool {
+        let Some(cmds) = commands::commands(text, &memo.tree(text)) else {
             return false;
         };
         let mut cwd = cwd.to_string();
@@ -270,7 +282,7 @@ impl StageFacts {
             let mut env = exported.clone();
             let mut words: Vec<String> = Vec::new();
             let mut leading = true;
-            for w in &c.words {
+            for w in &c {
                 if leading {
                     if let Some((k, v)) = w.split_once('=') {
                         if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')

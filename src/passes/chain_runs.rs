@@ -214,6 +214,7 @@ struct Member<'a> {
 
 /// What [`effects::run_effects`] needs besides a member's text and facts.
 struct Place<'a> {
+    memo: &'a super::Memo,
     doc: &'a Dockerfile,
     stages: &'a [crate::analysis::Stage],
     stage: &'a crate::analysis::Stage,
@@ -229,6 +230,7 @@ impl Member<'_> {
             let workdir = effects::workdir_at(p.doc, p.stages, p.stage, p.index);
             effects::run_effects(
                 p.text,
+                &p.memo.tree(p.text),
                 &self.facts,
                 &p.stage.shell_program,
                 &workdir,
@@ -396,6 +398,7 @@ impl ChainRuns {
             facts,
             effects: OnceCell::new(),
             place: Place {
+                memo: ctx.memo,
                 doc: ctx.doc,
                 stages: &ctx.analysis.stages,
                 stage,

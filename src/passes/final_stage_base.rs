@@ -146,7 +146,7 @@ impl Rule for FinalStageBase {
             None if self.distros.contains(&img.name) && img.is_official() => Kind::Binary,
             None => return,
         };
-        let facts = StageFacts::scan(doc, stage.from, stage.end, "/");
+        let facts = StageFacts::scan_with(doc, stage.from, stage.end, "/", ctx.memo);
         let span = from.span;
         match self.plan(ctx, stage.from, stage.end, &kind, &facts) {
             Ok((edits, choice)) => {
@@ -391,7 +391,7 @@ impl FinalStageBase {
                 format!("`{prog}` comes from `{from_stage}`, not a stage of this file")
             })?;
         let bimg = ImageRef::parse(&built.base).ok_or("the build stage's image uses variables")?;
-        let bfacts = StageFacts::scan(doc, built.from, built.end, "/go");
+        let bfacts = StageFacts::scan_with(doc, built.from, built.end, "/go", ctx.memo);
         let alpine = bimg.tag_lower().contains("alpine");
         match self.data.runtime_of(&bimg) {
             Some(Runtime::Go) => {

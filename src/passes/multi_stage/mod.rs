@@ -244,7 +244,7 @@ impl Rule for MultiStage {
             return;
         }
         let default_wd = if rt == Some(Runtime::Go) { "/go" } else { "/" };
-        let facts = StageFacts::scan(doc, stage.from, stage.end, default_wd);
+        let facts = StageFacts::scan_with(doc, stage.from, stage.end, default_wd, ctx.memo);
         let bctx = BuildContext::new(ctx.path);
         let result = match rt {
             Some(rt) => self.plan(ctx, &stage.base, &img, rt, &facts, &bctx),
