@@ -817,3 +817,56 @@ fn stage_facts_differences_from_the_old_reading() {
         assert_eq!(new.2, 0, "{text:?}");
     }
 }
+
+// ---- command lines as argv (`verify --run`, words given to `sh -c` in a start command) ----------
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// On text a shell would read as one simple command (words, quotes, escapes, `$X`), the
+    /// reader's `argv` splits exactly as the old word splitter did, errors included.
+    #[test]
+    fn argv_agrees_with_the_old_word_splitter(text in "[a-z0-9=./ \\t'\"\\\\$-]{0,28}") {
+        let old = legacy_script::split_words(&text);
+        let new = dfopt::model::shell::argv(&text);
+        match (&old, &new) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{:?}", text),
+            (Err(_), Err(_)) => {}
+            _ => prop_assert!(false, "{:?}: old {:?}, new {:?}", text, old, new),
+        }
+    }
+}
+
+/// Where the old splitter took shell syntax as letters of a word (`a;b` as one word, `$(a b)` as
+/// two, `#` as text, any Unicode blank as a separator), `argv` reads it as a shell does: operators,
+/// redirections and comments are errors naming them, an expansion is one word, only blanks and
+/// tabs separate.
+#[test]
+fn argv_reads_shell_syntax_as_a_shell_does() {
+    assert_eq!(legacy_script::split_words("a;b").expect("old"), ["a;b"]);
+    assert!(dfopt::model::shell::argv("a;b")
+        .expect_err("new")
+        .contains("`;`"));
+    assert!(dfopt::model::shell::argv("a>b")
+        .expect_err("new")
+        .contains("redirection"));
+    assert!(dfopt::model::shell::argv("a #b")
+        .expect_err("new")
+        .contains("comment"));
+    assert_eq!(
+        legacy_script::split_words("echo $(id -u)").expect("old"),
+        ["echo", "$(id", "-u)"]
+    );
+    assert_eq!(
+        dfopt::model::shell::argv("echo $(id -u)").expect("new"),
+        ["echo", "$(id -u)"]
+    );
+    assert_eq!(
+        legacy_script::split_words("a\u{a0}b").expect("old"),
+        ["a", "b"]
+    );
+    assert_eq!(
+        dfopt::model::shell::argv("a\u{a0}b").expect("new"),
+        ["a\u{a0}b"]
+    );
+}

@@ -5,7 +5,8 @@
 use super::context::BuildContext;
 use super::images::Choice;
 use super::runtime_data::RuntimeData;
-use super::script::{self, split_words};
+use super::script;
+use super::shell::argv as split_words;
 use super::shell::Tree;
 use crate::config::FinalImage;
 use crate::syntax::{Dockerfile, Form, Instruction};

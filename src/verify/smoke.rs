@@ -43,8 +43,8 @@ pub fn parse_probe(spec: &str) -> Result<SmokeSpec, String> {
     })
 }
 
-/// The shell reader's word splitter (`--run` commands are read like shell words).
-pub use crate::model::script::split_words;
+/// A `--run` command as argv, read with the model's shell reader (`model::shell::argv`).
+pub use crate::model::shell::argv as split_words;
 
 /// Joins words back into a command line a POSIX shell would split the same way.
 pub fn shell_join(words: &[String]) -> String {

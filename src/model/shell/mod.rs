@@ -14,8 +14,10 @@
 
 mod lex;
 mod parse;
+mod words;
 
 pub(crate) use lex::{lex_tolerant, skip_backticks, skip_parens, Lexed, Tok};
+pub use words::argv;
 
 /// A byte range in the RUN text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
