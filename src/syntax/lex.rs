@@ -11,7 +11,39 @@ pub fn is_go_space(c: char) -> bool {
 
 /// Go's `strings.TrimSpace`.
 pub fn trim_go_space(s: &str) -> &str {
-    s.trim_matches(is_go_space)
+    trim_end_go_space(trim_start_go_space(s))
+}
+
+/// An ASCII byte [`is_go_space`] accepts (the non-ASCII spaces are multi-byte characters).
+fn is_ascii_go_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+/// `s` without leading [`is_go_space`] characters. Instruction lines are ASCII nearly always: the
+/// bytes are looked at first, and characters are decoded only from the first non-ASCII byte on
+/// (a profile showed the decoding of every line's first character).
+pub fn trim_start_go_space(s: &str) -> &str {
+    let lead = s.bytes().take_while(|&b| is_ascii_go_space(b)).count();
+    let rest = s.get(lead..).unwrap_or_default();
+    if rest.as_bytes().first().is_some_and(|b| !b.is_ascii()) {
+        return rest.trim_start_matches(is_go_space);
+    }
+    rest
+}
+
+/// `s` without trailing [`is_go_space`] characters (ASCII bytes first, as in
+/// [`trim_start_go_space`]).
+pub fn trim_end_go_space(s: &str) -> &str {
+    let trail = s
+        .bytes()
+        .rev()
+        .take_while(|&b| is_ascii_go_space(b))
+        .count();
+    let rest = s.get(..s.len() - trail).unwrap_or_default();
+    if rest.as_bytes().last().is_some_and(|b| !b.is_ascii()) {
+        return rest.trim_end_matches(is_go_space);
+    }
+    rest
 }
 
 /// BuildKit's `reWhitespace` = `[\t\v\f\r ]+`.
@@ -858,6 +890,33 @@ pub fn heredocs_from_line(line: &str) -> Result<Vec<HeredocWord>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_space_trims_match_the_char_by_char_ones() {
+        for s in [
+            "",
+            " ",
+            "\t\x0b\x0c\r\n x \t",
+            "\u{a0}\u{85} x\u{3000}",
+            " \u{a0} \u{e9}x\u{e9} \u{2028}",
+            "x",
+            "\u{e9}",
+            " \u{1680}\t",
+            "a b",
+        ] {
+            assert_eq!(
+                trim_start_go_space(s),
+                s.trim_start_matches(is_go_space),
+                "{s:?}"
+            );
+            assert_eq!(
+                trim_end_go_space(s),
+                s.trim_end_matches(is_go_space),
+                "{s:?}"
+            );
+            assert_eq!(trim_go_space(s), s.trim_matches(is_go_space), "{s:?}");
+        }
+    }
 
     #[test]
     fn flags_are_extracted_like_buildkit() {

@@ -4,7 +4,7 @@
 //! fails).
 
 use super::json::{go_json_array, JsonArray};
-use super::lex::{is_go_space, parse_words, split_token_ws};
+use super::lex::{is_go_space, parse_words, split_token_ws, trim_start_go_space};
 use super::{Form, Keyword};
 
 const NOT_STRING_ARRAY: &str =
@@ -79,7 +79,7 @@ enum JsonResult {
 /// levels; a lone UTF-16 surrogate escape becomes U+FFFD; a number too large for a float64 makes the
 /// whole decode fail).
 fn parse_json(rest: &str) -> JsonResult {
-    let rest = rest.trim_start_matches(is_go_space);
+    let rest = trim_start_go_space(rest);
     if !rest.starts_with('[') {
         return JsonResult::NotJson;
     }
