@@ -334,7 +334,7 @@ pub fn missing_switch<'c, H: AsRef<str>>(
     decided: &[LazyRegex],
 ) -> Vec<MissingSwitch<'c>> {
     let mut out: Vec<MissingSwitch<'c>> = Vec::new();
-    if !hints.iter().any(|h| text.contains(h.as_ref())) {
+    if !names_any(text, hints) {
         return out;
     }
     let Ok(data) = data() else {
@@ -414,6 +414,30 @@ pub fn missing_switch<'c, H: AsRef<str>>(
             if let Some(hit) = hit.filter(|h| !out.contains(h)) {
                 out.push(hit);
             }
+        }
+    }
+    out
+}
+
+/// Whether `text` contains one of `hints`: the first question of [`missing_switch`], which a rule
+/// may ask itself before it does any other work on a RUN.
+pub fn names_any<H: AsRef<str>>(text: &str, hints: &[H]) -> bool {
+    hints.iter().any(|h| text.contains(h.as_ref()))
+}
+
+/// `hints` without those that contain another one (`apt-get` and `aptitude` beside `apt`): a text
+/// contains one of `hints` exactly when it contains one of these, and fewer searches find it
+/// (rules make them for every RUN, once per package manager).
+pub fn fewest_hints<H: AsRef<str>>(hints: &[H]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, h) in hints.iter().enumerate() {
+        let h = h.as_ref();
+        let covered = hints.iter().enumerate().any(|(j, other)| {
+            let other = other.as_ref();
+            j != i && h.contains(other) && (other != h || j < i)
+        });
+        if !covered {
+            out.push(h.to_string());
         }
     }
     out
@@ -848,6 +872,28 @@ mod tests {
         );
         assert!(missing_y("eval \"apt-get install -y x\"").is_empty());
         assert!(missing_y("./install.sh apt-get").is_empty());
+    }
+
+    #[test]
+    fn the_fewest_hints_find_the_same_texts() {
+        let hints = ["apt-get", "apt", "aptitude", "yum", "yum", "tdnf", "dnf"];
+        assert_eq!(fewest_hints(&hints), ["apt", "yum", "dnf"]);
+        for text in [
+            "apt-get install",
+            "aptitude",
+            "tdnf x",
+            "yum",
+            "zypper in",
+            "",
+            "ap t",
+        ] {
+            assert_eq!(
+                names_any(text, &hints),
+                names_any(text, &fewest_hints(&hints)),
+                "{text}"
+            );
+        }
+        assert_eq!(fewest_hints(&["", "x"]), [""]);
     }
 
     #[test]

@@ -116,7 +116,13 @@ impl DownloadCleanup {
     /// Whether `cmd` names the target among its arguments.
     fn mentions(cmd: &Cmd, target: &Target, vars: &Vars) -> bool {
         cmd.args().iter().any(|w| {
-            let raw = w.text.rsplit_once('=').map(|(_, v)| v);
+            // After the last `=` (bytes: a char search cost more than the rest of the test).
+            let raw = w
+                .text
+                .as_bytes()
+                .iter()
+                .rposition(|&b| b == b'=')
+                .and_then(|i| w.text.get(i + 1..));
             let cands = [Some(w.text.as_str()), raw];
             cands.iter().flatten().any(|t| match target {
                 Target::File(f) if is_plain_word(t) => norm(t) == norm(f),
