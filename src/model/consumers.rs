@@ -179,7 +179,11 @@ pub fn resolve(cmd: &Cmd) -> Vec<Seen> {
 }
 
 fn basename(w: &str) -> &str {
-    w.rsplit('/').next().unwrap_or(w)
+    // By bytes: a char search cost more than the rest of `missing_switch`'s look at a command.
+    match w.as_bytes().iter().rposition(|&b| b == b'/') {
+        Some(i) => w.get(i + 1..).unwrap_or_default(),
+        None => w,
+    }
 }
 
 fn resolve_words(words: &[String], user: Option<String>, depth: usize, out: &mut Vec<Seen>) {

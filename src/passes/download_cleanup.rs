@@ -141,13 +141,19 @@ impl DownloadCleanup {
                 return Effect::Removes;
             }
         }
-        if cmd.program() == "rm" {
-            return Effect::None;
-        }
-        if !Self::mentions(cmd, target, vars) {
-            return Effect::None;
-        }
         let prog = cmd.program();
+        if prog == "rm" {
+            return Effect::None;
+        }
+        // Only the programs below do anything with the target: the others need not be searched for
+        // it (resolving each argument's variables cost more than the rest of the rule).
+        let acts = self.self_removing.iter().any(|p| p == prog)
+            || prog == "mv"
+            || self.keepers.iter().any(|k| k == prog)
+            || self.consumers.iter().any(|c| c.program == prog);
+        if !acts || !Self::mentions(cmd, target, vars) {
+            return Effect::None;
+        }
         if self.self_removing.iter().any(|p| p == prog) {
             if cmd.args().iter().any(|w| self.keep_flags.is_match(&w.text)) {
                 return Effect::Unpacks;

@@ -68,12 +68,13 @@ impl<'a> Parser<'a> {
         let bytes = src.as_bytes();
         // Sized once: growing it line by line showed up in profiles.
         let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
-        let mut start = if src.starts_with('\u{feff}') { 3 } else { 0 };
-        while start < bytes.len() {
-            let end = match memchr::memchr(b'\n', bytes.get(start..).unwrap_or_default()) {
-                Some(i) => start + i + 1,
-                None => bytes.len(),
-            };
+        let first = if src.starts_with('\u{feff}') { 3 } else { 0 };
+        let mut start = first;
+        // One search over the file for every line feed (a search per line cost more).
+        let ends = memchr::memchr_iter(b'\n', bytes.get(first..).unwrap_or_default())
+            .map(|i| first + i + 1)
+            .chain((!bytes.ends_with(b"\n") && bytes.len() > first).then_some(bytes.len()));
+        for end in ends {
             let mut content_end = end;
             while content_end > start && matches!(bytes[content_end - 1], b'\n' | b'\r') {
                 content_end -= 1;
@@ -104,16 +105,30 @@ impl<'a> Parser<'a> {
     /// BuildKit's `trimContinuationCharacter`: returns the content without the continuation
     /// character (and blanks after it) and whether the line continues.
     fn trim_continuation<'s>(&self, line: &'s str) -> (&'s str, bool) {
-        let blanks = line
-            .bytes()
-            .rev()
-            .take_while(|&b| b == b' ' || b == b'\t')
-            .count();
-        let trimmed = line.get(..line.len() - blanks).unwrap_or_default();
-        if let Some(before) = trimmed.strip_suffix(self.directives.escape) {
+        let bytes = line.as_bytes();
+        let mut end = bytes.len();
+        while end > 0 && matches!(bytes[end - 1], b' ' | b'\t') {
+            end -= 1;
+        }
+        let escape = self.directives.escape;
+        if escape.is_ascii() {
+            // By bytes: the escape (`\` or `` ` ``) is ASCII, so the character before it is another
+            // character exactly when its last byte is another byte.
+            if end == 0 || bytes[end - 1] != escape as u8 {
+                return (line, false);
+            }
+            let before = line.get(..end - 1).unwrap_or_default();
+            return match before.as_bytes().last() {
+                None => ("", true),
+                Some(&b) if b != escape as u8 => (before, true),
+                _ => (line, false),
+            };
+        }
+        let trimmed = line.get(..end).unwrap_or_default();
+        if let Some(before) = trimmed.strip_suffix(escape) {
             match before.chars().last() {
                 None => return ("", true),
-                Some(c) if c != self.directives.escape => return (before, true),
+                Some(c) if c != escape => return (before, true),
                 _ => {}
             }
         }
