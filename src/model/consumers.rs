@@ -152,7 +152,12 @@ fn home_of(user: Option<&str>) -> String {
 /// A word's text with quotes removed when it is literal, `~`/`$HOME` resolved.
 fn word_text(raw: &str, user: Option<&str>) -> String {
     let home = home_of(user);
-    let mut w = raw.replace("${HOME}", &home).replace("$HOME", &home);
+    // (Without `$HOME` there is nothing to replace: no copies.)
+    let mut w = if raw.contains("$HOME") || raw.contains("${HOME}") {
+        raw.replace("${HOME}", &home).replace("$HOME", &home)
+    } else {
+        raw.to_string()
+    };
     if w == "~" || w.starts_with("~/") {
         w = format!("{home}{}", &w[1..]);
     }
@@ -351,7 +356,7 @@ pub fn missing_switch<'c, H: AsRef<str>>(
         // A command that runs its first word directly is one of the programs only when that word
         // names one; one that wraps another may name it in any word.
         let program = basename(&first.text);
-        let names_one = hints.iter().any(|h| program.contains(h.as_ref()));
+        let names_one = hints.iter().any(|h| has(program, h.as_ref()));
         let wraps = data.wrappers.iter().any(|w| w.name == program)
             || data.shells.iter().any(|s| s == program)
             || data.opaque.iter().any(|o| o == program)
@@ -367,7 +372,7 @@ pub fn missing_switch<'c, H: AsRef<str>>(
             && !cmd
                 .words
                 .iter()
-                .any(|w| hints.iter().any(|h| w.text.contains(h.as_ref())))
+                .any(|w| hints.iter().any(|h| has(&w.text, h.as_ref())))
         {
             continue;
         }
@@ -421,6 +426,21 @@ pub fn missing_switch<'c, H: AsRef<str>>(
         }
     }
     out
+}
+
+/// `word.contains(needle)` for a word of a command: byte by byte from each place its first byte
+/// occurs (the standard search prepares itself for long texts first, which cost more than the
+/// whole search in a word).
+fn has(word: &str, needle: &str) -> bool {
+    let (w, n) = (word.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = n.split_first() else {
+        return true;
+    };
+    if w.len() > 64 {
+        return word.contains(needle);
+    }
+    (0..w.len().saturating_sub(rest.len()))
+        .any(|i| w[i] == first && w.get(i + 1..i + 1 + rest.len()).is_some_and(|r| r == rest))
 }
 
 /// Whether `text` contains one of `hints`: the first question of [`missing_switch`], which a rule
@@ -876,6 +896,30 @@ mod tests {
         );
         assert!(missing_y("eval \"apt-get install -y x\"").is_empty());
         assert!(missing_y("./install.sh apt-get").is_empty());
+    }
+
+    #[test]
+    fn a_word_has_what_contains_finds() {
+        let long = "x".repeat(70) + "apt-get";
+        for word in [
+            "",
+            "a",
+            "apt",
+            "apt-get",
+            "/usr/bin/apt-get",
+            "xapt",
+            "ap",
+            "aptaptitude",
+            &long,
+        ] {
+            for needle in ["", "a", "apt", "apt-get", "aptitude", "t"] {
+                assert_eq!(
+                    has(word, needle),
+                    word.contains(needle),
+                    "{word:?} {needle:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -216,16 +216,53 @@ pub fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
 /// BuildKit's `parseWords` (used by ENV, LABEL and ARG): words split on whitespace, quotes and
 /// escapes kept.
 pub fn parse_words(rest: &str, escape: char) -> Vec<String> {
-    if !rest.contains(['\'', '"', escape]) {
+    if !has_quote_or_escape(rest, escape) {
         // Without quotes or escapes the words are the runs of non-blanks (the loop below gives the
         // same, a character at a time).
-        return rest
-            .split(is_go_space)
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect();
+        return blank_separated(rest).map(str::to_string).collect();
     }
     parse_words_in_runs(rest, escape)
+}
+
+/// Whether `s` holds a quote or the escape character: without them `parse_words` gives the runs
+/// of non-blanks ([`blank_separated`]).
+pub fn has_quote_or_escape(s: &str, escape: char) -> bool {
+    if escape.is_ascii() {
+        memchr::memchr3(b'\'', b'"', escape as u8, s.as_bytes()).is_some()
+    } else {
+        s.contains(['\'', '"', escape])
+    }
+}
+
+/// The runs of characters other than [`is_go_space`] in `s`: `s.split(is_go_space)` without the
+/// empty pieces, with ASCII bytes looked at as bytes (a profile showed the decoding of each
+/// character of every ENV and LABEL).
+pub fn blank_separated(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = s;
+    std::iter::from_fn(move || {
+        let word = trim_start_go_space(rest);
+        let bytes = word.as_bytes();
+        let mut end = 0;
+        while let Some(&b) = bytes.get(end) {
+            if b.is_ascii() {
+                if is_ascii_go_space(b) {
+                    break;
+                }
+                end += 1;
+                continue;
+            }
+            let Some(c) = word.get(end..).and_then(|t| t.chars().next()) else {
+                break;
+            };
+            if is_go_space(c) {
+                break;
+            }
+            end += c.len_utf8();
+        }
+        let (found, after) = word.split_at(end.min(word.len()));
+        rest = after;
+        (!found.is_empty()).then_some(found)
+    })
 }
 
 /// BuildKit's `parseWords` loop, taking each run of characters with no meaning of their own (in a
@@ -890,6 +927,26 @@ pub fn heredocs_from_line(line: &str) -> Result<Vec<HeredocWord>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_separated_words_are_the_split_ones() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a  b\tc ",
+            "a\u{a0}b\u{85}c",
+            "\u{e9}t\u{e9} \u{3000}x",
+            "x\u{2028}",
+            "\u{1680}",
+            "a=1 b=\u{e9}",
+        ] {
+            let split: Vec<&str> = s.split(is_go_space).filter(|w| !w.is_empty()).collect();
+            assert_eq!(blank_separated(s).collect::<Vec<_>>(), split, "{s:?}");
+        }
+        assert!(has_quote_or_escape("a'b", '\\') && has_quote_or_escape("a`b", '`'));
+        assert!(!has_quote_or_escape("a b", '\\') && has_quote_or_escape("x\u{e9}", '\u{e9}'));
+    }
 
     #[test]
     fn go_space_trims_match_the_char_by_char_ones() {

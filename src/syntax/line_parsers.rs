@@ -4,7 +4,10 @@
 //! fails).
 
 use super::json::{go_json_array, JsonArray};
-use super::lex::{is_go_space, parse_words, split_token_ws, trim_start_go_space};
+use super::lex::{
+    blank_separated, has_quote_or_escape, is_go_space, parse_words, split_token_ws,
+    trim_start_go_space,
+};
 use super::{Form, Keyword};
 
 const NOT_STRING_ARRAY: &str =
@@ -114,11 +117,10 @@ fn parse_maybe_json(rest: &str) -> Result<Form, String> {
 
 /// BuildKit's `parseNameVal`, for its errors only: `ENV a` and `ENV a=1 b` are rejected.
 fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<(), String> {
-    if !rest.contains(['\'', '"', escape]) {
+    if !has_quote_or_escape(rest, escape) {
         // Without quotes or escapes the words are the runs of non-blanks (as `parse_words` finds
         // them): looked at in place, without a copy of each.
-        let mut words = rest.split(is_go_space).filter(|w| !w.is_empty());
-        return name_val_errors(rest, key, &mut words);
+        return name_val_errors(rest, key, &mut blank_separated(rest));
     }
     let words = parse_words(rest, escape);
     name_val_errors(rest, key, &mut words.iter().map(String::as_str))
