@@ -15,6 +15,7 @@ pub fn trim_go_space(s: &str) -> &str {
 }
 
 /// An ASCII byte [`is_go_space`] accepts (the non-ASCII spaces are multi-byte characters).
+#[inline]
 fn is_ascii_go_space(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
 }
@@ -22,6 +23,7 @@ fn is_ascii_go_space(b: u8) -> bool {
 /// `s` without leading [`is_go_space`] characters. Instruction lines are ASCII nearly always: the
 /// bytes are looked at first, and characters are decoded only from the first non-ASCII byte on
 /// (a profile showed the decoding of every line's first character).
+#[inline]
 pub fn trim_start_go_space(s: &str) -> &str {
     let lead = s.bytes().take_while(|&b| is_ascii_go_space(b)).count();
     let rest = s.get(lead..).unwrap_or_default();
@@ -33,6 +35,7 @@ pub fn trim_start_go_space(s: &str) -> &str {
 
 /// `s` without trailing [`is_go_space`] characters (ASCII bytes first, as in
 /// [`trim_start_go_space`]).
+#[inline]
 pub fn trim_end_go_space(s: &str) -> &str {
     let trail = s
         .bytes()
