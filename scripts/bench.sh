@@ -37,6 +37,13 @@ if [ ! -x /usr/bin/time ]; then
   echo "bench: installing GNU time" >&2
   apt-get install -y time >/dev/null
 fi
+# Without hyperfine the times come from GNU time, in hundredths of a second: too coarse for the
+# corpus rows (~0.03 s and ~0.08 s), whose ratio is the 2x-floor target.
+if ! command -v hyperfine >/dev/null; then
+  echo "bench: installing hyperfine" >&2
+  apt-get install -y hyperfine >/dev/null ||
+    echo "bench: hyperfine not installed; times by hand, to 10 ms" >&2
+fi
 if [ -z "${SKIP_BUILD:-}" ]; then
   (cd "$ROOT" && cargo build --release --quiet)
 fi

@@ -159,7 +159,12 @@ fn home_of(user: Option<&str>) -> String {
 /// A word's text with quotes removed when it is literal, `~`/`$HOME` resolved.
 fn word_text(raw: &str, user: Option<&str>) -> String {
     let home = home_of(user);
-    let mut w = raw.replace("${HOME}", &home).replace("$HOME", &home);
+    // (Without `$HOME` there is nothing to replace: no copies.)
+    let mut w = if raw.contains("$HOME") || raw.contains("${HOME}") {
+        raw.replace("${HOME}", &home).replace("$HOME", &home)
+    } else {
+        raw.to_string()
+    };
     if w == "~" || w.starts_with("~/") {
         w = format!("{home}{}", &w[1..]);
     }
@@ -186,7 +191,11 @@ pub fn resolve(cmd: &Cmd) -> Vec<Seen> {
 }
 
 fn basename(w: &str) -> &str {
-    w.rsplit('/').next().unwrap_or(w)
+    // By bytes: a char search cost more than the rest of `missing_switch`'s look at a command.
+    match w.as_bytes().iter().rposition(|&b| b == b'/') {
+        Some(i) => w.get(i + 1..).unwrap_or_default(),
+        None => w,
+    }
 }
 
 fn resolve_words(words: &[String], user: Option<String>, depth: usize, out: &mut Vec<Seen>) {
@@ -341,7 +350,7 @@ pub fn missing_switch<'c, H: AsRef<str>>(
     decided: &[LazyRegex],
 ) -> Vec<MissingSwitch<'c>> {
     let mut out: Vec<MissingSwitch<'c>> = Vec::new();
-    if !hints.iter().any(|h| text.contains(h.as_ref())) {
+    if !names_any(text, hints) {
         return out;
     }
     let Ok(data) = data() else {
@@ -354,7 +363,7 @@ pub fn missing_switch<'c, H: AsRef<str>>(
         // A command that runs its first word directly is one of the programs only when that word
         // names one; one that wraps another may name it in any word.
         let program = basename(&first.text);
-        let names_one = hints.iter().any(|h| program.contains(h.as_ref()));
+        let names_one = hints.iter().any(|h| has(program, h.as_ref()));
         let wraps = data.wrappers.iter().any(|w| w.name == program)
             || data.shells.iter().any(|s| s == program)
             || data.opaque.iter().any(|o| o == program)
@@ -370,7 +379,7 @@ pub fn missing_switch<'c, H: AsRef<str>>(
             && !cmd
                 .words
                 .iter()
-                .any(|w| hints.iter().any(|h| w.text.contains(h.as_ref())))
+                .any(|w| hints.iter().any(|h| has(&w.text, h.as_ref())))
         {
             continue;
         }
@@ -421,6 +430,45 @@ pub fn missing_switch<'c, H: AsRef<str>>(
             if let Some(hit) = hit.filter(|h| !out.contains(h)) {
                 out.push(hit);
             }
+        }
+    }
+    out
+}
+
+/// `word.contains(needle)` for a word of a command: byte by byte from each place its first byte
+/// occurs (the standard search prepares itself for long texts first, which cost more than the
+/// whole search in a word).
+fn has(word: &str, needle: &str) -> bool {
+    let (w, n) = (word.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = n.split_first() else {
+        return true;
+    };
+    if w.len() > 64 {
+        return word.contains(needle);
+    }
+    (0..w.len().saturating_sub(rest.len()))
+        .any(|i| w[i] == first && w.get(i + 1..i + 1 + rest.len()).is_some_and(|r| r == rest))
+}
+
+/// Whether `text` contains one of `hints`: the first question of [`missing_switch`], which a rule
+/// may ask itself before it does any other work on a RUN.
+pub fn names_any<H: AsRef<str>>(text: &str, hints: &[H]) -> bool {
+    hints.iter().any(|h| text.contains(h.as_ref()))
+}
+
+/// `hints` without those that contain another one (`apt-get` and `aptitude` beside `apt`): a text
+/// contains one of `hints` exactly when it contains one of these, and fewer searches find it
+/// (rules make them for every RUN, once per package manager).
+pub fn fewest_hints<H: AsRef<str>>(hints: &[H]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, h) in hints.iter().enumerate() {
+        let h = h.as_ref();
+        let covered = hints.iter().enumerate().any(|(j, other)| {
+            let other = other.as_ref();
+            j != i && h.contains(other) && (other != h || j < i)
+        });
+        if !covered {
+            out.push(h.to_string());
         }
     }
     out
@@ -855,6 +903,52 @@ mod tests {
         );
         assert!(missing_y("eval \"apt-get install -y x\"").is_empty());
         assert!(missing_y("./install.sh apt-get").is_empty());
+    }
+
+    #[test]
+    fn a_word_has_what_contains_finds() {
+        let long = "x".repeat(70) + "apt-get";
+        for word in [
+            "",
+            "a",
+            "apt",
+            "apt-get",
+            "/usr/bin/apt-get",
+            "xapt",
+            "ap",
+            "aptaptitude",
+            &long,
+        ] {
+            for needle in ["", "a", "apt", "apt-get", "aptitude", "t"] {
+                assert_eq!(
+                    has(word, needle),
+                    word.contains(needle),
+                    "{word:?} {needle:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_fewest_hints_find_the_same_texts() {
+        let hints = ["apt-get", "apt", "aptitude", "yum", "yum", "tdnf", "dnf"];
+        assert_eq!(fewest_hints(&hints), ["apt", "yum", "dnf"]);
+        for text in [
+            "apt-get install",
+            "aptitude",
+            "tdnf x",
+            "yum",
+            "zypper in",
+            "",
+            "ap t",
+        ] {
+            assert_eq!(
+                names_any(text, &hints),
+                names_any(text, &fewest_hints(&hints)),
+                "{text}"
+            );
+        }
+        assert_eq!(fewest_hints(&["", "x"]), [""]);
     }
 
     #[test]

@@ -48,6 +48,8 @@ const ID: &str = META.id;
 
 pub struct ApkNoCache {
     programs: Vec<String>,
+    /// `programs` as few as find them all in a text (see [`consumers::fewest_hints`]).
+    hints: Vec<String>,
     subcommands: Vec<String>,
     decided: Vec<LazyRegex>,
     insert: String,
@@ -70,8 +72,10 @@ impl ApkNoCache {
     pub fn new(settings: &Settings) -> Result<Self, String> {
         let apk = crate::model::packages::manager("apk")?;
         let data: Data = super::load(DATA, ID, settings)?;
+        let programs = data.programs.unwrap_or_else(|| apk.programs.clone());
         Ok(ApkNoCache {
-            programs: data.programs.unwrap_or_else(|| apk.programs.clone()),
+            hints: consumers::fewest_hints(&programs),
+            programs,
             subcommands: data.subcommands.unwrap_or_else(|| apk.install.clone()),
             decided: data.decided,
             insert: data.insert,
@@ -87,6 +91,10 @@ impl Rule for ApkNoCache {
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for run in runtext::runs_with(ctx, true) {
+            // A RUN that names no apk has nothing to fix: skip its mounts.
+            if !consumers::names_any(&run.rt.text, &self.hints) {
+                continue;
+            }
             let mounts = run.cache_mounts();
             if self
                 .cache_mounts
@@ -99,7 +107,7 @@ impl Rule for ApkNoCache {
             let hits = consumers::missing_switch(
                 &run.rt.text,
                 &run.script.cmds,
-                &self.programs,
+                &self.hints,
                 &is_prog,
                 &self.subcommands,
                 &self.decided,

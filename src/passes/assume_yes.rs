@@ -56,6 +56,9 @@ struct Manager {
     subcommands: Vec<String>,
     yes: Vec<LazyRegex>,
     insert: String,
+    /// `programs` as few as find them all in a text (see [`consumers::fewest_hints`]).
+    #[serde(skip)]
+    hints: Vec<String>,
 }
 
 /// `transforms/assume-yes.toml`.
@@ -67,7 +70,11 @@ pub struct AssumeYes {
 
 impl AssumeYes {
     pub fn new(settings: &Settings) -> Result<Self, String> {
-        super::load(DATA, ID, settings)
+        let mut rule: AssumeYes = super::load(DATA, ID, settings)?;
+        for m in &mut rule.managers {
+            m.hints = consumers::fewest_hints(&m.programs);
+        }
+        Ok(rule)
     }
 }
 
@@ -83,7 +90,7 @@ impl Rule for AssumeYes {
                 let hits = consumers::missing_switch(
                     &run.rt.text,
                     &run.script.cmds,
-                    &m.programs,
+                    &m.hints,
                     &is_prog,
                     &m.subcommands,
                     &m.yes,

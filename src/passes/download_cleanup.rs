@@ -87,7 +87,13 @@ impl DownloadCleanup {
     /// Whether `cmd` names the target among its arguments.
     fn mentions(cmd: &Cmd, target: &Target, vars: &Vars) -> bool {
         cmd.args().iter().any(|w| {
-            let raw = w.text.rsplit_once('=').map(|(_, v)| v);
+            // After the last `=` (bytes: a char search cost more than the rest of the test).
+            let raw = w
+                .text
+                .as_bytes()
+                .iter()
+                .rposition(|&b| b == b'=')
+                .and_then(|i| w.text.get(i + 1..));
             let cands = [Some(w.text.as_str()), raw];
             cands.iter().flatten().any(|t| match target {
                 Target::File(f) if is_plain_word(t) => norm(t) == norm(f),
@@ -106,13 +112,19 @@ impl DownloadCleanup {
                 return Effect::Removes;
             }
         }
-        if cmd.program() == "rm" {
-            return Effect::None;
-        }
-        if !Self::mentions(cmd, target, vars) {
-            return Effect::None;
-        }
         let prog = cmd.program();
+        if prog == "rm" {
+            return Effect::None;
+        }
+        // Only the programs below do anything with the target: the others need not be searched for
+        // it (resolving each argument's variables cost more than the rest of the rule).
+        let acts = self.self_removing.iter().any(|p| p == prog)
+            || prog == "mv"
+            || self.keepers.iter().any(|k| k == prog)
+            || self.consumers.iter().any(|c| c.program == prog);
+        if !acts || !Self::mentions(cmd, target, vars) {
+            return Effect::None;
+        }
         if self.self_removing.iter().any(|p| p == prog) {
             if cmd.args().iter().any(|w| self.keep_flags.is_match(&w.text)) {
                 return Effect::Unpacks;

@@ -216,13 +216,16 @@ impl Rule for PackageCacheCleanup {
             let mut safe_cmds: Vec<String> = Vec::new();
             let mut unsafe_cmds: Vec<String> = Vec::new();
             let mut whats: Vec<&str> = Vec::new();
+            // Each command's program, read once for all the managers.
+            let programs: Vec<&str> = run.script.cmds.iter().map(|c| c.program()).collect();
             for m in &self.managers {
                 let is_prog = |p: &str| m.programs.iter().any(|x| x == p);
                 let Some(fill) = run
                     .script
                     .cmds
                     .iter()
-                    .rposition(|c| is_prog(c.program()) && c.find_arg(&m.fills).is_some())
+                    .zip(&programs)
+                    .rposition(|(c, p)| is_prog(p) && c.find_arg(&m.fills).is_some())
                 else {
                     continue;
                 };

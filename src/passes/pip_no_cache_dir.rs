@@ -124,6 +124,10 @@ impl Rule for PipNoCacheDir {
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for run in runtext::runs_with(ctx, true) {
+            // A RUN that names neither pip nor python has nothing to fix: skip its mounts.
+            if !consumers::names_any(&run.rt.text, PIP_HINTS) {
+                continue;
+            }
             let mounts = run.cache_mounts();
             if mounts
                 .iter()

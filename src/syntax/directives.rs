@@ -22,7 +22,9 @@ impl DirectiveParser {
         }
     }
 
-    /// BuildKit's `possibleParserDirective`.
+    /// BuildKit's `possibleParserDirective`. The parser asks for every line; only the lines at
+    /// the top of the file can be directives, so the answer for the others is inlined.
+    #[inline]
     pub(super) fn possible_directive(
         &mut self,
         token: &str,
@@ -32,6 +34,16 @@ impl DirectiveParser {
         if self.done {
             return Ok(());
         }
+        self.read_directive(token, line_no, token_start)
+    }
+
+    /// [`Self::possible_directive`] for a line while directives may still come.
+    fn read_directive(
+        &mut self,
+        token: &str,
+        line_no: usize,
+        token_start: usize,
+    ) -> Result<(), ParseError> {
         match parse_directive_line(token) {
             Some((name, value)) => {
                 let lname = name.to_ascii_lowercase();

@@ -11,7 +11,42 @@ pub fn is_go_space(c: char) -> bool {
 
 /// Go's `strings.TrimSpace`.
 pub fn trim_go_space(s: &str) -> &str {
-    s.trim_matches(is_go_space)
+    trim_end_go_space(trim_start_go_space(s))
+}
+
+/// An ASCII byte [`is_go_space`] accepts (the non-ASCII spaces are multi-byte characters).
+#[inline]
+fn is_ascii_go_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+/// `s` without leading [`is_go_space`] characters. Instruction lines are ASCII nearly always: the
+/// bytes are looked at first, and characters are decoded only from the first non-ASCII byte on
+/// (a profile showed the decoding of every line's first character).
+#[inline]
+pub fn trim_start_go_space(s: &str) -> &str {
+    let lead = s.bytes().take_while(|&b| is_ascii_go_space(b)).count();
+    let rest = s.get(lead..).unwrap_or_default();
+    if rest.as_bytes().first().is_some_and(|b| !b.is_ascii()) {
+        return rest.trim_start_matches(is_go_space);
+    }
+    rest
+}
+
+/// `s` without trailing [`is_go_space`] characters (ASCII bytes first, as in
+/// [`trim_start_go_space`]).
+#[inline]
+pub fn trim_end_go_space(s: &str) -> &str {
+    let trail = s
+        .bytes()
+        .rev()
+        .take_while(|&b| is_ascii_go_space(b))
+        .count();
+    let rest = s.get(..s.len() - trail).unwrap_or_default();
+    if rest.as_bytes().last().is_some_and(|b| !b.is_ascii()) {
+        return rest.trim_end_matches(is_go_space);
+    }
+    rest
 }
 
 /// BuildKit's `reWhitespace` = `[\t\v\f\r ]+`.
@@ -184,16 +219,53 @@ pub fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
 /// BuildKit's `parseWords` (used by ENV, LABEL and ARG): words split on whitespace, quotes and
 /// escapes kept.
 pub fn parse_words(rest: &str, escape: char) -> Vec<String> {
-    if !rest.contains(['\'', '"', escape]) {
+    if !has_quote_or_escape(rest, escape) {
         // Without quotes or escapes the words are the runs of non-blanks (the loop below gives the
         // same, a character at a time).
-        return rest
-            .split(is_go_space)
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect();
+        return blank_separated(rest).map(str::to_string).collect();
     }
     parse_words_in_runs(rest, escape)
+}
+
+/// Whether `s` holds a quote or the escape character: without them `parse_words` gives the runs
+/// of non-blanks ([`blank_separated`]).
+pub fn has_quote_or_escape(s: &str, escape: char) -> bool {
+    if escape.is_ascii() {
+        memchr::memchr3(b'\'', b'"', escape as u8, s.as_bytes()).is_some()
+    } else {
+        s.contains(['\'', '"', escape])
+    }
+}
+
+/// The runs of characters other than [`is_go_space`] in `s`: `s.split(is_go_space)` without the
+/// empty pieces, with ASCII bytes looked at as bytes (a profile showed the decoding of each
+/// character of every ENV and LABEL).
+pub fn blank_separated(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = s;
+    std::iter::from_fn(move || {
+        let word = trim_start_go_space(rest);
+        let bytes = word.as_bytes();
+        let mut end = 0;
+        while let Some(&b) = bytes.get(end) {
+            if b.is_ascii() {
+                if is_ascii_go_space(b) {
+                    break;
+                }
+                end += 1;
+                continue;
+            }
+            let Some(c) = word.get(end..).and_then(|t| t.chars().next()) else {
+                break;
+            };
+            if is_go_space(c) {
+                break;
+            }
+            end += c.len_utf8();
+        }
+        let (found, after) = word.split_at(end.min(word.len()));
+        rest = after;
+        (!found.is_empty()).then_some(found)
+    })
 }
 
 /// BuildKit's `parseWords` loop, taking each run of characters with no meaning of their own (in a
@@ -858,6 +930,53 @@ pub fn heredocs_from_line(line: &str) -> Result<Vec<HeredocWord>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_separated_words_are_the_split_ones() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a  b\tc ",
+            "a\u{a0}b\u{85}c",
+            "\u{e9}t\u{e9} \u{3000}x",
+            "x\u{2028}",
+            "\u{1680}",
+            "a=1 b=\u{e9}",
+        ] {
+            let split: Vec<&str> = s.split(is_go_space).filter(|w| !w.is_empty()).collect();
+            assert_eq!(blank_separated(s).collect::<Vec<_>>(), split, "{s:?}");
+        }
+        assert!(has_quote_or_escape("a'b", '\\') && has_quote_or_escape("a`b", '`'));
+        assert!(!has_quote_or_escape("a b", '\\') && has_quote_or_escape("x\u{e9}", '\u{e9}'));
+    }
+
+    #[test]
+    fn go_space_trims_match_the_char_by_char_ones() {
+        for s in [
+            "",
+            " ",
+            "\t\x0b\x0c\r\n x \t",
+            "\u{a0}\u{85} x\u{3000}",
+            " \u{a0} \u{e9}x\u{e9} \u{2028}",
+            "x",
+            "\u{e9}",
+            " \u{1680}\t",
+            "a b",
+        ] {
+            assert_eq!(
+                trim_start_go_space(s),
+                s.trim_start_matches(is_go_space),
+                "{s:?}"
+            );
+            assert_eq!(
+                trim_end_go_space(s),
+                s.trim_end_matches(is_go_space),
+                "{s:?}"
+            );
+            assert_eq!(trim_go_space(s), s.trim_matches(is_go_space), "{s:?}");
+        }
+    }
 
     #[test]
     fn flags_are_extracted_like_buildkit() {

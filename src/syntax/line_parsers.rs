@@ -4,7 +4,10 @@
 //! fails).
 
 use super::json::{go_json_array, JsonArray};
-use super::lex::{is_go_space, parse_words, split_token_ws};
+use super::lex::{
+    blank_separated, has_quote_or_escape, is_go_space, parse_words, split_token_ws,
+    trim_start_go_space,
+};
 use super::{Form, Keyword};
 
 const NOT_STRING_ARRAY: &str =
@@ -79,7 +82,7 @@ enum JsonResult {
 /// levels; a lone UTF-16 surrogate escape becomes U+FFFD; a number too large for a float64 makes the
 /// whole decode fail).
 fn parse_json(rest: &str) -> JsonResult {
-    let rest = rest.trim_start_matches(is_go_space);
+    let rest = trim_start_go_space(rest);
     if !rest.starts_with('[') {
         return JsonResult::NotJson;
     }
@@ -114,8 +117,22 @@ fn parse_maybe_json(rest: &str) -> Result<Form, String> {
 
 /// BuildKit's `parseNameVal`, for its errors only: `ENV a` and `ENV a=1 b` are rejected.
 fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<(), String> {
+    if !has_quote_or_escape(rest, escape) {
+        // Without quotes or escapes the words are the runs of non-blanks (as `parse_words` finds
+        // them): looked at in place, without a copy of each.
+        return name_val_errors(rest, key, &mut blank_separated(rest));
+    }
     let words = parse_words(rest, escape);
-    let Some(first) = words.first() else {
+    name_val_errors(rest, key, &mut words.iter().map(String::as_str))
+}
+
+/// The errors of `parseNameVal` for the `words` of `rest`.
+fn name_val_errors(
+    rest: &str,
+    key: &str,
+    words: &mut dyn Iterator<Item = &str>,
+) -> Result<(), String> {
+    let Some(first) = words.next() else {
         return Ok(());
     };
     if !first.contains('=') {
@@ -124,7 +141,7 @@ fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<(), String> {
         }
         return Ok(());
     }
-    for w in &words {
+    for w in words {
         if !w.contains('=') {
             return Err(format!(
                 "Syntax error - can't find = in {w:?}. Must be of the form: name=value"
@@ -137,6 +154,56 @@ fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `parseNameVal`'s errors from the words as `parse_words` copies them: the oracle of the
+    /// in-place reading.
+    fn parse_name_val_copied(rest: &str, key: &str, escape: char) -> Result<(), String> {
+        let words = parse_words(rest, escape);
+        let Some(first) = words.first() else {
+            return Ok(());
+        };
+        if !first.contains('=') {
+            if split_token_ws(rest).len() < 2 {
+                return Err(format!("{key} must have two arguments"));
+            }
+            return Ok(());
+        }
+        for w in &words {
+            if !w.contains('=') {
+                return Err(format!(
+                    "Syntax error - can't find = in {w:?}. Must be of the form: name=value"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn name_val_errors_read_in_place_as_from_the_copies() {
+        for args in [
+            "",
+            "a",
+            "a b",
+            "a=1",
+            "a=1 b",
+            "a=1 b=2",
+            "a=1 \u{a0}b",
+            "a\u{a0}b",
+            "\"a b\"=1 c",
+            "a='x y' b",
+            "a=1 \\",
+            "a \tb",
+            "x=\u{2028}y z=1",
+        ] {
+            for key in ["ENV", "LABEL"] {
+                assert_eq!(
+                    parse_name_val(args, key, '\\'),
+                    parse_name_val_copied(args, key, '\\'),
+                    "{args:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn json_like_go() {
