@@ -9,7 +9,8 @@
 //!
 //! The effects model (`model::effects`, chain-runs' verdicts) is checked the same way against its
 //! old text scanners, on generated scripts of the commands it judges; its deliberate differences
-//! are pinned by the named tests after the property.
+//! are pinned by the named tests after the property. So are the stage facts' command reading and
+//! the variables a script assigns to literals (`files::Vars`).
 //!
 //! The suite runs `PROPTEST_CASES` cases (default below); the equivalence was shown once with
 //! `PROPTEST_CASES=10000`.
