@@ -9,7 +9,8 @@
 //!
 //! The effects model (`model::effects`, chain-runs' verdicts) is checked the same way against its
 //! old text scanners, on generated scripts of the commands it judges; its deliberate differences
-//! are pinned by the named tests after the property.
+//! are pinned by the named tests after the property. So are the stage facts' command reading and
+//! the variables a script assigns to literals (`files::Vars`).
 //!
 //! The suite runs `PROPTEST_CASES` cases (default below); the equivalence was shown once with
 //! `PROPTEST_CASES=10000`.
@@ -139,7 +140,11 @@ fn list_of(cmd: impl Strategy<Value = String> + Clone) -> impl Strategy<Value = 
 
 /// Well-formed scripts: compound commands nest lists of commands.
 fn script_text() -> impl Strategy<Value = String> {
-    let leaf = simple();
+    script_text_of(simple())
+}
+
+/// Well-formed scripts over `leaf` commands.
+fn script_text_of(leaf: impl Strategy<Value = String> + 'static) -> impl Strategy<Value = String> {
     let command = leaf.prop_recursive(4, 48, 4, |inner| {
         let l = list_of(inner.clone()).boxed();
         let sep = prop::sample::select(&["; ", "\n", " ;\n"][..]);
@@ -815,6 +820,167 @@ fn stage_facts_differences_from_the_old_reading() {
         let (new, old) = stage_views_of_any(text).expect("a Dockerfile");
         assert_eq!(new, old, "{text:?}");
         assert_eq!(new.2, 0, "{text:?}");
+    }
+}
+
+// ---- The variables a script assigns to literals (`files::Vars`), read off the tree, against the
+// old text scan (`tests/support/legacy_readers/files.rs`).
+
+#[path = "support/legacy_readers/files.rs"]
+#[allow(dead_code)]
+mod legacy_files;
+
+use dfopt::model::files::Vars;
+
+/// Assignments in the forms the old scan read, literal or not, and commands that assign.
+const VAR_COMMANDS: &[&str] = &[
+    "V=1.2",
+    "V='a b'",
+    "F=\"/tmp/x y.tgz\"",
+    "F=/tmp/app-1.tgz",
+    "E=",
+    "G=\"$HOME\"",
+    "H=a*b",
+    "U=~/x",
+    "V=$F",
+    "W='x'y",
+    "W=a\\ b",
+    "N=é",
+    "K=\"é\" L=x curl -o /tmp/$L",
+    "export E=1",
+    "export P",
+    "readonly R=/opt",
+    "env V=2 -i true",
+    "D+=z",
+    "for V in a b; do :; done",
+];
+
+/// Commands of the well-formed scripts, and assignments.
+fn vars_simple() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => simple(),
+        3 => prop::sample::select(VAR_COMMANDS).prop_map(str::to_string),
+    ]
+}
+
+/// The known variables of `text` by the old scan and by the tree, where the tree reads the text.
+type VarsView = std::collections::BTreeMap<String, (String, usize)>;
+
+fn vars_views(text: &str) -> Option<(VarsView, VarsView)> {
+    dfopt::model::shell::Tree::parse(text).ok()?;
+    let view = |known: std::collections::BTreeMap<&str, (&str, usize)>| -> VarsView {
+        known
+            .into_iter()
+            .map(|(name, (value, at))| (name.to_string(), (value.to_string(), at)))
+            .collect()
+    };
+    let new = view(Vars::of(text).known());
+    let old = view(legacy_files::Vars::of(text).known());
+    Some((new, old))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn vars_read_scripts_as_before(text in script_text_of(vars_simple())) {
+        if let Some((new, old)) = vars_views(&text) {
+            prop_assert_eq!(new, old, "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn vars_read_effect_scripts_as_before(text in effects_script(true)) {
+        // The old scan read `$((N=4))` as `N=4`; arithmetic now makes `N` unknown (pinned in
+        // `vars_differences_from_the_old_scan`).
+        let text = text.replace("$((N=4))", "$((N+4))");
+        if let Some((new, old)) = vars_views(&text) {
+            prop_assert_eq!(new, old, "{:?}", text);
+        }
+    }
+}
+
+/// The known variables of `text` by each reading, as `name=value` strings.
+fn vars_pair(text: &str) -> (Vec<String>, Vec<String>) {
+    let (new, old) = vars_views(text).unwrap_or_else(|| panic!("the tree reads {text:?}"));
+    let strings = |v: VarsView| {
+        v.into_iter()
+            .map(|(n, (v, _))| format!("{n}={v}"))
+            .collect()
+    };
+    (strings(new), strings(old))
+}
+
+/// Where the old scan read `NAME=` anywhere in the text, the tree reads assignments: each case is
+/// a deliberate difference (the corpus output does not change, compare-binaries is identical).
+#[test]
+fn vars_differences_from_the_old_scan() {
+    let none: Vec<String> = Vec::new();
+    // Arguments that look like assignments assign nothing (`make X=1`), nor does text inside
+    // quotes, nor a `$( )`, which runs in a subshell.
+    for text in ["make X=1", "echo \"a X=1 b\"", "echo $(X=1 && b)"] {
+        let (new, old) = vars_pair(text);
+        assert_eq!(
+            (new, old),
+            (none.clone(), vec!["X=1".to_string()]),
+            "{text:?}"
+        );
+    }
+    // "read " anywhere in the text (`thread `) no longer forgets every variable; `read` itself
+    // still makes the names it reads unknown.
+    assert_eq!(
+        vars_pair("echo thread x && X=1"),
+        (vec!["X=1".to_string()], none.clone())
+    );
+    assert_eq!(
+        vars_pair("read -r X && Y=1 && X=1"),
+        (vec!["Y=1".to_string()], none.clone())
+    );
+    // A `local`, `declare` or `typeset` makes every name it is given unknown (the old regex saw
+    // the first); so do `${X:=…}`, arithmetic, `printf -v`, `unset` and `let`.
+    for text in [
+        "local A X=1",
+        "declare -r A X=1",
+        "echo ${X:=a} && X=1",
+        "echo \"${X=a}\" && X=1",
+        "echo $((X+=2)) && X=1",
+        "echo $((X=1))",
+        "printf -v X %s a && X=1",
+        "X=1 && unset X",
+        "let X+=2 && X=1",
+    ] {
+        let (new, old) = vars_pair(text);
+        assert!(old.contains(&"X=1".to_string()), "{text:?}");
+        assert!(!new.iter().any(|v| v.starts_with("X=")), "{text:?}");
+    }
+    // `eval` may assign anything: nothing is known.
+    assert_eq!(
+        vars_pair("X=1 && eval \"$CMD\""),
+        (none.clone(), vec!["X=1".to_string()])
+    );
+    // A redirection glued to the value ends the word: the value is known.
+    assert_eq!(
+        vars_pair("X=1>/dev/null"),
+        (vec!["X=1".to_string()], none.clone())
+    );
+    // As before: prefix and `export` assignments, quoted literals, `for` names, twice is unknown.
+    for text in [
+        "X=1 make && export Y='a b' && for Z in a; do Z=1; done",
+        "A=\"$X\" && B=1 && B=2",
+    ] {
+        let (new, old) = vars_pair(text);
+        assert_eq!(new, old, "{text:?}");
+    }
+}
+
+/// Where the tree cannot read the text (a comment, a here-document, an array), no variable is
+/// known, where the old scan read on.
+#[test]
+fn vars_unreadable_text_knows_nothing() {
+    for text in ["X=1 && make # build", "X=1 && cat <<EOF", "X=1 && a=(1 2)"] {
+        assert!(dfopt::model::shell::Tree::parse(text).is_err(), "{text:?}");
+        assert!(Vars::of(text).known().is_empty(), "{text:?}");
+        assert!(!legacy_files::Vars::of(text).known().is_empty(), "{text:?}");
     }
 }
 

@@ -4,7 +4,8 @@
 //! (download-cleanup, later-delete), so that no rule borrows another rule's internals.
 
 use crate::config::Settings;
-use crate::model::script::{Cmd, Script};
+use crate::model::script::{is_assignment, Cmd, Script};
+use crate::model::shell::{Command, Compound, List, PartKind, Simple, Tree, Unsupported, WordNode};
 use crate::rule_data::LazyRegex;
 use std::collections::HashMap;
 
@@ -239,119 +240,332 @@ impl Downloaders {
     }
 }
 
-/// The assignments `NAME=value` of a script, as the regex
-/// `(?:^|[\s;&|(])([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|"[^"$`\\]*"|[A-Za-z0-9._/:+@%,=-]*)` finds them
-/// left to right without overlaps: (name, value as written, end of the match). Written out by hand
-/// because the regex's capture search was most of the cost of reading a RUN's variables; a test
-/// checks the two agree.
-fn assignments(text: &str) -> Vec<(&str, &str, usize)> {
-    let b = text.as_bytes();
-    let is_name_byte = |c: u8| c == b'_' || c.is_ascii_alphanumeric();
-    let mut out = Vec::new();
-    let mut resume = 0; // where the previous match ended: the next may not start before it
-    for eq in memchr::memchr_iter(b'=', b) {
-        let mut name_start = eq;
-        while name_start > 0 && b.get(name_start - 1).copied().is_some_and(is_name_byte) {
-            name_start -= 1;
-        }
-        if name_start == eq || b.get(name_start).is_some_and(u8::is_ascii_digit) {
-            continue;
-        }
-        // `^`, or one separator character right before the name (the match starts there).
-        let match_start = match text.get(..name_start).and_then(|t| t.chars().next_back()) {
-            None => 0,
-            Some(c) if c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(') => {
-                name_start - c.len_utf8()
-            }
-            Some(_) => continue,
-        };
-        if match_start < resume {
-            continue;
-        }
-        let v = eq + 1;
-        let rest = b.get(v..).unwrap_or_default();
-        let quoted = match rest.first() {
-            Some(b'\'') => memchr::memchr(b'\'', rest.get(1..).unwrap_or_default()).map(|i| i + 2),
-            Some(b'"') => rest
-                .get(1..)
-                .unwrap_or_default()
-                .iter()
-                .position(|&c| matches!(c, b'"' | b'$' | b'`' | b'\\'))
-                .filter(|&i| rest.get(i + 1) == Some(&b'"'))
-                .map(|i| i + 2),
-            _ => None,
-        };
-        let len = quoted.unwrap_or_else(|| rest.iter().take_while(|&&c| is_plain_byte(c)).count());
-        let (Some(name), Some(value)) = (text.get(name_start..eq), text.get(v..v + len)) else {
-            continue;
-        };
-        resume = v + len;
-        out.push((name, value, v + len));
-    }
-    out
-}
-
-/// Variables assigned exactly once, to a literal, in a RUN's script: name → (value, offset).
-pub(crate) struct Vars {
+/// Variables assigned exactly once, to a literal, in a RUN's script: name → (value, offset of the
+/// end of the assignment).
+///
+/// Read off the script's shell tree ([`crate::model::shell`]): the assignment words of every
+/// simple command at any depth (before its program, and the `NAME=value` arguments of `export`,
+/// `readonly` and `env`). A value is literal when it is plain text, one single-quoted string or
+/// one double-quoted string holding no `$`, backquote or backslash. A variable is unknown when it
+/// is assigned twice, to anything else, with `+=`, by `${NAME:=…}` / `${NAME=…}` or arithmetic,
+/// by `for NAME`, or by `read`, `local`, `declare`, `typeset`, `unset`, `let`, `getopts`,
+/// `mapfile`, `readarray` or `printf -v`. Nothing is known of a script that runs `eval` (it may
+/// assign anything), nor of one the tree cannot read. Assignments inside `$( )`, backquotes or a
+/// string another shell runs (`sh -c '…'`) set nothing in this shell, and are not read.
+#[derive(Default)]
+pub struct Vars {
     map: HashMap<String, Option<(String, usize)>>,
 }
 
 impl Vars {
-    pub(crate) fn of(text: &str) -> Vars {
-        let mut map: HashMap<String, Option<(String, usize)>> = HashMap::new();
-        static RE: std::sync::OnceLock<Option<LazyRegex>> = std::sync::OnceLock::new();
-        let Some(other) = RE
-            .get_or_init(|| {
-                crate::rule_data::regex(
-                    r"\b(?:for|read|local|declare|typeset)\s+(?:-\S+\s+)*([A-Za-z_][A-Za-z0-9_]*)",
-                )
-                .ok()
-            })
-            .as_ref()
-        else {
-            return Vars { map };
+    /// The variables of `text` (for callers without the RUN memo, which keeps the text's tree).
+    pub fn of(text: &str) -> Vars {
+        Vars::of_tree(text, &Tree::parse(text))
+    }
+
+    /// The variables of `text`, read off its `tree` (`Tree::parse(text)`, as the RUN memo keeps
+    /// it); none when the tree cannot read the text.
+    pub fn of_tree(text: &str, tree: &Result<Tree, Unsupported>) -> Vars {
+        let Ok(tree) = tree else {
+            return Vars::default();
         };
-        for (name, v, end) in assignments(text) {
-            let after = text.as_bytes().get(end).copied();
-            let clean_end = matches!(
-                after,
-                None | Some(b' ' | b'\t' | b'\n' | b'\r' | b';' | b'&' | b'|' | b')')
-            );
-            let value = if v.len() >= 2 && (v.starts_with('\'') || v.starts_with('"')) {
-                v.get(1..v.len() - 1).map(str::to_string)
-            } else {
-                Some(v.to_string())
-            };
-            let entry = map.entry(name.to_string());
-            use std::collections::hash_map::Entry;
-            match entry {
-                Entry::Vacant(e) => {
-                    e.insert(if clean_end {
-                        value.map(|v| (v, end))
-                    } else {
-                        None
-                    });
-                }
-                Entry::Occupied(mut e) => {
-                    e.insert(None);
-                }
-            }
+        let mut walk = VarsWalk {
+            text,
+            tree,
+            vars: Vars::default(),
+            opaque: false,
+        };
+        walk.list(&tree.body);
+        if walk.opaque {
+            return Vars::default();
         }
-        for c in other.captures_iter(text) {
-            if let Some(n) = c.get(1) {
-                map.insert(n.as_str().to_string(), None);
-            }
-        }
-        if text.contains("read ") {
-            map.clear();
-        }
-        Vars { map }
+        walk.vars
+    }
+
+    /// The variables known: name → (value, offset of the end of the assignment), by name.
+    pub fn known(&self) -> std::collections::BTreeMap<&str, (&str, usize)> {
+        self.map
+            .iter()
+            .filter_map(|(name, v)| {
+                let (value, at) = v.as_ref()?;
+                Some((name.as_str(), (value.as_str(), *at)))
+            })
+            .collect()
     }
 
     fn get(&self, name: &str, at: usize) -> Option<&str> {
         match self.map.get(name) {
             Some(Some((v, off))) if *off <= at => Some(v),
             _ => None,
+        }
+    }
+
+    /// `name` is assigned `value` (`None`: no literal): known if this is its only assignment.
+    fn assigned(&mut self, name: &str, value: Option<(String, usize)>) {
+        use std::collections::hash_map::Entry;
+        match self.map.entry(name.to_string()) {
+            Entry::Vacant(e) => {
+                e.insert(value);
+            }
+            Entry::Occupied(mut e) => {
+                e.insert(None);
+            }
+        }
+    }
+
+    /// `name` is assigned something dfopt cannot know.
+    fn unknown(&mut self, name: &str) {
+        if is_name(name) {
+            self.map.insert(name.to_string(), None);
+        }
+    }
+}
+
+/// `NAME`: a shell variable's name.
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+/// The literal an assignment's value stands for: plain text, `'…'`, or `"…"` holding no `$`,
+/// backquote or backslash (the forms whose value reads off the text as it is); `None` otherwise.
+fn literal_value(v: &str) -> Option<String> {
+    if v.bytes().all(is_plain_byte) {
+        return Some(v.to_string());
+    }
+    let inner = match v.strip_prefix('\'') {
+        Some(rest) => rest.strip_suffix('\'').filter(|s| !s.contains('\''))?,
+        None => v
+            .strip_prefix('"')?
+            .strip_suffix('"')
+            .filter(|s| !s.contains(['"', '$', '`', '\\']))?,
+    };
+    Some(inner.to_string())
+}
+
+/// Whether the body of an arithmetic expansion assigns (`=` that is no comparison, `++`, `--`).
+fn arithmetic_assigns(body: &str) -> bool {
+    body.contains("++")
+        || body.contains("--")
+        || body.char_indices().any(|(k, c)| {
+            c == '='
+                && !matches!(
+                    body.get(..k).and_then(|s| s.chars().last()),
+                    Some('=' | '!' | '<' | '>')
+                )
+                && !body.get(k + 1..).is_some_and(|s| s.starts_with('='))
+        })
+}
+
+/// The walk over a script's tree that collects its [`Vars`].
+struct VarsWalk<'t> {
+    text: &'t str,
+    tree: &'t Tree,
+    vars: Vars,
+    /// The script runs `eval`, which may assign any variable.
+    opaque: bool,
+}
+
+impl VarsWalk<'_> {
+    fn list(&mut self, list: &List) {
+        for (and_or, _) in &list.items {
+            for p in std::iter::once(&and_or.first).chain(and_or.rest.iter().map(|(_, p)| p)) {
+                for c in &p.commands {
+                    self.command(c);
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, c: &Command) {
+        match c {
+            Command::Simple(simple) => self.simple(simple),
+            Command::Function {
+                spaced_head, body, ..
+            } => {
+                if let Some(simple) = spaced_head {
+                    self.simple(simple);
+                }
+                self.command(body);
+            }
+            Command::Compound {
+                prefix,
+                body,
+                redirects,
+            } => {
+                let targets = redirects.iter().filter_map(|r| r.target.as_ref());
+                for w in prefix.iter().chain(targets) {
+                    self.expansions(w);
+                }
+                match body.as_ref() {
+                    Compound::Subshell(l) | Compound::Brace(l) => self.list(l),
+                    Compound::If {
+                        branches,
+                        otherwise,
+                    } => {
+                        for (condition, then) in branches {
+                            self.list(condition);
+                            self.list(then);
+                        }
+                        if let Some(l) = otherwise {
+                            self.list(l);
+                        }
+                    }
+                    Compound::Loop {
+                        condition, body, ..
+                    } => {
+                        self.list(condition);
+                        self.list(body);
+                    }
+                    Compound::For { header, body } => {
+                        if let Some(name) = header.first() {
+                            self.vars.unknown(name.span.of(self.text));
+                        }
+                        for w in header {
+                            self.expansions(w);
+                        }
+                        self.list(body);
+                    }
+                    Compound::Case { subject, arms } => {
+                        self.expansions(subject);
+                        for arm in arms {
+                            for w in &arm.patterns {
+                                self.expansions(w);
+                            }
+                            self.list(&arm.body);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A simple command, in stretches between its process substitutions as [`Tree::walk`] reads
+    /// it (the words after one read as a command of their own).
+    fn simple(&mut self, simple: &Simple) {
+        for w in simple.redirects.iter().filter_map(|r| r.target.as_ref()) {
+            self.expansions(w);
+        }
+        let mut from = 0;
+        for (at, list) in &simple.process_substitutions {
+            self.words(simple.words.get(from..*at).unwrap_or(&[]));
+            self.list(list);
+            from = *at;
+        }
+        self.words(simple.words.get(from..).unwrap_or(&[]));
+    }
+
+    /// The words of one command: its own assignments, and those its program makes.
+    fn words(&mut self, words: &[WordNode]) {
+        let text = self.text;
+        let written = |w: &WordNode| w.span.of(text);
+        for w in words {
+            self.expansions(w);
+        }
+        let reserved = words
+            .iter()
+            .take_while(|w| matches!(written(w), "!" | "time"))
+            .count();
+        let mut rest = words.get(reserved..).unwrap_or(&[]).iter();
+        let program = loop {
+            let Some(w) = rest.next() else {
+                return;
+            };
+            if !is_assignment(written(w)) {
+                break written(w);
+            }
+            self.assignment(w);
+        };
+        let args = rest.as_slice();
+        match program {
+            "export" | "readonly" => {
+                for w in args.iter().filter(|w| is_assignment(written(w))) {
+                    self.assignment(w);
+                }
+            }
+            // `env A=1 -i cmd`: the assignments before the program it runs.
+            "env" => {
+                for w in args
+                    .iter()
+                    .take_while(|w| written(w).starts_with('-') || is_assignment(written(w)))
+                    .filter(|w| is_assignment(written(w)))
+                {
+                    self.assignment(w);
+                }
+            }
+            // Builtins that assign the variables they name (`read -r A B`, `local A=1`), or unset
+            // them; an option's value that looks like a name is taken for one too (no harm: it
+            // only makes a variable unknown).
+            "read" | "local" | "declare" | "typeset" | "unset" | "let" | "getopts" | "mapfile"
+            | "readarray" => {
+                for w in args {
+                    let name = written(w).split('=').next().unwrap_or("");
+                    self.vars.unknown(name.trim_end_matches('+'));
+                }
+            }
+            "printf" => {
+                let mut args = args.iter().map(written);
+                while let Some(a) = args.next() {
+                    if a == "-v" {
+                        if let Some(name) = args.next() {
+                            self.vars.unknown(name);
+                        }
+                    }
+                }
+            }
+            "eval" => self.opaque = true,
+            _ => {}
+        }
+    }
+
+    /// `NAME=value` (a literal if it reads as one) or `NAME+=value` (unknown).
+    fn assignment(&mut self, w: &WordNode) {
+        let Some((name, value)) = w.span.of(self.text).split_once('=') else {
+            return;
+        };
+        match name.strip_suffix('+') {
+            Some(name) => self.vars.unknown(name),
+            None => {
+                let value = literal_value(value).map(|v| (v, w.span.end));
+                self.vars.assigned(name, value);
+            }
+        }
+    }
+
+    /// The variables a word's expansions assign: `${NAME:=…}`, `${NAME=…}` and arithmetic, also
+    /// inside double quotes and other `${ }` (the tree does not split those out).
+    fn expansions(&mut self, w: &WordNode) {
+        let tree = self.tree;
+        for part in tree.parts(w) {
+            if !matches!(
+                part.kind,
+                PartKind::DoubleQuoted | PartKind::Braced { .. } | PartKind::Arithmetic
+            ) {
+                continue;
+            }
+            let s = part.span.of(self.text);
+            for (k, _) in s.match_indices("${") {
+                let inner = s.get(k + 2..).unwrap_or("");
+                let name_end = inner
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(inner.len());
+                let (name, rest) = inner.split_at(name_end);
+                if rest.starts_with(":=") || rest.starts_with('=') {
+                    self.vars.unknown(name);
+                }
+            }
+            for (k, _) in s.match_indices("$((") {
+                let body = s.get(k + 3..).unwrap_or("");
+                let body = body
+                    .find("))")
+                    .map_or(body, |e| body.get(..e).unwrap_or(""));
+                if arithmetic_assigns(body) {
+                    for name in body.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                        self.vars.unknown(name);
+                    }
+                }
+            }
         }
     }
 }
@@ -563,54 +777,6 @@ mod tests {
         assert_eq!(literal("$V", &v, 0, false), None);
         assert_eq!(literal("*.tgz", &v, 0, false), None);
         assert_eq!(literal("'a b'", &v, 0, false).as_deref(), Some("a b"));
-    }
-
-    #[test]
-    fn assignments_agree_with_their_regex() {
-        use proptest::prelude::*;
-        let re = regex::Regex::new(
-            r#"(?:^|[\s;&|(])([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|"[^"$`\\]*"|[A-Za-z0-9._/:+@%,=-]*)"#,
-        )
-        .expect("valid");
-        let by_regex = |t: &str| -> Vec<(String, String, usize)> {
-            re.captures_iter(t)
-                .filter_map(|c| {
-                    Some((
-                        c.get(1)?.as_str().to_string(),
-                        c.get(2)?.as_str().to_string(),
-                        c.get(0)?.end(),
-                    ))
-                })
-                .collect()
-        };
-        let by_hand = |t: &str| -> Vec<(String, String, usize)> {
-            assignments(t)
-                .into_iter()
-                .map(|(n, v, e)| (n.to_string(), v.to_string(), e))
-                .collect()
-        };
-        for t in [
-            "A=1 B=2",
-            "A=B=C",
-            "A='x B=1' C=2",
-            "a-b=1 _x=\"y\" 9a=1 x9=2",
-            "\u{a0}V=1;W=(X=2",
-            "F=\"a$b\" G=\"ok\"",
-            "=x A==",
-            "é=1 x=é",
-        ] {
-            assert_eq!(by_hand(t), by_regex(t), "{t:?}");
-        }
-        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
-            cases: 20_000,
-            ..Default::default()
-        });
-        runner
-            .run(&"[aZ_9 =;&|()'\"$`\\.\n\u{a0}é-]{0,30}", |t| {
-                prop_assert_eq!(by_hand(&t), by_regex(&t));
-                Ok(())
-            })
-            .expect("the scanner and the regex agree");
     }
 
     /// The first version of [`literal`], a character at a time: the oracle for the test below.

@@ -152,9 +152,11 @@ pub struct Run<'a> {
 
 impl Run<'_> {
     /// Variables assigned once to a literal in the script (see [`crate::model::files::Vars`]).
-    pub(crate) fn vars(&self) -> &crate::model::files::Vars {
-        self.vars
-            .get_or_init(|| crate::model::files::Vars::of(&self.rt.text))
+    /// `memo` is the rules' memo: the variables are read off the tree it keeps of the text.
+    pub(crate) fn vars(&self, memo: &Memo) -> &crate::model::files::Vars {
+        self.vars.get_or_init(|| {
+            crate::model::files::Vars::of_tree(&self.rt.text, &memo.tree(&self.rt.text))
+        })
     }
 
     /// `target=` paths of the RUN's `--mount=type=cache` and `type=tmpfs` flags.

@@ -161,12 +161,18 @@ impl DownloadCleanup {
     }
 
     /// The first later RUN of the same stage that unpacks or removes the target.
-    fn later_use(&self, runs: &[Run<'_>], run: &Run<'_>, target: &Target) -> Option<usize> {
+    fn later_use(
+        &self,
+        memo: &super::Memo,
+        runs: &[Run<'_>],
+        run: &Run<'_>,
+        target: &Target,
+    ) -> Option<usize> {
         for r in runs {
             if r.stage.from != run.stage.from || r.index <= run.index {
                 continue;
             }
-            let vars = r.vars();
+            let vars = r.vars(memo);
             if r.script.cmds.iter().any(|c| {
                 matches!(
                     self.effect(c, target, vars),
@@ -220,7 +226,7 @@ impl Rule for DownloadCleanup {
             {
                 continue;
             }
-            let vars = run.vars();
+            let vars = run.vars(ctx.memo);
             let downloads = self.dl.all(&run.script, vars);
             if downloads.is_empty() {
                 continue;
@@ -249,7 +255,7 @@ impl Rule for DownloadCleanup {
                 }
                 let shown = d.target.shown();
                 if !unpacked {
-                    if let Some(line) = self.later_use(runs, run, &d.target) {
+                    if let Some(line) = self.later_use(ctx.memo, runs, run, &d.target) {
                         out.push(Finding::new(
                             ID,
                             run.ins.span,

@@ -199,7 +199,7 @@ impl Rule for LaterDelete {
                 stage_from = run.stage.from;
                 made.clear();
             }
-            let vars = run.vars();
+            let vars = run.vars(ctx.memo);
             let deleted: Vec<String> = run
                 .script
                 .cmds
