@@ -34,6 +34,7 @@
 use super::{Context, FixAvailability, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Edit, Finding, Fix, Level};
+use crate::model::shell::{command_line, LineFeatures};
 use crate::model::stages::Shell;
 use crate::syntax::{Form, Instruction, Keyword, LineKind};
 
@@ -63,137 +64,22 @@ impl ExecFormStart {
     }
 }
 
-/// What a shell-form command uses of its shell, as far as conversion goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Features {
-    /// `$`, backquotes, `~`: expansions done by the shell.
-    expansion: bool,
-    /// `*`, `?`, `[`, `{`: pathname or brace expansion.
-    glob: bool,
-    /// `<`, `>`.
-    redirection: bool,
-    /// `;`, `&`, `|`, `(`, `)`, a comment, a newline: more than one simple command.
-    compound: bool,
-}
-
-impl Features {
-    fn any(self) -> bool {
-        self.expansion || self.glob || self.redirection || self.compound
+/// The shell features a start command uses, as the finding names them.
+fn describe(f: LineFeatures) -> String {
+    let mut what = Vec::new();
+    if f.compound {
+        what.push("command lists, pipes or subshells");
     }
-    fn describe(self) -> String {
-        let mut what = Vec::new();
-        if self.compound {
-            what.push("command lists, pipes or subshells");
-        }
-        if self.expansion {
-            what.push("variables or substitutions");
-        }
-        if self.glob {
-            what.push("globs");
-        }
-        if self.redirection {
-            what.push("redirections");
-        }
-        what.join(", ")
+    if f.expansion {
+        what.push("variables or substitutions");
     }
-}
-
-/// Splits a POSIX shell command into the words the shell would pass to `exec`, removing quotes
-/// and backslashes as it does, and notes the shell features it uses. Words are exact only when no
-/// feature is used.
-fn split_posix(text: &str) -> (Vec<String>, Features) {
-    let mut words = Vec::new();
-    let mut features = Features::default();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            '\n' | ';' | '&' | '|' | '(' | ')' => features.compound = true,
-            '#' if !in_word => {
-                features.compound = true;
-                break;
-            }
-            '\\' => match chars.next() {
-                Some('\n') => {}
-                Some(n) => {
-                    word.push(n);
-                    in_word = true;
-                }
-                None => features.compound = true,
-            },
-            '\'' => {
-                in_word = true;
-                let mut closed = false;
-                for q in chars.by_ref() {
-                    if q == '\'' {
-                        closed = true;
-                        break;
-                    }
-                    word.push(q);
-                }
-                features.compound |= !closed;
-            }
-            '"' => {
-                in_word = true;
-                let mut closed = false;
-                while let Some(q) = chars.next() {
-                    match q {
-                        '"' => {
-                            closed = true;
-                            break;
-                        }
-                        '\\' => match chars.peek() {
-                            Some(&n @ ('$' | '`' | '"' | '\\')) => {
-                                word.push(n);
-                                chars.next();
-                            }
-                            Some('\n') => {
-                                chars.next();
-                            }
-                            _ => word.push('\\'),
-                        },
-                        '$' | '`' => {
-                            features.expansion = true;
-                            word.push(q);
-                        }
-                        _ => word.push(q),
-                    }
-                }
-                features.compound |= !closed;
-            }
-            '$' | '`' => {
-                features.expansion = true;
-                word.push(c);
-                in_word = true;
-            }
-            '~' if !in_word => {
-                features.expansion = true;
-                word.push(c);
-                in_word = true;
-            }
-            '*' | '?' | '[' | '{' | '}' => {
-                features.glob = true;
-                word.push(c);
-                in_word = true;
-            }
-            '<' | '>' => features.redirection = true,
-            _ => {
-                word.push(c);
-                in_word = true;
-            }
-        }
+    if f.glob {
+        what.push("globs");
     }
-    if in_word {
-        words.push(word);
+    if f.redirection {
+        what.push("redirections");
     }
-    (words, features)
+    what.join(", ")
 }
 
 /// A word cmd.exe and PowerShell both pass on unchanged.
@@ -258,7 +144,7 @@ impl ExecFormStart {
     fn convert(&self, text: &str, shell: &Shell) -> Conversion {
         match shell {
             Shell::Posix { argv, .. } => {
-                let (mut words, features) = split_posix(text);
+                let (mut words, features) = command_line(text);
                 if words.first().is_some_and(|w| w == "exec")
                     && words.get(1).is_some_and(|w| !w.starts_with('-'))
                     && !features.any()
@@ -271,7 +157,7 @@ impl ExecFormStart {
                 if features.compound {
                     return Conversion::Keep(format!(
                         "it uses {}: only a single simple command can be started without its shell",
-                        features.describe()
+                        describe(features)
                     ));
                 }
                 if is_assignment(first) {
@@ -407,8 +293,8 @@ impl Rule for ExecFormStart {
 mod tests {
     use super::*;
 
-    fn words(text: &str) -> (Vec<String>, Features) {
-        split_posix(text)
+    fn words(text: &str) -> (Vec<String>, LineFeatures) {
+        command_line(text)
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod parse;
 mod words;
 
 pub(crate) use lex::{lex_tolerant, skip_backticks, skip_parens, Lexed, Tok};
-pub use words::argv;
+pub use words::{argv, command_line, LineFeatures};
 
 /// A byte range in the RUN text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

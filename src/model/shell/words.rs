@@ -69,7 +69,7 @@ pub fn argv(text: &str) -> Result<Vec<String>, String> {
 }
 
 /// A word's text with its quotes and escapes removed, expansions left as written.
-fn unquote(text: &str, parts: &[Part]) -> Result<String, String> {
+pub(crate) fn unquote(text: &str, parts: &[Part]) -> Result<String, String> {
     let mut out = String::new();
     for p in parts {
         let raw = p.span.of(text);
@@ -111,6 +111,186 @@ fn unquote(text: &str, parts: &[Part]) -> Result<String, String> {
         }
     }
     Ok(out)
+}
+
+/// What a shell-form start command (`CMD node $APP`) uses of its shell, as far as starting it
+/// without one goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LineFeatures {
+    /// `$`, backquotes, `~`: expansions done by the shell.
+    pub expansion: bool,
+    /// `*`, `?`, `[`, `{`, `}`: pathname or brace expansion.
+    pub glob: bool,
+    /// `<`, `>`.
+    pub redirection: bool,
+    /// `;`, `&`, `|`, `(`, `)`, a comment, a line break, an unclosed quote: more than one simple
+    /// command, or text that is none.
+    pub compound: bool,
+}
+
+impl LineFeatures {
+    /// Whether the command needs its shell at all.
+    pub fn any(self) -> bool {
+        self.expansion || self.glob || self.redirection || self.compound
+    }
+}
+
+/// A shell-form command line read with the reader's lexer: its words with quotes removed (exact
+/// only when no feature is used) and the shell features it uses. Unlike [`argv`] it never fails:
+/// what [`argv`] refuses is a feature here, and the words read up to it are still given, so a
+/// caller can name the program.
+pub fn command_line(text: &str) -> (Vec<String>, LineFeatures) {
+    let mut features = LineFeatures::default();
+    let lexed = match lex_tolerant(text) {
+        Ok(lexed) => lexed,
+        Err(e) => {
+            // An unclosed quote or bracket: the words before it, and the unclosed rest as one.
+            features.compound = true;
+            let at = match e {
+                Unsupported::Unbalanced { at }
+                | Unsupported::Comment { at }
+                | Unsupported::HereDocument { at }
+                | Unsupported::GluedParen { at }
+                | Unsupported::Construct { at }
+                | Unsupported::Syntax { at } => at,
+            };
+            let (mut words, before) = command_line(text.get(..at).unwrap_or(""));
+            let rest: String = text
+                .get(at..)
+                .unwrap_or("")
+                .chars()
+                .skip(1)
+                .filter(|c| !matches!(c, '\'' | '"'))
+                .collect();
+            if !rest.is_empty() {
+                words.push(rest);
+            }
+            // What the unclosed rest uses: nothing inside `'…`; expansions inside `"…`; a
+            // substitution's text is classified character by character.
+            let rest_raw = text.get(at..).unwrap_or("");
+            match rest_raw.as_bytes().first() {
+                Some(b'"') => features.expansion |= rest_raw.contains(['$', '`']),
+                Some(b'`' | b'$') => {
+                    features.expansion = true;
+                    classify_chars(rest_raw, &mut features);
+                }
+                _ => {}
+            }
+            features.expansion |= before.expansion;
+            features.glob |= before.glob;
+            features.redirection |= before.redirection;
+            return (words, features);
+        }
+    };
+    if !lexed.comments.is_empty() || matches!(lexed.refused, Some(Unsupported::GluedParen { .. })) {
+        features.compound = true;
+    }
+    if !lexed.here_documents.is_empty() {
+        features.redirection = true;
+    }
+    let mut words = Vec::new();
+    for tok in &lexed.toks {
+        match *tok {
+            Tok::Word { parts, .. } => {
+                let parts = lexed
+                    .parts
+                    .get(parts.0 as usize..parts.1 as usize)
+                    .unwrap_or(&[]);
+                note_features(text, parts, &mut features);
+                match unquote(text, parts) {
+                    Ok(w) => words.push(w),
+                    Err(_) => {
+                        // A trailing backslash.
+                        features.compound = true;
+                        let w = unquote(text, &parts[..parts.len().saturating_sub(1)])
+                            .unwrap_or_default();
+                        if !w.is_empty() {
+                            words.push(w);
+                        }
+                    }
+                }
+            }
+            Tok::Op { .. } => features.compound = true,
+            Tok::Redirect { span, .. } => {
+                features.redirection = true;
+                // The operator (`2>&1`, `&>`, `>|` hold a list operator's byte, which the check
+                // has always counted as one) and a target glued to it, read as a word.
+                let raw = span.of(text);
+                let fd = raw.len() - raw.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                let op_len = fd
+                    + raw[fd..]
+                        .find(|c: char| !matches!(c, '<' | '>' | '&' | '|'))
+                        .unwrap_or(raw.len() - fd);
+                if raw[..op_len].contains(['&', '|']) {
+                    features.compound = true;
+                }
+                let (_, target) = command_line(&raw[op_len..]);
+                features.expansion |= target.expansion;
+                features.glob |= target.glob;
+                features.redirection |= target.redirection;
+                features.compound |= target.compound;
+            }
+        }
+    }
+    (words, features)
+}
+
+/// The features a word's parts use. Inside a substitution or `${ }` the text is classified
+/// character by character (a `(` there is a subshell, a `{` a brace), as the start-command check
+/// has always read it.
+fn note_features(text: &str, parts: &[Part], f: &mut LineFeatures) {
+    for (i, p) in parts.iter().enumerate() {
+        let raw = p.span.of(text);
+        match p.kind {
+            PartKind::Literal => {
+                if i == 0 && raw.starts_with('~') {
+                    f.expansion = true;
+                }
+                if raw.contains('$') {
+                    f.expansion = true;
+                }
+                if raw.contains(['*', '?', '[', '{', '}']) {
+                    f.glob = true;
+                }
+                if raw.contains('(') {
+                    f.compound = true;
+                }
+            }
+            PartKind::Escaped | PartKind::SingleQuoted => {}
+            PartKind::DoubleQuoted => {
+                let mut chars = raw.chars();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '$' | '`' => f.expansion = true,
+                        _ => {}
+                    }
+                }
+            }
+            PartKind::Parameter => f.expansion = true,
+            PartKind::Braced { .. }
+            | PartKind::CommandSubstitution
+            | PartKind::Backticks
+            | PartKind::Arithmetic => {
+                f.expansion = true;
+                classify_chars(raw, f);
+            }
+        }
+    }
+}
+
+/// The features of a substitution's text, character by character.
+fn classify_chars(raw: &str, f: &mut LineFeatures) {
+    for c in raw.chars() {
+        match c {
+            '\n' | ';' | '&' | '|' | '(' | ')' => f.compound = true,
+            '*' | '?' | '[' | '{' | '}' => f.glob = true,
+            '<' | '>' => f.redirection = true,
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]
