@@ -7,7 +7,7 @@
 //! conservatively ("ends the chain", "changes state", "errexit on").
 
 use crate::model::shell::{
-    skip_backticks, skip_parens, Command, Compound, List, Op, PartKind, Simple, Span, Tree,
+    skip_backticks, skip_dollar, Command, Compound, List, Op, PartKind, Simple, Span, Tree,
     Unsupported, WordNode,
 };
 
@@ -445,49 +445,4 @@ fn runs_shell_string(words: &[String]) -> bool {
         }
     }
     false
-}
-
-/// `i` points at `$` before `(` or `{`; the index after the matching `)` or `}` (the reader's
-/// own scanner for this is private to it; a `${ }` is scanned as it scans one).
-fn skip_dollar(b: &[u8], i: usize) -> Option<usize> {
-    match b.get(i + 1) {
-        Some(b'(') => skip_parens(b, i + 2),
-        Some(b'{') => {
-            let mut j = i + 2;
-            let mut depth = 1;
-            while j < b.len() {
-                match b[j] {
-                    b'{' => depth += 1,
-                    b'}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                    b'\\' => j += 1,
-                    b'\'' => j = b.get(j + 1..)?.iter().position(|&x| x == b'\'')? + j + 1,
-                    b'"' => j = skip_double_quoted(b, j + 1)? - 1,
-                    b'`' => j = skip_backticks(b, j + 1)? - 1,
-                    _ => {}
-                }
-                j += 1;
-            }
-            None
-        }
-        _ => Some(i + 1),
-    }
-}
-
-/// `i` is just after an opening `"`; the index after the closing one.
-fn skip_double_quoted(b: &[u8], mut i: usize) -> Option<usize> {
-    while i < b.len() {
-        match b[i] {
-            b'"' => return Some(i + 1),
-            b'\\' => i += 2,
-            b'`' => i = skip_backticks(b, i + 1)?,
-            b'$' if matches!(b.get(i + 1), Some(b'(' | b'{')) => i = skip_dollar(b, i)?,
-            _ => i += 1,
-        }
-    }
-    None
 }

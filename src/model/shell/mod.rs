@@ -16,7 +16,7 @@ mod lex;
 mod parse;
 mod words;
 
-pub(crate) use lex::{lex_tolerant, skip_backticks, skip_parens, Lexed, Tok};
+pub(crate) use lex::{lex_tolerant, skip_backticks, skip_dollar, skip_parens, Lexed, Tok};
 pub use words::{argv, command_line, LineFeatures};
 
 /// A byte range in the RUN text.
