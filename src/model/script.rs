@@ -71,8 +71,13 @@ impl Cmd {
     }
     /// The program and its arguments, joined by single spaces (for the data's regexes).
     pub fn line(&self) -> String {
-        let mut s = self.program().to_string();
-        for w in self.args() {
+        // Sized once: rules build this line for many commands, and growing it word by word
+        // reallocated several times per command.
+        let args = self.args();
+        let len = self.program().len() + args.iter().map(|w| w.text.len() + 1).sum::<usize>();
+        let mut s = String::with_capacity(len);
+        s.push_str(self.program());
+        for w in args {
             s.push(' ');
             s.push_str(&w.text);
         }
