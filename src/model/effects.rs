@@ -357,8 +357,14 @@ fn replaces_shell(cmd: &str, shell: &Shell, data: &EffectsData) -> Option<String
 fn leaves_process(cmd: &str, segments: &[Vec<String>], data: &EffectsData) -> Option<String> {
     let tokens =
         cmd.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')));
-    // Runs of separators give empty tokens, which name no program: skip them before the lookup.
-    for t in tokens.filter(|t| !t.is_empty()) {
+    // A token can only equal a starter the text contains: most RUNs contain none, and a few
+    // substring searches cost less than looking up every token. Runs of separators give empty
+    // tokens, which name no program.
+    let may_name_starter = data
+        .process_starters
+        .iter()
+        .any(|s| cmd.contains(s.as_str()));
+    for t in tokens.filter(|t| may_name_starter && !t.is_empty()) {
         let base = t.rsplit_once('/').map_or(t, |(_, base)| base);
         if data.process_starters.iter().any(|s| s == base) {
             return Some(format!("it may leave a process behind ({base})"));

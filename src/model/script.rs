@@ -112,8 +112,20 @@ pub fn parse(text: &str) -> Option<Script> {
 pub fn of_tree(text: &str, tree: &Tree) -> Script {
     let mut cmds = Vec::new();
     tree.walk(|v| {
+        // Reserved words and assignments before the command are dropped by `make_cmd`: skip them
+        // before copying words out of the text.
+        let lead = v
+            .words
+            .iter()
+            .take_while(|w| {
+                let t = w.span.of(text);
+                RESERVED.contains(&t) || is_assignment(t)
+            })
+            .count();
         let words: Vec<Word> = v
             .words
+            .get(lead..)
+            .unwrap_or(&[])
             .iter()
             .map(|w| Word {
                 text: w.span.of(text).into(),
