@@ -201,15 +201,22 @@ fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
 
 /// `NAME=value` or `NAME+=value`: a shell assignment word.
 pub(crate) fn is_assignment(w: &str) -> bool {
-    match w.find('=') {
-        Some(0) | None => false,
-        Some(i) => {
-            let name = w[..i].trim_end_matches('+');
-            let mut chars = name.chars();
-            matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
-                && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+    // One pass over the bytes: a name, any `+`, then the first `=`. Every reader asks this of
+    // nearly every word, and most words fail at their first byte.
+    let mut bytes = w.bytes();
+    if !matches!(bytes.next(), Some(b) if b == b'_' || b.is_ascii_alphabetic()) {
+        return false;
+    }
+    let mut in_plus = false;
+    for b in bytes {
+        match b {
+            b'=' => return true,
+            b'+' => in_plus = true,
+            b'_' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' if !in_plus => {}
+            _ => return false,
         }
     }
+    false
 }
 
 #[cfg(test)]
