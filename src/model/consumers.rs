@@ -74,7 +74,10 @@ pub struct Effective {
 impl Effective {
     /// The program and its arguments joined by single spaces (for the data's regexes).
     pub fn line(&self) -> String {
-        let mut s = self.program.clone();
+        // Sized once instead of grown word by word.
+        let len = self.program.len() + self.args.iter().map(|a| a.len() + 1).sum::<usize>();
+        let mut s = String::with_capacity(len);
+        s.push_str(&self.program);
         for a in &self.args {
             s.push(' ');
             s.push_str(a);
@@ -184,7 +187,11 @@ fn word_text(raw: &str, user: Option<&str>) -> String {
 
 /// Every command `cmd` runs, resolved through wrappers and `sh -c`.
 pub fn resolve(cmd: &Cmd) -> Vec<Seen> {
-    let words: Vec<String> = cmd.words.iter().map(|w| w.text.to_string()).collect();
+    let words: Vec<String> = cmd
+        .words
+        .iter()
+        .map(|w| w.text.as_str().to_owned())
+        .collect();
     let mut out = Vec::new();
     resolve_words(&words, None, 0, &mut out);
     out
@@ -244,8 +251,11 @@ fn resolve_words(words: &[String], user: Option<String>, depth: usize, out: &mut
             match script::parse(&text) {
                 Some(s) => {
                     for inner in &s.cmds {
-                        let ws: Vec<String> =
-                            inner.words.iter().map(|w| w.text.to_string()).collect();
+                        let ws: Vec<String> = inner
+                            .words
+                            .iter()
+                            .map(|w| w.text.as_str().to_owned())
+                            .collect();
                         resolve_words(&ws, who.clone(), depth + 1, out);
                     }
                 }
@@ -391,7 +401,7 @@ pub fn missing_switch<'c, H: AsRef<str>>(
                     .words
                     .iter()
                     .skip(1)
-                    .map(|w| w.text.to_string())
+                    .map(|w| w.text.as_str().to_owned())
                     .collect(),
                 user: None,
             };
@@ -729,7 +739,7 @@ fn run_use(doc: &Dockerfile, ins: &Instruction, probe: &Probe<'_>) -> RunUse {
             Some(s) => s
                 .cmds
                 .iter()
-                .map(|c| c.words.iter().map(|w| w.text.to_string()).collect())
+                .map(|c| c.words.iter().map(|w| w.text.as_str().to_owned()).collect())
                 .collect(),
             None => return unreadable(doc, ins, probe),
         },

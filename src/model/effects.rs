@@ -336,7 +336,12 @@ fn replaces_shell(cmd: &str, shell: &Shell, data: &EffectsData) -> Option<String
     if let Some(w) = watched.iter().find(|w| cmd.contains(**w)) {
         return Some(format!("it may replace the shell program ({w})"));
     }
-    let lower = cmd.to_ascii_lowercase();
+    // Most RUNs hold no capital letter: read those as they are instead of copying them.
+    let lower = if cmd.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(cmd.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(cmd)
+    };
     if lower.contains("dpkg-reconfigure") && lower.contains("dash")
         || lower.contains("update-alternatives") && lower.split_whitespace().any(|w| w == "sh")
     {
@@ -350,9 +355,17 @@ fn replaces_shell(cmd: &str, shell: &Shell, data: &EffectsData) -> Option<String
 
 /// A RUN that may leave a process behind: BuildKit ends it with the RUN's PID namespace.
 fn leaves_process(cmd: &str, segments: &[Vec<String>], data: &EffectsData) -> Option<String> {
-    let tokens = cmd.split(|c: char| !(c.is_ascii_alphanumeric() || "_.-/".contains(c)));
-    for t in tokens {
-        let base = t.rsplit('/').next().unwrap_or(t);
+    let tokens =
+        cmd.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')));
+    // A token can only equal a starter the text contains: most RUNs contain none, and a few
+    // substring searches cost less than looking up every token. Runs of separators give empty
+    // tokens, which name no program.
+    let may_name_starter = data
+        .process_starters
+        .iter()
+        .any(|s| cmd.contains(s.as_str()));
+    for t in tokens.filter(|t| may_name_starter && !t.is_empty()) {
+        let base = t.rsplit_once('/').map_or(t, |(_, base)| base);
         if data.process_starters.iter().any(|s| s == base) {
             return Some(format!("it may leave a process behind ({base})"));
         }
@@ -403,6 +416,13 @@ fn removes_workdir(segments: &[Vec<String>], workdir: &Workdir) -> Option<String
             continue;
         };
         let word = seg[i].rsplit('/').next().unwrap_or(&seg[i]);
+        // Most commands are none of these: skip them before collecting their arguments.
+        if !matches!(
+            word,
+            "cd" | "pushd" | "popd" | "rm" | "rmdir" | "unlink" | "mv" | "find" | "xargs"
+        ) {
+            continue;
+        }
         let args: Vec<&str> = seg[i + 1..].iter().map(String::as_str).collect();
         if matches!(word, "cd" | "pushd" | "popd") {
             cwds = match (cwds, args.iter().find(|a| !a.starts_with('-'))) {

@@ -71,8 +71,13 @@ impl Cmd {
     }
     /// The program and its arguments, joined by single spaces (for the data's regexes).
     pub fn line(&self) -> String {
-        let mut s = self.program().to_string();
-        for w in self.args() {
+        // Sized once: rules build this line for many commands, and growing it word by word
+        // reallocated several times per command.
+        let args = self.args();
+        let len = self.program().len() + args.iter().map(|w| w.text.len() + 1).sum::<usize>();
+        let mut s = String::with_capacity(len);
+        s.push_str(self.program());
+        for w in args {
             s.push(' ');
             s.push_str(&w.text);
         }
@@ -107,8 +112,20 @@ pub fn parse(text: &str) -> Option<Script> {
 pub fn of_tree(text: &str, tree: &Tree) -> Script {
     let mut cmds = Vec::new();
     tree.walk(|v| {
+        // Reserved words and assignments before the command are dropped by `make_cmd`: skip them
+        // before copying words out of the text.
+        let lead = v
+            .words
+            .iter()
+            .take_while(|w| {
+                let t = w.span.of(text);
+                RESERVED.contains(&t) || is_assignment(t)
+            })
+            .count();
         let words: Vec<Word> = v
             .words
+            .get(lead..)
+            .unwrap_or(&[])
             .iter()
             .map(|w| Word {
                 text: w.span.of(text).into(),
@@ -184,15 +201,22 @@ fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
 
 /// `NAME=value` or `NAME+=value`: a shell assignment word.
 pub(crate) fn is_assignment(w: &str) -> bool {
-    match w.find('=') {
-        Some(0) | None => false,
-        Some(i) => {
-            let name = w[..i].trim_end_matches('+');
-            let mut chars = name.chars();
-            matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
-                && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+    // One pass over the bytes: a name, any `+`, then the first `=`. Every reader asks this of
+    // nearly every word, and most words fail at their first byte.
+    let mut bytes = w.bytes();
+    if !matches!(bytes.next(), Some(b) if b == b'_' || b.is_ascii_alphabetic()) {
+        return false;
+    }
+    let mut in_plus = false;
+    for b in bytes {
+        match b {
+            b'=' => return true,
+            b'+' => in_plus = true,
+            b'_' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' if !in_plus => {}
+            _ => return false,
         }
     }
+    false
 }
 
 #[cfg(test)]

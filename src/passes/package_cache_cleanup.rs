@@ -202,7 +202,7 @@ fn sudo_prefix(cmd: &Cmd) -> Option<String> {
 fn sudo_user(cmd: &Cmd) -> Option<String> {
     let before = cmd.words.get(..cmd.prog)?;
     let at = before.iter().position(|w| w.text == "-u")?;
-    before.get(at + 1).map(|w| w.text.to_string())
+    before.get(at + 1).map(|w| w.text.as_str().to_owned())
 }
 
 impl Rule for PackageCacheCleanup {

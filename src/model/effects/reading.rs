@@ -292,7 +292,8 @@ impl Reading {
 
     /// The word's text with quotes removed; notes what in it is read again.
     fn word(&mut self, tree: &Tree, text: &str, w: &WordNode, nested: &mut Vec<Nested>) -> String {
-        let mut out = String::new();
+        // The word read is never longer than the word written (quotes and escapes only go).
+        let mut out = String::with_capacity(w.span.end.saturating_sub(w.span.start));
         let mut quoted = false;
         for part in tree.parts(w) {
             let s = part.span;
