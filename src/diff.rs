@@ -1,7 +1,5 @@
 //! Unified diffs that `git apply` takes.
 
-use similar::TextDiff;
-
 /// Lines of context around each change (as `diff -u`).
 const CONTEXT: usize = 3;
 
@@ -37,33 +35,33 @@ pub fn unified_bytes(path: &[u8], old: &str, new: &str) -> String {
     let old_mid = &old_lines[skip..old_lines.len() - suffix + keep_after];
     let new_mid = &new_lines[skip..new_lines.len() - suffix + keep_after];
     let (old_header, new_header) = (quote_path_bytes("a/", path), quote_path_bytes("b/", path));
-    let body = if old_mid.len().saturating_mul(new_mid.len()) <= MYERS_WHOLE_LIMIT {
+    // Both paths produce the ops similar's `TextDiff` would (Myers over the middle, or anchors and
+    // Myers over the gaps for a huge middle); one renderer writes them straight into the output
+    // with the `skip` lines added to the hunk headers, so no intermediate text is built and
+    // re-parsed.
+    let ops = if old_mid.len().saturating_mul(new_mid.len()) <= MYERS_WHOLE_LIMIT {
         count_work(old_mid.len() * new_mid.len());
-        TextDiff::configure()
-            .algorithm(similar::Algorithm::Myers)
-            .newline_terminated(true)
-            .diff_slices(old_mid, new_mid)
-            .unified_diff()
-            .context_radius(CONTEXT)
-            .missing_newline_hint(true)
-            .header(&old_header, &new_header)
-            .to_string()
+        similar::capture_diff_slices(similar::Algorithm::Myers, old_mid, new_mid)
     } else {
-        let ops = anchored_ops(old_mid, new_mid);
-        render_unified(&ops, old_mid, new_mid, &old_header, &new_header)
+        anchored_ops(old_mid, new_mid)
     };
-    let mut out = String::with_capacity(body.len() + 2 * path.len() + 20);
+    let mut out = String::with_capacity(4 * old_header.len() + 256);
     out.push_str("diff --git ");
-    out.push_str(&quote_path_bytes("a/", path));
+    out.push_str(&old_header);
     out.push(' ');
-    out.push_str(&quote_path_bytes("b/", path));
+    out.push_str(&new_header);
     out.push('\n');
-    for line in body.split_inclusive('\n') {
-        match shift_hunk_header(line, skip) {
-            Some(shifted) => out.push_str(&shifted),
-            None => out.push_str(line),
-        }
-    }
+    render_unified(
+        &mut out,
+        ops,
+        old_mid,
+        new_mid,
+        Headers {
+            old: &old_header,
+            new: &new_header,
+            line_offset: skip,
+        },
+    );
     if !out.ends_with('\n') {
         out.push('\n');
     }
@@ -263,23 +261,35 @@ fn shift_op(op: similar::DiffOp, o: usize, n: usize) -> similar::DiffOp {
     }
 }
 
-/// A unified diff of `ops` in the layout similar's formatter writes (hunks of [`CONTEXT`] lines
-/// of context, `\ No newline at end of file` after a last line without one).
+/// The `---`/`+++` names of a diff, and how many lines before the diffed slices the files have
+/// (added to the hunk headers' line numbers).
+struct Headers<'a> {
+    old: &'a str,
+    new: &'a str,
+    line_offset: usize,
+}
+
+/// Appends to `out` a unified diff of `ops` in the layout similar's formatter writes (hunks of
+/// [`CONTEXT`] lines of context, `\ No newline at end of file` after a last line without one);
+/// nothing when `ops` changes nothing.
 fn render_unified(
-    ops: &[similar::DiffOp],
+    out: &mut String,
+    ops: Vec<similar::DiffOp>,
     old: &[&str],
     new: &[&str],
-    old_header: &str,
-    new_header: &str,
-) -> String {
+    headers: Headers<'_>,
+) {
     use std::fmt::Write as _;
-    let range = |start: usize, end: usize| {
+    // `start` is 0-based; as similar's `UnifiedDiffHunkRange`: `N` for one line, `N,LEN` else,
+    // with N the line before the range when it is empty.
+    let range = |out: &mut String, start: usize, end: usize| {
         let len = end.saturating_sub(start);
-        match len {
-            1 => format!("{}", start + 1),
-            0 => format!("{start},0"),
-            _ => format!("{},{len}", start + 1),
-        }
+        let start = start + headers.line_offset;
+        let _ = match len {
+            1 => write!(out, "{}", start + 1),
+            0 => write!(out, "{start},0"),
+            _ => write!(out, "{},{len}", start + 1),
+        };
     };
     let line = |out: &mut String, sign: char, text: &str| {
         out.push(sign);
@@ -288,38 +298,42 @@ fn render_unified(
             out.push_str("\n\\ No newline at end of file\n");
         }
     };
-    let mut out = String::new();
-    let groups = similar::group_diff_ops(ops.to_vec(), CONTEXT);
+    let groups = similar::group_diff_ops(ops, CONTEXT);
     if groups.is_empty() {
-        return out;
+        return;
     }
-    let _ = writeln!(out, "--- {old_header}\n+++ {new_header}");
+    for part in ["--- ", headers.old, "\n+++ ", headers.new, "\n"] {
+        out.push_str(part);
+    }
     for group in groups {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
             continue;
         };
         let (o0, n0) = (first.old_range().start, first.new_range().start);
         let (o1, n1) = (last.old_range().end, last.new_range().end);
-        let _ = writeln!(out, "@@ -{} +{} @@", range(o0, o1), range(n0, n1));
+        out.push_str("@@ -");
+        range(out, o0, o1);
+        out.push_str(" +");
+        range(out, n0, n1);
+        out.push_str(" @@\n");
         for op in &group {
             match *op {
                 similar::DiffOp::Equal { old_index, len, .. } => {
-                    for t in &old[old_index..old_index + len] {
-                        line(&mut out, ' ', t);
+                    for t in old.get(old_index..old_index + len).unwrap_or_default() {
+                        line(out, ' ', t);
                     }
                 }
                 _ => {
-                    for t in &old[op.old_range()] {
-                        line(&mut out, '-', t);
+                    for t in old.get(op.old_range()).unwrap_or_default() {
+                        line(out, '-', t);
                     }
-                    for t in &new[op.new_range()] {
-                        line(&mut out, '+', t);
+                    for t in new.get(op.new_range()).unwrap_or_default() {
+                        line(out, '+', t);
                     }
                 }
             }
         }
     }
-    out
 }
 
 /// The lines of `text`, each with its `\n` (as `split_inclusive`), found with memchr.
@@ -336,32 +350,22 @@ fn lines(text: &str) -> Vec<&str> {
     out
 }
 
-/// `@@ -A[,B] +C[,D] @@…` with `skip` added to A and C; `None` for any other line (content lines
-/// start with ` `, `-`, `+` or `\`, so they never look like a hunk header).
-fn shift_hunk_header(line: &str, skip: usize) -> Option<String> {
-    if skip == 0 {
-        return None;
-    }
-    let rest = line.strip_prefix("@@ -")?;
-    let (old, rest) = rest.split_once(" +")?;
-    let (new, tail) = rest.split_once(" @@")?;
-    let shift = |range: &str| -> Option<String> {
-        let (start, len) = match range.split_once(',') {
-            Some((s, l)) => (s, Some(l)),
-            None => (range, None),
-        };
-        let start: usize = start.parse().ok()?;
-        Some(match len {
-            Some(l) => format!("{},{l}", start + skip),
-            None => (start + skip).to_string(),
-        })
-    };
-    Some(format!("@@ -{} +{} @@{tail}", shift(old)?, shift(new)?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use similar::TextDiff;
+
+    /// [`render_unified`] of `ops` as a string, headers `a/p` and `b/p`.
+    fn rendered(ops: Vec<similar::DiffOp>, old: &[&str], new: &[&str]) -> String {
+        let mut out = String::new();
+        let headers = Headers {
+            old: "a/p",
+            new: "b/p",
+            line_offset: 0,
+        };
+        render_unified(&mut out, ops, old, new, headers);
+        out
+    }
 
     /// The diff of the whole texts, as `unified` made it before it cut the common ends off.
     fn whole(path: &str, old: &str, new: &str) -> String {
@@ -437,7 +441,7 @@ mod tests {
         ] {
             let (ol, nl) = (lines(a), lines(b));
             let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &ol, &nl);
-            let ours = render_unified(&ops, &ol, &nl, "a/p", "b/p");
+            let ours = rendered(ops, &ol, &nl);
             let theirs = TextDiff::configure()
                 .algorithm(similar::Algorithm::Myers)
                 .newline_terminated(true)
@@ -449,7 +453,7 @@ mod tests {
                 .to_string();
             assert_eq!(ours, theirs, "{a:?} -> {b:?}");
             // And the anchored ops describe the same change.
-            let anchored = render_unified(&anchored_ops(&ol, &nl), &ol, &nl, "a/p", "b/p");
+            let anchored = rendered(anchored_ops(&ol, &nl), &ol, &nl);
             assert_eq!(apply(a, &anchored), b, "{anchored}");
         }
     }
@@ -543,6 +547,65 @@ mod tests {
         let no_newline = old.trim_end();
         for new in &cases {
             assert_eq!(unified("p", no_newline, new), whole("p", no_newline, new));
+        }
+    }
+
+    /// Texts of up to 60 lines over a few distinct lines (so that lines repeat and Myers has
+    /// choices to make), each line with its newline or, for the last, maybe without.
+    fn text_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy as _;
+        (
+            proptest::collection::vec(0u8..6, 0..60),
+            proptest::bool::ANY,
+        )
+            .prop_map(|(picks, trailing_newline)| {
+                let mut text: String = picks.iter().map(|p| format!("line {p}\n")).collect();
+                if !trailing_newline {
+                    text.pop();
+                }
+                text
+            })
+    }
+
+    proptest::proptest! {
+        /// [`render_unified`] writes Myers' ops byte for byte as similar's own unified formatter
+        /// does, for random edits anywhere (odd ops of Myers over repeated lines included).
+        #[test]
+        fn random_edits_render_as_similar_does(
+            old in text_strategy(),
+            edits in proptest::collection::vec((0usize..80, 0u8..3, 0u8..8), 0..8),
+            drop_final_newline in proptest::bool::ANY,
+        ) {
+            let mut new_lines: Vec<String> = old.split_inclusive('\n').map(str::to_string).collect();
+            for (at, kind, value) in edits {
+                let at = at.min(new_lines.len());
+                match kind {
+                    0 => new_lines.insert(at, format!("line {value}\n")),
+                    1 if at < new_lines.len() => {
+                        new_lines.remove(at);
+                    }
+                    _ if at < new_lines.len() => new_lines[at] = format!("edit {value}\n"),
+                    _ => {}
+                }
+            }
+            let mut new = new_lines.concat();
+            if drop_final_newline {
+                new.pop();
+            }
+            for (a, b) in [(&old, &new), (&new, &old)] {
+                let (al, bl) = (lines(a), lines(b));
+                let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &al, &bl);
+                let theirs = TextDiff::configure()
+                    .algorithm(similar::Algorithm::Myers)
+                    .newline_terminated(true)
+                    .diff_slices(&al, &bl)
+                    .unified_diff()
+                    .context_radius(CONTEXT)
+                    .missing_newline_hint(true)
+                    .header("a/p", "b/p")
+                    .to_string();
+                proptest::prop_assert_eq!(rendered(ops, &al, &bl), theirs);
+            }
         }
     }
 }
