@@ -33,7 +33,7 @@ pub fn skip_file(doc: &Dockerfile) -> bool {
 
 /// Drops findings suppressed by comments above the instruction where they start.
 pub fn filter(doc: &Dockerfile, registry: &Registry, findings: &mut Vec<Finding>) {
-    if findings.is_empty() {
+    if findings.is_empty() || !may_hold_pragma(&doc.source) {
         return;
     }
     if skip_file(doc) {
@@ -48,7 +48,7 @@ pub fn filter(doc: &Dockerfile, registry: &Registry, findings: &mut Vec<Finding>
         else {
             return true;
         };
-        let ignored = pragmas_above(doc, ins.line_start);
+        let ignored = pragmas_above(&doc.source, ins.line_start);
         if ignored.is_empty() {
             return true;
         }
@@ -64,9 +64,23 @@ pub fn filter(doc: &Dockerfile, registry: &Registry, findings: &mut Vec<Finding>
     });
 }
 
+/// Whether `source` holds the text every pragma needs: `dfopt:` in any case (as
+/// [`skip_file`] compares) or `hadolint`. Most files have neither, and then no finding is
+/// suppressed, so [`filter`] need not look for instructions and comments at all.
+fn may_hold_pragma(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    memchr::memmem::find(bytes, b"hadolint").is_some()
+        || memchr::memchr_iter(b':', bytes).any(|colon| {
+            colon
+                .checked_sub(5)
+                .and_then(|start| bytes.get(start..colon))
+                .is_some_and(|word| word.eq_ignore_ascii_case(b"dfopt"))
+        })
+}
+
 /// Rule names and hadolint codes listed in the comment lines directly above `line_start`.
-fn pragmas_above(doc: &Dockerfile, line_start: usize) -> Vec<String> {
-    let before = doc.source.get(..line_start).unwrap_or("");
+fn pragmas_above(source: &str, line_start: usize) -> Vec<String> {
+    let before = source.get(..line_start).unwrap_or("");
     let mut out = Vec::new();
     for line in before.lines().rev() {
         let t = line.trim();
@@ -163,5 +177,40 @@ mod tests {
         assert!(!skips(
             "FROM a\n# dfopt: ignore=chain-runs # dfopt: skip-file\n"
         ));
+    }
+
+    proptest::proptest! {
+        /// The quick check never turns a pragma away: when it says a file has none, neither
+        /// `skip_file` nor any comment block above a line finds one.
+        #[test]
+        fn no_pragma_text_means_no_pragma(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "FROM a\n", "RUN x\n", "#", " ", "\n", "\r\n", "dfopt", "DfOpT", ":",
+                    " skip-file", "ignore=", "ignore =", "chain-runs", ",", "all", "hadolint",
+                    "hadolin", "DL3008", "dfop", "t:", "\t",
+                ]),
+                0..24,
+            )
+        ) {
+            let source: String = parts.concat();
+            if !may_hold_pragma(&source) {
+                if let Ok(doc) = Dockerfile::parse(&source) {
+                    proptest::prop_assert!(!skip_file(&doc));
+                }
+                for (at, _) in source.match_indices('\n') {
+                    proptest::prop_assert!(pragmas_above(&source, at + 1).is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pragma_text_is_seen_in_any_case() {
+        assert!(may_hold_pragma("FROM a\n# DFOPT: skip-file\n"));
+        assert!(may_hold_pragma("# hadolint ignore=DL3008\nRUN x\n"));
+        assert!(may_hold_pragma("dfopt:"));
+        assert!(!may_hold_pragma("FROM a:b\n# dfopt ignore\n:dfopt"));
+        assert!(!may_hold_pragma(""));
     }
 }
