@@ -13,6 +13,74 @@ pub fn unified_bytes(path: &[u8], old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
+    let (old_kept, new_kept, line_offset) = cut_common_ends(old, new);
+    diff_of_lines(path, old_kept, new_kept, line_offset)
+}
+
+/// `old` and `new` without the common lines at their ends that cannot be in the diff (all but
+/// [`CONTEXT`] on either side of the change), found by comparing bytes, and how many lines were
+/// cut at the front. [`diff_of_lines`] then splits and compares only the lines near the change;
+/// it cuts the same common ends itself, so its diff is the same as for the whole texts.
+fn cut_common_ends<'a>(old: &'a str, new: &'a str) -> (&'a str, &'a str, usize) {
+    let (o, n) = (old.as_bytes(), new.as_bytes());
+    // After the last newline of the common prefix, every line before is the same on both sides.
+    let same_prefix = common_prefix_len(o, n);
+    let prefix_end = memchr::memrchr(b'\n', &o[..same_prefix]).map_or(0, |i| i + 1);
+    let start = memchr::memrchr_iter(b'\n', &o[..prefix_end])
+        .nth(CONTEXT)
+        .map_or(0, |i| i + 1);
+    let line_offset = memchr::memchr_iter(b'\n', &o[..start]).count();
+    // A newline inside the common suffix (after the common prefix lines, so that no line is
+    // counted twice, as `diff_of_lines` does) starts a line that is the same on both sides up to
+    // the end; the fourth such line and all after it are cut.
+    let same_suffix = common_suffix_len(&o[prefix_end..], &n[prefix_end..]);
+    let suffix_from = o.len() - same_suffix;
+    let cut_from = o
+        .get(suffix_from..o.len().saturating_sub(1))
+        .and_then(|region| memchr::memchr_iter(b'\n', region).nth(CONTEXT))
+        .map_or(o.len(), |i| suffix_from + i + 1);
+    let cut = o.len() - cut_from;
+    match (old.get(start..cut_from), new.get(start..new.len() - cut)) {
+        (Some(old_kept), Some(new_kept)) => (old_kept, new_kept, line_offset),
+        _ => (old, new, 0),
+    }
+}
+
+/// Bytes at the start of `a` and `b` that are the same (compared 32 at a time first).
+fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
+    let whole = a
+        .chunks_exact(32)
+        .zip(b.chunks_exact(32))
+        .take_while(|(x, y)| x == y)
+        .count()
+        * 32;
+    whole
+        + a[whole..]
+            .iter()
+            .zip(&b[whole..])
+            .take_while(|(x, y)| x == y)
+            .count()
+}
+
+/// Bytes at the end of `a` and `b` that are the same.
+fn common_suffix_len(a: &[u8], b: &[u8]) -> usize {
+    let whole = a
+        .rchunks_exact(32)
+        .zip(b.rchunks_exact(32))
+        .take_while(|(x, y)| x == y)
+        .count()
+        * 32;
+    whole
+        + a[..a.len() - whole]
+            .iter()
+            .rev()
+            .zip(b[..b.len() - whole].iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count()
+}
+
+/// The diff of `old` → `new`, whose first lines are line `line_offset + 1` of the files.
+fn diff_of_lines(path: &[u8], old: &str, new: &str, line_offset: usize) -> String {
     let old_lines = lines(old);
     let new_lines = lines(new);
     // A fix changes a few instructions of a file: only the changed middle, with its context, goes
@@ -59,7 +127,7 @@ pub fn unified_bytes(path: &[u8], old: &str, new: &str) -> String {
         Headers {
             old: &old_header,
             new: &new_header,
-            line_offset: skip,
+            line_offset: line_offset + skip,
         },
     );
     if !out.ends_with('\n') {
@@ -593,6 +661,10 @@ mod tests {
                 new.pop();
             }
             for (a, b) in [(&old, &new), (&new, &old)] {
+                // Cutting the common ends by bytes first changes nothing.
+                if a != b {
+                    proptest::prop_assert_eq!(unified("p", a, b), diff_of_lines(b"p", a, b, 0));
+                }
                 let (al, bl) = (lines(a), lines(b));
                 let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &al, &bl);
                 let theirs = TextDiff::configure()
