@@ -206,7 +206,7 @@ impl StageFacts {
                         f.run_after_user = true;
                     }
                     let cwd: Rc<str> = f.final_workdir.as_deref().unwrap_or("/").into();
-                    let texts: Vec<String> = if ins.heredocs.is_empty() {
+                    let texts: Vec<&str> = if ins.heredocs.is_empty() {
                         match &c.form {
                             Form::Exec(argv) => {
                                 f.runs.push(RunCmd {
@@ -216,16 +216,13 @@ impl StageFacts {
                                 });
                                 Vec::new()
                             }
-                            _ => vec![c.args.clone()],
+                            _ => vec![c.args.as_str()],
                         }
                     } else {
-                        ins.heredocs
-                            .iter()
-                            .map(|h| doc.text(h.body).to_string())
-                            .collect()
+                        ins.heredocs.iter().map(|h| doc.text(h.body)).collect()
                     };
                     for t in texts {
-                        if !f.scan_shell(&t, &cwd, memo) {
+                        if !f.scan_shell(t, &cwd, memo) {
                             f.opaque_runs += 1;
                         }
                     }
