@@ -732,8 +732,8 @@ fn stage_views_of_any(text: &str) -> Option<(StageView, StageView)> {
             .map(|r| {
                 (
                     r.words.clone(),
-                    r.cwd.clone(),
-                    r.env.clone().into_iter().collect(),
+                    r.cwd.to_string(),
+                    r.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 )
             })
             .collect(),

@@ -5,6 +5,7 @@ use super::runs::Memo;
 use super::start::Start;
 use crate::syntax::{lex, Dockerfile, Form, Instruction, Keyword};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 mod commands;
 
@@ -94,12 +95,15 @@ pub fn var_refs(s: &str) -> Vec<String> {
 }
 
 /// One top-level command of a RUN, with the directory it runs in.
+///
+/// `cwd` and `env` are shared (`Rc`) by the commands that have the same ones, as most commands of
+/// a RUN do: scanning a stage cloned them for every command.
 #[derive(Debug, Clone)]
 pub struct RunCmd {
     pub words: Vec<String>,
-    pub cwd: String,
+    pub cwd: Rc<str>,
     /// Variables assigned in front of it or exported earlier in the same RUN.
-    pub env: BTreeMap<String, String>,
+    pub env: Rc<BTreeMap<String, String>>,
 }
 
 /// What a stage does.
@@ -201,27 +205,24 @@ impl StageFacts {
                     if f.user.is_some() {
                         f.run_after_user = true;
                     }
-                    let cwd = f.final_workdir.clone().unwrap_or_else(|| "/".into());
-                    let texts: Vec<String> = if ins.heredocs.is_empty() {
+                    let cwd: Rc<str> = f.final_workdir.as_deref().unwrap_or("/").into();
+                    let texts: Vec<&str> = if ins.heredocs.is_empty() {
                         match &c.form {
                             Form::Exec(argv) => {
                                 f.runs.push(RunCmd {
                                     words: argv.clone(),
-                                    cwd: cwd.clone(),
-                                    env: BTreeMap::new(),
+                                    cwd: Rc::clone(&cwd),
+                                    env: Rc::default(),
                                 });
                                 Vec::new()
                             }
-                            _ => vec![c.args.clone()],
+                            _ => vec![c.args.as_str()],
                         }
                     } else {
-                        ins.heredocs
-                            .iter()
-                            .map(|h| doc.text(h.body).to_string())
-                            .collect()
+                        ins.heredocs.iter().map(|h| doc.text(h.body)).collect()
                     };
                     for t in texts {
-                        if !f.scan_shell(&t, &cwd, memo) {
+                        if !f.scan_shell(t, &cwd, memo) {
                             f.opaque_runs += 1;
                         }
                     }
@@ -272,22 +273,23 @@ impl StageFacts {
 
     /// Splits a RUN's shell text into commands (read off the shell tree: [`commands`]),
     /// following `cd` and `export`. False when opaque.
-    fn scan_shell(&mut self, text: &str, cwd: &str, memo: &Memo) -> bool {
+    fn scan_shell(&mut self, text: &str, cwd: &Rc<str>, memo: &Memo) -> bool {
         let Some(cmds) = commands::commands(text, &memo.tree(text)) else {
             return false;
         };
-        let mut cwd = cwd.to_string();
-        let mut exported: BTreeMap<String, String> = BTreeMap::new();
+        let mut cwd = Rc::clone(cwd);
+        // Shared by the commands that assign nothing in front of themselves.
+        let mut exported: Rc<BTreeMap<String, String>> = Rc::default();
         for c in cmds {
-            let mut env = exported.clone();
-            let mut words: Vec<String> = Vec::new();
+            let mut env = Rc::clone(&exported);
+            let mut words: Vec<String> = Vec::with_capacity(c.len());
             let mut leading = true;
             for w in &c {
                 if leading {
                     if let Some((k, v)) = w.split_once('=') {
                         if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                         {
-                            env.insert(k.to_string(), unquote(v));
+                            Rc::make_mut(&mut env).insert(k.to_string(), unquote(v));
                             continue;
                         }
                     }
@@ -298,13 +300,13 @@ impl StageFacts {
             match words.first().map(String::as_str) {
                 Some("cd") => {
                     if let Some(d) = words.get(1).and_then(|d| resolve(&cwd, d)) {
-                        cwd = d;
+                        cwd = d.into();
                     }
                 }
                 Some("export") => {
                     for w in &words[1..] {
                         if let Some((k, v)) = w.split_once('=') {
-                            exported.insert(k.to_string(), unquote(v));
+                            Rc::make_mut(&mut exported).insert(k.to_string(), unquote(v));
                         }
                     }
                 }
@@ -314,7 +316,7 @@ impl StageFacts {
             if !words.is_empty() {
                 self.runs.push(RunCmd {
                     words,
-                    cwd: cwd.clone(),
+                    cwd: Rc::clone(&cwd),
                     env,
                 });
             }
@@ -500,7 +502,7 @@ mod tests {
         let f = StageFacts::scan(&d, 0, d.instructions.len(), "/go");
         assert_eq!(f.os_packages, vec!["ffmpeg", "git"]);
         let gb = f.commands("go").next().unwrap();
-        assert_eq!(gb.cwd, "/src/cmd/app");
+        assert_eq!(&*gb.cwd, "/src/cmd/app");
         assert_eq!(gb.env.get("CGO_ENABLED").map(String::as_str), Some("0"));
         assert_eq!(f.final_workdir.as_deref(), Some("/src"));
         assert_eq!(f.start.cmd, Some(5));

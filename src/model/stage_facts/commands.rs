@@ -83,8 +83,14 @@ impl<'a> Walk<'a> {
     }
 
     fn push(&mut self, words: Vec<&'a str>) {
-        let mut command = std::mem::take(&mut self.pending);
-        command.extend(words);
+        let command = if self.pending.is_empty() {
+            // Most commands: the words as they are, with no copy.
+            words
+        } else {
+            let mut command = std::mem::take(&mut self.pending);
+            command.extend(words);
+            command
+        };
         if !command.is_empty() {
             self.out.push(command);
         }
@@ -215,8 +221,10 @@ impl<'a> Walk<'a> {
             return None;
         }
         let mut spans: Vec<_> = simple.words.iter().map(|w| w.span).collect();
-        spans.extend(redirect_spans(self.text, &simple.redirects)?);
-        spans.sort_by_key(|s| s.start);
+        if !simple.redirects.is_empty() {
+            spans.extend(redirect_spans(self.text, &simple.redirects)?);
+            spans.sort_by_key(|s| s.start);
+        }
         Some(glue(spans).into_iter().map(|s| s.of(self.text)).collect())
     }
 }
@@ -313,15 +321,16 @@ fn redirect_spans(text: &str, redirects: &[Redirect]) -> Option<Vec<Span>> {
 
 /// Spans in text order with those that touch joined: a redirection glued to a word
 /// (`make>log`) is one word, as only a blank separates words.
-fn glue(spans: Vec<Span>) -> Vec<Span> {
-    let mut glued: Vec<Span> = Vec::with_capacity(spans.len());
-    for s in spans {
-        match glued.last_mut() {
-            Some(last) if last.end == s.start => last.end = s.end,
-            _ => glued.push(s),
+fn glue(mut spans: Vec<Span>) -> Vec<Span> {
+    // In place: the glued spans are never more than the spans.
+    spans.dedup_by(|next, last| {
+        let touches = last.end == next.start;
+        if touches {
+            last.end = next.end;
         }
-    }
-    glued
+        touches
+    });
+    spans
 }
 
 /// Whether the old reading took a redirection's operator as one word: it split `>&&` (no valid

@@ -178,9 +178,9 @@ impl MultiStage {
                 _ if major < 15 => "npm prune --production".to_string(),
                 _ => "npm prune --omit=dev".to_string(),
             };
-            match folders.iter_mut().find(|(cwd, _)| *cwd == r.cwd) {
+            match folders.iter_mut().find(|(cwd, _)| *cwd == *r.cwd) {
                 Some(f) => f.1 = cmd,
-                None => folders.push((r.cwd.clone(), cmd)),
+                None => folders.push((r.cwd.to_string(), cmd)),
             }
         }
         folders.retain(|(cwd, _)| has_dev_dependencies(bctx, &app, cwd));
