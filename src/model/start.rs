@@ -378,18 +378,13 @@ fn read_script(text: &str, depth: usize, out: &mut ShellStart) -> Result<(), Str
         push_once(&mut out.programs, word);
     }
     for r in tree.redirects() {
-        let written = r.span.of(text);
-        let rest = written.trim_start_matches(|c: char| c.is_ascii_digit());
-        if rest.starts_with('{') {
+        let (_, op, glued) = super::shell::split_redirect(r.span.of(text));
+        if op.is_empty() && glued.starts_with('{') {
             return Err(format!(
                 "the start command `{}` redirects a named descriptor, which dfopt does not read",
                 out.text
             ));
         }
-        let op_len = rest
-            .find(|c: char| !matches!(c, '<' | '>' | '&' | '|'))
-            .unwrap_or(rest.len());
-        let (op, glued) = rest.split_at(op_len);
         if !op.contains('>') {
             continue; // reads a file or duplicates an input
         }

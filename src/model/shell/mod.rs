@@ -36,6 +36,20 @@ impl Span {
     }
 }
 
+/// A redirection as written (`2>&1`, `>>/var/log/x`, `&>out`), split into its file-descriptor
+/// number, its operator and the target glued to it (empty when the target is the next word).
+pub fn split_redirect(written: &str) -> (&str, &str, &str) {
+    let fd = written.len()
+        - written
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .len();
+    let op_len = written[fd..]
+        .find(|c: char| !matches!(c, '<' | '>' | '&' | '|'))
+        .unwrap_or(written.len() - fd);
+    let (op, glued) = written[fd..].split_at(op_len);
+    (&written[..fd], op, glued)
+}
+
 /// Why a text has no tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unsupported {

@@ -216,15 +216,11 @@ pub fn command_line(text: &str) -> (Vec<String>, LineFeatures) {
                 // The operator (`2>&1`, `&>`, `>|` hold a list operator's byte, which the check
                 // has always counted as one) and a target glued to it, read as a word.
                 let raw = span.of(text);
-                let fd = raw.len() - raw.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-                let op_len = fd
-                    + raw[fd..]
-                        .find(|c: char| !matches!(c, '<' | '>' | '&' | '|'))
-                        .unwrap_or(raw.len() - fd);
-                if raw[..op_len].contains(['&', '|']) {
+                let (_, op, glued) = super::split_redirect(raw);
+                if op.contains(['&', '|']) {
                     features.compound = true;
                 }
-                let (_, target) = command_line(&raw[op_len..]);
+                let (_, target) = command_line(glued);
                 features.expansion |= target.expansion;
                 features.glob |= target.glob;
                 features.redirection |= target.redirection;
