@@ -240,7 +240,7 @@ impl Rule for MultiStage {
         }
         // On any other base only a static Go or Rust binary is moved: without a RUN that could
         // build one there is nothing to do, and the stage need not be scanned.
-        if rt.is_none() && !might_build_static_binary(doc, stage.from, stage.end) {
+        if rt.is_none() && !native::might_build_static_binary(doc, stage.from, stage.end) {
             return;
         }
         let default_wd = if rt == Some(Runtime::Go) { "/go" } else { "/" };
@@ -298,21 +298,6 @@ fn same_image(a: &str, b: &str) -> bool {
         s.strip_prefix("library/").unwrap_or(&s).to_string()
     };
     norm(a) == norm(b)
-}
-
-/// Whether a RUN of instructions `from..end` may run `go build`/`go install` or a musl
-/// `cargo build` (a cheap, conservative text test: [`MultiStage::native_artefact`] decides).
-fn might_build_static_binary(doc: &Dockerfile, from: usize, end: usize) -> bool {
-    doc.instructions
-        .get(from..end)
-        .unwrap_or(&[])
-        .iter()
-        .filter(|i| i.effective().kind == Keyword::Run)
-        .map(|i| doc.text(i.span))
-        .any(|t| {
-            (t.contains("go") && (t.contains("build") || t.contains("install")))
-                || (t.contains("cargo") && t.contains("musl"))
-        })
 }
 
 impl MultiStage {

@@ -15,7 +15,60 @@ use crate::model::native_libs;
 use crate::model::stage_facts::{resolve, within, StageFacts};
 use crate::model::start::{basename, check_healthcheck, start_command, ShellStart, StartCommand, StartOut};
 use crate::passes::Context;
-use crate::syntax::{Dockerfile, Form};
+use crate::syntax::{Dockerfile, Form, Keyword};
+
+/// Whether a RUN of instructions `from..end` may run `go build`/`go install` or a musl
+/// `cargo build` (a cheap, conservative text test: [`MultiStage::native_artefact`] decides).
+///
+/// Only such a command produces a binary to move ([`produced_files`]), and the stage facts
+/// read it as a command whose first two words are `go` (or a path ending in it, or `cargo`) and
+/// `build`/`install`: so some RUN's shell text (or exec-form argv, or heredoc body), the texts the
+/// facts are read from, has those two words side by side. Most stages that merely mention `go`
+/// and `install` (`google`, `apt-get install`) are refused here without scanning them.
+pub(super) fn might_build_static_binary(doc: &Dockerfile, from: usize, end: usize) -> bool {
+    let instructions = doc.instructions.get(from..end).unwrap_or(&[]);
+    let mentions = instructions
+        .iter()
+        .filter(|i| i.effective().kind == Keyword::Run)
+        .map(|i| doc.text(i.span))
+        .any(|t| {
+            (t.contains("go") && (t.contains("build") || t.contains("install")))
+                || (t.contains("cargo") && t.contains("musl"))
+        });
+    mentions
+        && instructions
+            .iter()
+            .filter(|i| i.command.kind == Keyword::Run)
+            .any(|i| {
+                if !i.heredocs.is_empty() {
+                    return i.heredocs.iter().any(|h| names_go_build(doc.text(h.body)));
+                }
+                match &i.command.form {
+                    Form::Exec(argv) => argv
+                        .windows(2)
+                        .any(|w| names_go_build(&format!("{} {}", w[0], w[1]))),
+                    _ => names_go_build(&i.command.args),
+                }
+            })
+}
+
+/// Whether `text` has a word ending in `go` (`go`, `/usr/local/go/bin/go`, `cargo`, quoted or
+/// not) followed, past blanks, line continuations and quotes, by `build` or `install`.
+fn names_go_build(text: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memchr_iter(b'g', b).any(|at| {
+        if b.get(at + 1) != Some(&b'o') {
+            return false;
+        }
+        let rest = b.get(at + 2..).unwrap_or(&[]);
+        let gap = rest
+            .iter()
+            .take_while(|c| c.is_ascii_whitespace() || matches!(c, b'\\' | b'"' | b'\''))
+            .count();
+        let next = rest.get(gap..).unwrap_or(&[]);
+        gap > 0 && (next.starts_with(b"build") || next.starts_with(b"install"))
+    })
+}
 
 /// The program the start command runs that the build produces, and how the container starts.
 pub(super) struct Artefact {
@@ -490,6 +543,41 @@ mod tests {
             programs: vec!["app".into(), "tee".into()],
             writes: writes.iter().map(|w| w.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn a_go_or_cargo_build_is_two_words_side_by_side() {
+        for yes in [
+            "CGO_ENABLED=0 go build -o /app .",
+            "/usr/local/go/bin/go install ./...",
+            "\"go\" 'build' .",
+            "go \\\n    build ./cmd/x",
+            "cargo build --release --target x86_64-unknown-linux-musl",
+        ] {
+            assert!(names_go_build(yes), "{yes}");
+        }
+        for no in [
+            "apt-get install -y golang",
+            "curl https://storage.googleapis.com/x && make install",
+            "gobuild",
+            "go mod download && build.sh",
+        ] {
+            assert!(!names_go_build(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn only_a_stage_with_a_go_or_cargo_build_is_scanned_for_a_binary() {
+        let scanned = |src: &str| {
+            let doc = Dockerfile::parse(src).expect("a valid Dockerfile");
+            might_build_static_binary(&doc, 0, doc.instructions.len())
+        };
+        assert!(scanned("FROM alpine\nRUN go build -o /app .\n"));
+        assert!(scanned("FROM alpine\nRUN [\"go\", \"build\", \"-o\", \"/app\"]\n"));
+        assert!(scanned("FROM alpine\nRUN <<EOF\ngo install ./...\nEOF\n"));
+        assert!(!scanned("FROM alpine\nRUN apt-get install -y golang && echo google\n"));
+        // ONBUILD RUN is not a RUN of this stage: the facts do not read it.
+        assert!(!scanned("FROM alpine\nONBUILD RUN go build -o /app .\n"));
     }
 
     #[test]
