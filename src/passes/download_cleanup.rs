@@ -64,6 +64,10 @@ pub struct DownloadCleanup {
     self_removing: Vec<String>,
     keep_flags: LazyRegex,
     keepers: Vec<String>,
+    /// Every program [`DownloadCleanup::effect`] may find acting on a target besides `rm` (the
+    /// self-removing decompressors, `mv`, the keepers and the unpackers), sorted: one binary
+    /// search answers for most commands, which are none of them.
+    acting: Vec<String>,
 }
 
 impl DownloadCleanup {
@@ -75,8 +79,18 @@ impl DownloadCleanup {
             keepers,
             unpackers,
         } = unpacking;
+        let mut acting: Vec<String> = self_removing
+            .iter()
+            .chain(&keepers)
+            .chain(unpackers.iter().map(|u| &u.program))
+            .cloned()
+            .chain(std::iter::once("mv".to_string()))
+            .collect();
+        acting.sort_unstable();
+        acting.dedup();
         Ok(DownloadCleanup {
             dl,
+            acting,
             consumers: unpackers,
             self_removing,
             keepers,
@@ -105,24 +119,26 @@ impl DownloadCleanup {
         })
     }
 
+    /// Whether `prog` is `rm` or one of the other programs [`DownloadCleanup::effect`] may find
+    /// acting on a target.
+    fn may_act(&self, prog: &str) -> bool {
+        prog == "rm" || self.acting.binary_search_by(|p| p.as_str().cmp(prog)).is_ok()
+    }
+
     /// What `cmd` does with the target: unpacks it, deletes it, or nothing.
     fn effect(&self, cmd: &Cmd, target: &Target, vars: &Vars) -> Effect {
-        if let Target::File(f) = target {
-            if rm_paths(cmd, vars).iter().any(|p| covers(p, f)) {
-                return Effect::Removes;
-            }
-        }
         let prog = cmd.program();
         if prog == "rm" {
-            return Effect::None;
+            return match target {
+                Target::File(f) if rm_paths(cmd, vars).iter().any(|p| covers(p, f)) => {
+                    Effect::Removes
+                }
+                _ => Effect::None,
+            };
         }
         // Only the programs below do anything with the target: the others need not be searched for
         // it (resolving each argument's variables cost more than the rest of the rule).
-        let acts = self.self_removing.iter().any(|p| p == prog)
-            || prog == "mv"
-            || self.keepers.iter().any(|k| k == prog)
-            || self.consumers.iter().any(|c| c.program == prog);
-        if !acts || !Self::mentions(cmd, target, vars) {
+        if !self.may_act(prog) || !Self::mentions(cmd, target, vars) {
             return Effect::None;
         }
         if self.self_removing.iter().any(|p| p == prog) {
@@ -170,6 +186,10 @@ impl DownloadCleanup {
     ) -> Option<usize> {
         for r in runs {
             if r.stage.from != run.stage.from || r.index <= run.index {
+                continue;
+            }
+            // A RUN none of whose commands may act on the target needs no variables read.
+            if !r.script.cmds.iter().any(|c| self.may_act(c.program())) {
                 continue;
             }
             let vars = r.vars(memo);

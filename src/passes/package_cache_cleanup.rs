@@ -93,14 +93,26 @@ struct Data {
 
 pub struct PackageCacheCleanup {
     managers: Vec<Manager>,
+    /// Each manager's programs with the manager's index, sorted by program: a command's program
+    /// is looked up once for all the managers (most commands run none of them).
+    by_program: Vec<(String, usize)>,
 }
 
 impl PackageCacheCleanup {
     pub fn new(settings: &Settings) -> Result<Self, String> {
         let data: Data = super::load(DATA, ID, settings)?;
         crate::model::consumers::check_data()?;
+        let mut by_program: Vec<(String, usize)> = data
+            .managers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| m.programs.iter().map(move |p| (p.clone(), i)))
+            .collect();
+        by_program.sort_unstable();
+        by_program.dedup();
         Ok(PackageCacheCleanup {
             managers: data.managers,
+            by_program,
         })
     }
 }
@@ -116,6 +128,30 @@ fn mounted(targets: &[String], patterns: &[String]) -> bool {
 }
 
 impl PackageCacheCleanup {
+    /// For each manager (in the data's order), the index of the last of `cmds` that runs one of
+    /// its programs with a subcommand that fills its cache; empty when no command fills one.
+    fn last_fills(&self, cmds: &[Cmd]) -> Vec<Option<usize>> {
+        let mut last: Vec<Option<usize>> = Vec::new();
+        for (i, c) in cmds.iter().enumerate() {
+            let prog = c.program();
+            let from = self.by_program.partition_point(|(p, _)| p.as_str() < prog);
+            for (_, m) in self.by_program.get(from..).unwrap_or(&[]).iter().take_while(|(p, _)| p == prog) {
+                let Some(manager) = self.managers.get(*m) else {
+                    continue;
+                };
+                if c.find_arg(&manager.fills).is_some() {
+                    if last.is_empty() {
+                        last = vec![None; self.managers.len()];
+                    }
+                    if let Some(slot) = last.get_mut(*m) {
+                        *slot = Some(i);
+                    }
+                }
+            }
+        }
+        last
+    }
+
     /// Whether a later step (a RUN of the stage or of a stage built on it, a copy from them)
     /// reads `m`'s cache, filled by a command running as `user`, before refreshing it.
     fn later_reader(
@@ -212,21 +248,16 @@ impl Rule for PackageCacheCleanup {
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for run in runtext::runs(ctx) {
+            let last_fills = self.last_fills(&run.script.cmds);
+            if last_fills.is_empty() {
+                continue;
+            }
             let mounts = run.cache_mounts();
             let mut safe_cmds: Vec<String> = Vec::new();
             let mut unsafe_cmds: Vec<String> = Vec::new();
             let mut whats: Vec<&str> = Vec::new();
-            // Each command's program, read once for all the managers.
-            let programs: Vec<&str> = run.script.cmds.iter().map(|c| c.program()).collect();
-            for m in &self.managers {
-                let is_prog = |p: &str| m.programs.iter().any(|x| x == p);
-                let Some(fill) = run
-                    .script
-                    .cmds
-                    .iter()
-                    .zip(&programs)
-                    .rposition(|(c, p)| is_prog(p) && c.find_arg(&m.fills).is_some())
-                else {
+            for (m, last_fill) in self.managers.iter().zip(&last_fills) {
+                let Some(fill) = *last_fill else {
                     continue;
                 };
                 if mounted(&mounts, &m.cache_mounts) {
