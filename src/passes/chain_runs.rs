@@ -273,8 +273,10 @@ impl Rule for ChainRuns {
                 let Some(ins) = doc.instructions.get(idx) else {
                     break;
                 };
-                // Shell analysis is the costly part: only RUNs with a RUN neighbour need it.
-                let facts = if is_run(idx - 1) || is_run(idx + 1) {
+                // Shell analysis is the costly part: only a RUN that could join a neighbour needs
+                // it. The chain holds the previous instruction exactly when that was a member; with
+                // an empty chain and no RUN next, a member would stand alone and emit nothing.
+                let facts = if !chain.is_empty() || is_run(idx + 1) {
                     self.candidate(ctx.memo, doc, ins)
                 } else {
                     None

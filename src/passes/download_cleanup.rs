@@ -36,7 +36,7 @@
 
 use super::runtext::{self, Run};
 use super::LazyRegex;
-use super::{Context, FixAvailability, Rule, RuleMeta};
+use super::{Context, FixAvailability, ProgramIndex, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Level, Finding, Fix};
 use crate::model::consumers::{self, Effective, Probe, Use};
@@ -65,9 +65,9 @@ pub struct DownloadCleanup {
     keep_flags: LazyRegex,
     keepers: Vec<String>,
     /// Every program [`DownloadCleanup::effect`] may find acting on a target besides `rm` (the
-    /// self-removing decompressors, `mv`, the keepers and the unpackers), sorted: one binary
-    /// search answers for most commands, which are none of them.
-    acting: Vec<String>,
+    /// self-removing decompressors, `mv`, the keepers and the unpackers): one lookup answers for
+    /// most commands, which are none of them.
+    acting: ProgramIndex<()>,
 }
 
 impl DownloadCleanup {
@@ -79,15 +79,15 @@ impl DownloadCleanup {
             keepers,
             unpackers,
         } = unpacking;
-        let mut acting: Vec<String> = self_removing
-            .iter()
-            .chain(&keepers)
-            .chain(unpackers.iter().map(|u| &u.program))
-            .cloned()
-            .chain(std::iter::once("mv".to_string()))
-            .collect();
-        acting.sort_unstable();
-        acting.dedup();
+        let acting = ProgramIndex::new(
+            self_removing
+                .iter()
+                .chain(&keepers)
+                .chain(unpackers.iter().map(|u| &u.program))
+                .cloned()
+                .chain(std::iter::once("mv".to_string()))
+                .map(|p| (p, ())),
+        );
         Ok(DownloadCleanup {
             dl,
             acting,
@@ -122,7 +122,7 @@ impl DownloadCleanup {
     /// Whether `prog` is `rm` or one of the other programs [`DownloadCleanup::effect`] may find
     /// acting on a target.
     fn may_act(&self, prog: &str) -> bool {
-        prog == "rm" || self.acting.binary_search_by(|p| p.as_str().cmp(prog)).is_ok()
+        prog == "rm" || self.acting.contains(prog)
     }
 
     /// What `cmd` does with the target: unpacks it, deletes it, or nothing.

@@ -248,6 +248,46 @@ pub use crate::rule_ids::is_rule_id;
 
 pub use crate::rule_data::{load, regex, LazyRegex};
 
+/// Program names, each with a value, looked up by a command's program. The names are kept in
+/// buckets by first byte: most commands run none of a rule's programs, and for them the lookup is
+/// an empty bucket, not a comparison with every name.
+pub struct ProgramIndex<T> {
+    buckets: Vec<Vec<(String, T)>>,
+}
+
+impl<T: PartialEq> ProgramIndex<T> {
+    /// The index of `entries` (a name may come with several values; a repeated pair counts once).
+    pub fn new(entries: impl IntoIterator<Item = (String, T)>) -> Self {
+        let mut buckets: Vec<Vec<(String, T)>> = (0..256).map(|_| Vec::new()).collect();
+        for (name, value) in entries {
+            let Some(bucket) = buckets.get_mut(usize::from(name.bytes().next().unwrap_or(0)))
+            else {
+                continue;
+            };
+            if !bucket.iter().any(|(n, v)| *n == name && *v == value) {
+                bucket.push((name, value));
+            }
+        }
+        ProgramIndex { buckets }
+    }
+
+    /// The values of the entries named `program`.
+    pub fn get<'a>(&'a self, program: &'a str) -> impl Iterator<Item = &'a T> + 'a {
+        self.buckets
+            .get(usize::from(program.bytes().next().unwrap_or(0)))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter(move |(n, _)| n == program)
+            .map(|(_, v)| v)
+    }
+
+    /// Whether an entry is named `program`.
+    pub fn contains(&self, program: &str) -> bool {
+        self.get(program).next().is_some()
+    }
+}
+
 /// How dfopt reads one data file of `transforms/`.
 #[derive(Debug, Clone, Copy)]
 pub enum DataReader {
@@ -341,5 +381,29 @@ impl Registry {
 
     pub fn get(&self, id: &str) -> Option<&dyn Rule> {
         self.rules.iter().map(|r| r.as_ref()).find(|r| r.id() == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProgramIndex;
+
+    #[test]
+    fn a_program_index_finds_every_value_of_a_name_and_nothing_else() {
+        let index = ProgramIndex::new(
+            [
+                ("apt-get", 0),
+                ("apt", 0),
+                ("yum", 1),
+                ("dnf", 1),
+                ("yum", 2),
+                ("apt", 0),
+            ]
+            .map(|(n, v)| (n.to_string(), v)),
+        );
+        assert_eq!(index.get("yum").collect::<Vec<_>>(), [&1, &2]);
+        assert_eq!(index.get("apt").collect::<Vec<_>>(), [&0]);
+        assert!(index.contains("apt-get") && index.contains("dnf"));
+        assert!(!index.contains("ap") && !index.contains("rm") && !index.contains(""));
     }
 }

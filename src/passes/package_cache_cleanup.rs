@@ -41,7 +41,7 @@
 //! (`sudo -u node npm cache clean --force`), so the cleanup removes the cache that was filled.
 use super::runtext::{self, Run};
 use super::LazyRegex;
-use super::{Context, FixAvailability, Rule, RuleMeta};
+use super::{Context, FixAvailability, ProgramIndex, Rule, RuleMeta};
 use crate::config::Settings;
 use crate::edit::{Finding, Fix, Level, Safety};
 use crate::model::consumers::{self, Effective, Probe, Use, Verdict};
@@ -93,23 +93,21 @@ struct Data {
 
 pub struct PackageCacheCleanup {
     managers: Vec<Manager>,
-    /// Each manager's programs with the manager's index, sorted by program: a command's program
-    /// is looked up once for all the managers (most commands run none of them).
-    by_program: Vec<(String, usize)>,
+    /// Each manager's programs with the manager's index: a command's program is looked up once
+    /// for all the managers (most commands run none of them).
+    by_program: ProgramIndex<usize>,
 }
 
 impl PackageCacheCleanup {
     pub fn new(settings: &Settings) -> Result<Self, String> {
         let data: Data = super::load(DATA, ID, settings)?;
         crate::model::consumers::check_data()?;
-        let mut by_program: Vec<(String, usize)> = data
-            .managers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, m)| m.programs.iter().map(move |p| (p.clone(), i)))
-            .collect();
-        by_program.sort_unstable();
-        by_program.dedup();
+        let by_program = ProgramIndex::new(
+            data.managers
+                .iter()
+                .enumerate()
+                .flat_map(|(i, m)| m.programs.iter().map(move |p| (p.clone(), i))),
+        );
         Ok(PackageCacheCleanup {
             managers: data.managers,
             by_program,
@@ -133,9 +131,7 @@ impl PackageCacheCleanup {
     fn last_fills(&self, cmds: &[Cmd]) -> Vec<Option<usize>> {
         let mut last: Vec<Option<usize>> = Vec::new();
         for (i, c) in cmds.iter().enumerate() {
-            let prog = c.program();
-            let from = self.by_program.partition_point(|(p, _)| p.as_str() < prog);
-            for (_, m) in self.by_program.get(from..).unwrap_or(&[]).iter().take_while(|(p, _)| p == prog) {
+            for m in self.by_program.get(c.program()) {
                 let Some(manager) = self.managers.get(*m) else {
                     continue;
                 };
