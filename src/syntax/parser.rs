@@ -6,7 +6,7 @@
 
 use super::directives::DirectiveParser;
 use super::lex::{
-    self, extract_builder_flags, split_first_word, trim_go_space, trim_start_go_space,
+    self, extract_builder_flags, split_first_word, trim_end_go_space, trim_start_go_space,
 };
 use super::line_parsers::parse_args_form;
 use super::{
@@ -198,9 +198,12 @@ impl<'a> Parser<'a> {
         // Scratch space kept across instructions: the joined text of a logical line that spans
         // several physical lines (one that does not is read in place), its map back to the
         // source, and its physical lines (copied out once, at their final size).
-        let mut logical = String::new();
-        let mut segments = Segments { parts: Vec::new() };
-        let mut phys: Vec<PhysicalLine> = Vec::new();
+        // (Sized for a long RUN up front: growing them step by step showed up in profiles.)
+        let mut logical = String::with_capacity(1024);
+        let mut segments = Segments {
+            parts: Vec::with_capacity(32),
+        };
+        let mut phys: Vec<PhysicalLine> = Vec::with_capacity(32);
         let mut i = 0usize;
         while i < n {
             let line_no = i + 1;
@@ -399,8 +402,9 @@ impl<'a> Parser<'a> {
     /// BuildKit's `newNodeFromLine` minus the node tree: keyword, flags, arguments and form, with
     /// the same errors.
     fn command_from_line(&self, line: &str, segs: &Segments) -> Result<Command, String> {
-        let lead = line.len() - trim_start_go_space(line).len();
-        let trimmed = trim_go_space(line);
+        let from_word = trim_start_go_space(line);
+        let lead = line.len() - from_word.len();
+        let trimmed = trim_end_go_space(from_word);
         let (word, rest) = split_first_word(trimmed);
         let kind = Keyword::from_word(word);
         let keyword_span = segs.span(lead, lead + word.len());
@@ -417,8 +421,9 @@ impl<'a> Parser<'a> {
                 });
             }
             let a = rest.get(args_at..).unwrap_or("");
-            let a_lead = a.len() - trim_start_go_space(a).len();
-            args = trim_go_space(a);
+            let a_start = trim_start_go_space(a);
+            let a_lead = a.len() - a_start.len();
+            args = trim_end_go_space(a_start);
             args_logical = rest_off + args_at + a_lead;
         }
         let args_span = segs.span(args_logical, args_logical + args.len());
