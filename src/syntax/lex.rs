@@ -316,11 +316,6 @@ pub fn parse_word_spans<'a>(rest: &'a str, escape: char) -> Vec<&'a str> {
     let mut quote = '\0';
     let mut i = 0usize;
     // The end of the run of ordinary characters starting at `from`.
-    let run_end = |from: usize, ordinary: &dyn Fn(char) -> bool| -> usize {
-        rest.get(from..)
-            .and_then(|t| t.find(|c: char| !ordinary(c)))
-            .map_or(rest.len(), |k| from + k)
-    };
     let push = |words: &mut Vec<&'a str>, start: usize, end: usize| {
         // BuildKit keeps a word that is not empty (a quoted empty word holds its quotes).
         if end > start {
@@ -368,7 +363,7 @@ pub fn parse_word_spans<'a>(rest: &'a str, escape: char) -> Vec<&'a str> {
             }
             end = i;
             if phase == Phase::Word {
-                i = run_end(i, &|x| {
+                i = char_run_end(rest, i, |x| {
                     !is_go_space(x) && x != '\'' && x != '"' && x != escape
                 });
                 end = i;
@@ -390,11 +385,32 @@ pub fn parse_word_spans<'a>(rest: &'a str, escape: char) -> Vec<&'a str> {
         }
         end = i;
         if phase == Phase::Quote {
-            i = run_end(i, &|x| x != quote && (x != escape || quote == '\''));
+            i = char_run_end(rest, i, |x| x != quote && (x != escape || quote == '\''));
             end = i;
         }
     }
     words
+}
+
+/// The end of the run of characters of `s` from `from` on that `ordinary` accepts. ASCII bytes are
+/// looked at as they are; a character is decoded only from a non-ASCII byte on.
+fn char_run_end(s: &str, from: usize, ordinary: impl Fn(char) -> bool) -> usize {
+    let bytes = s.as_bytes();
+    let mut k = from;
+    while let Some(&b) = bytes.get(k) {
+        if b.is_ascii() {
+            if !ordinary(b as char) {
+                return k;
+            }
+            k += 1;
+            continue;
+        }
+        match s.get(k..).and_then(|t| t.chars().next()) {
+            Some(c) if ordinary(c) => k += c.len_utf8(),
+            _ => return k,
+        }
+    }
+    bytes.len()
 }
 
 /// BuildKit's `parseWords` loop, a character at a time.

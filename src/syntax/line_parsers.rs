@@ -90,16 +90,11 @@ fn parse_json(rest: &str) -> JsonResult {
         Some(JsonArray {
             items,
             overflow: false,
-        }) => {
-            let mut out = Vec::with_capacity(items.len());
-            for it in items {
-                match it {
-                    Some(s) => out.push(s),
-                    None => return JsonResult::NotStrings,
-                }
-            }
-            JsonResult::Array(out)
-        }
+        }) => match items.into_iter().collect() {
+            // (Collected in place: the strings stay in the decoder's vector.)
+            Some(strings) => JsonResult::Array(strings),
+            None => JsonResult::NotStrings,
+        },
         _ => JsonResult::NotJson,
     }
 }

@@ -149,7 +149,8 @@ impl<'a> Parser<'a> {
 
     /// BuildKit's `trimContinuationCharacter`: returns the content without the continuation
     /// character (and blanks after it) and whether the line continues.
-    #[inline]
+    // Called for every line: inlined, the call cost as much as the work.
+    #[inline(always)]
     fn trim_continuation<'s>(&self, line: &'s str) -> (&'s str, bool) {
         let bytes = line.as_bytes();
         let mut end = bytes.len();
