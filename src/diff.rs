@@ -148,7 +148,12 @@ pub fn quote_path(prefix: &str, path: &str) -> String {
 pub fn quote_path_bytes(prefix: &str, path: &[u8]) -> String {
     let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7f;
     if !path.iter().any(|&b| needs(b)) {
-        return format!("{prefix}{}", String::from_utf8_lossy(path));
+        // Every byte is printable ASCII: the path is copied as it is (`format!` and a lossy
+        // conversion cost more than the diff's lines for a small change).
+        let mut out = String::with_capacity(prefix.len() + path.len());
+        out.push_str(prefix);
+        out.push_str(&String::from_utf8_lossy(path));
+        return out;
     }
     let mut out = String::with_capacity(path.len() + prefix.len() + 8);
     out.push('"');
@@ -406,7 +411,9 @@ fn render_unified(
 
 /// The lines of `text`, each with its `\n` (as `split_inclusive`), found with memchr.
 fn lines(text: &str) -> Vec<&str> {
-    let mut out = Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
+    // Sized from the length (lines of 16 bytes or more need no growing) rather than by a first
+    // pass counting the line feeds.
+    let mut out = Vec::with_capacity(text.len() / 16 + 1);
     let mut start = 0;
     for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
         out.extend(text.get(start..=nl));

@@ -145,7 +145,11 @@ fn json_string(b: &[u8], i: usize) -> Option<(String, usize)> {
         let c = *b.get(j)?;
         match c {
             b'"' => {
-                return Some((String::from_utf8_lossy(&out).into_owned(), j + 1));
+                // The text between the quotes and escapes is taken whole from the input, which
+                // comes from a `str`, so this holds UTF-8 already (checked once, not copied).
+                let text = String::from_utf8(out)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                return Some((text, j + 1));
             }
             0..=0x1f => return None,
             b'\\' => {
@@ -191,8 +195,16 @@ fn json_string(b: &[u8], i: usize) -> Option<(String, usize)> {
                 out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
             }
             _ => {
-                out.push(c);
-                j += 1;
+                // The run of bytes up to the next quote, escape or control byte, in one copy.
+                let run = b
+                    .get(j..)
+                    .and_then(|rest| {
+                        rest.iter()
+                            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                    })
+                    .map_or(b.len(), |k| j + k);
+                out.extend_from_slice(b.get(j..run).unwrap_or_default());
+                j = run.max(j + 1);
             }
         }
     }

@@ -170,6 +170,16 @@ pub fn extract_builder_flags(line: &str) -> (Vec<RawFlag>, usize) {
                 pos += 1;
                 continue;
             }
+            if ch.is_ascii() && ch != b'\\' {
+                // A run of ASCII bytes with no meaning here is copied whole (non-ASCII bytes are
+                // widened one by one below).
+                let end = ascii_run_end(b, pos, |x| {
+                    !is_ascii_go_space(x) && x != b'\'' && x != b'"' && x != b'\\'
+                });
+                word.push_str(line.get(pos..end).unwrap_or_default());
+                pos = end;
+                continue;
+            }
             let mut c = ch;
             if c == b'\\' {
                 if pos + 1 == b.len() {
@@ -189,6 +199,12 @@ pub fn extract_builder_flags(line: &str) -> (Vec<RawFlag>, usize) {
             pos += 1;
             continue;
         }
+        if ch.is_ascii() && ch != b'\\' {
+            let end = ascii_run_end(b, pos, |x| x != quote && x != b'\\');
+            word.push_str(line.get(pos..end).unwrap_or_default());
+            pos = end;
+            continue;
+        }
         let mut c = ch;
         if c == b'\\' {
             if pos + 1 == b.len() {
@@ -203,6 +219,14 @@ pub fn extract_builder_flags(line: &str) -> (Vec<RawFlag>, usize) {
         pos += 1;
     }
     (words, b.len())
+}
+
+/// The end of the run of ASCII bytes of `b` from `from` on that `ordinary` accepts (at least one
+/// byte: the one at `from` is known to be one).
+fn ascii_run_end(b: &[u8], from: usize, ordinary: impl Fn(u8) -> bool) -> usize {
+    b.get(from + 1..)
+        .and_then(|rest| rest.iter().position(|&x| !(x.is_ascii() && ordinary(x))))
+        .map_or(b.len(), |k| from + 1 + k)
 }
 
 /// The first char boundary of `s` at or after `i`. BuildKit's flag scanner looks at single bytes, and
@@ -224,7 +248,10 @@ pub fn parse_words(rest: &str, escape: char) -> Vec<String> {
         // same, a character at a time).
         return blank_separated(rest).map(str::to_string).collect();
     }
-    parse_words_in_runs(rest, escape)
+    parse_word_spans(rest, escape)
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 /// Whether `s` holds a quote or the escape character: without them `parse_words` gives the runs
@@ -268,10 +295,13 @@ pub fn blank_separated(s: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// BuildKit's `parseWords` loop, taking each run of characters with no meaning of their own (in a
-/// word: not blank, not a quote, not the escape; in quotes: not the closing quote or the escape) in
-/// one go. [`parse_words_by_char`], its character-at-a-time transcription, is the test oracle.
-fn parse_words_in_runs(rest: &str, escape: char) -> Vec<String> {
+/// BuildKit's `parseWords` loop, giving each word as the slice of `rest` it is: the loop keeps every
+/// character of a word (quotes and escapes too) except an escape at the very end of `rest`, so a
+/// word is always one piece of the text and needs no copy. Each run of characters with no meaning of
+/// their own (in a word: not blank, not a quote, not the escape; in quotes: not the closing quote or
+/// the escape) is taken in one go. [`parse_words_by_char`], its character-at-a-time transcription,
+/// is the test oracle.
+pub fn parse_word_spans<'a>(rest: &'a str, escape: char) -> Vec<&'a str> {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -280,15 +310,17 @@ fn parse_words_in_runs(rest: &str, escape: char) -> Vec<String> {
     }
     let mut words = Vec::new();
     let mut phase = Phase::Spaces;
-    let mut word = String::new();
+    // The word being read is `rest[start..end]`: `end` moves past each character the loop keeps.
+    let mut start = 0usize;
+    let mut end = 0usize;
     let mut quote = '\0';
-    let mut blank_ok = false;
     let mut i = 0usize;
     // The end of the run of ordinary characters starting at `from`.
-    let run_end = |from: usize, ordinary: &dyn Fn(char) -> bool| -> usize {
-        rest.get(from..)
-            .and_then(|t| t.find(|c: char| !ordinary(c)))
-            .map_or(rest.len(), |k| from + k)
+    let push = |words: &mut Vec<&'a str>, start: usize, end: usize| {
+        // BuildKit keeps a word that is not empty (a quoted empty word holds its quotes).
+        if end > start {
+            words.push(rest.get(start..end).unwrap_or(""));
+        }
     };
     loop {
         let ch = rest.get(i..).and_then(|t| t.chars().next());
@@ -299,46 +331,42 @@ fn parse_words_in_runs(rest: &str, escape: char) -> Vec<String> {
                     i += c.len_utf8();
                     continue;
                 }
-                Some(_) => phase = Phase::Word,
+                Some(_) => {
+                    phase = Phase::Word;
+                    start = i;
+                    end = i;
+                }
             }
         }
         let Some(c) = ch else {
-            if blank_ok || !word.is_empty() {
-                words.push(std::mem::take(&mut word));
-            }
+            push(&mut words, start, end);
             break;
         };
         i += c.len_utf8();
         if phase == Phase::Word {
             if is_go_space(c) {
                 phase = Phase::Spaces;
-                if blank_ok || !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
-                }
-                blank_ok = false;
+                push(&mut words, start, end);
                 continue;
             }
             if c == '\'' || c == '"' {
                 quote = c;
-                blank_ok = true;
                 phase = Phase::Quote;
             }
             if c == escape {
                 let Some(next) = rest.get(i..).and_then(|t| t.chars().next()) else {
                     continue; // a trailing escape is dropped
                 };
-                word.push(c);
-                word.push(next);
                 i += next.len_utf8();
+                end = i;
                 continue;
             }
-            word.push(c);
+            end = i;
             if phase == Phase::Word {
-                let end = run_end(i, &|x| {
+                i = char_run_end(rest, i, |x| {
                     !is_go_space(x) && x != '\'' && x != '"' && x != escape
                 });
-                word.push_str(rest.get(i..end).unwrap_or(""));
-                i = end;
+                end = i;
             }
             continue;
         }
@@ -351,19 +379,38 @@ fn parse_words_in_runs(rest: &str, escape: char) -> Vec<String> {
                 phase = Phase::Word;
                 continue;
             };
-            word.push(c);
-            word.push(next);
             i += next.len_utf8();
+            end = i;
             continue;
         }
-        word.push(c);
+        end = i;
         if phase == Phase::Quote {
-            let end = run_end(i, &|x| x != quote && (x != escape || quote == '\''));
-            word.push_str(rest.get(i..end).unwrap_or(""));
-            i = end;
+            i = char_run_end(rest, i, |x| x != quote && (x != escape || quote == '\''));
+            end = i;
         }
     }
     words
+}
+
+/// The end of the run of characters of `s` from `from` on that `ordinary` accepts. ASCII bytes are
+/// looked at as they are; a character is decoded only from a non-ASCII byte on.
+fn char_run_end(s: &str, from: usize, ordinary: impl Fn(char) -> bool) -> usize {
+    let bytes = s.as_bytes();
+    let mut k = from;
+    while let Some(&b) = bytes.get(k) {
+        if b.is_ascii() {
+            if !ordinary(b as char) {
+                return k;
+            }
+            k += 1;
+            continue;
+        }
+        match s.get(k..).and_then(|t| t.chars().next()) {
+            Some(c) if ordinary(c) => k += c.len_utf8(),
+            _ => return k,
+        }
+    }
+    bytes.len()
 }
 
 /// BuildKit's `parseWords` loop, a character at a time.
@@ -870,8 +917,10 @@ pub struct HeredocWord {
 /// that matches `^(\d*)<<(-?)([^<]*)$` names a heredoc. `Err` where BuildKit fails the whole parse
 /// (its lexer rejects the delimiter word on its own).
 pub fn heredocs_from_line(line: &str) -> Result<Vec<HeredocWord>, String> {
-    // Every heredoc word contains `<<`: most lines need no lexing at all.
-    if !line.contains("<<") {
+    // Every heredoc word contains `<<`: most lines need no lexing at all. (A search for the byte
+    // `<`, which most lines do not hold, costs less than a substring search.)
+    let bytes = line.as_bytes();
+    if !memchr::memchr_iter(b'<', bytes).any(|i| bytes.get(i + 1) == Some(&b'<')) {
         return Ok(Vec::new());
     }
     let raw = ShellLexMode {
@@ -951,6 +1000,126 @@ mod tests {
         assert!(!has_quote_or_escape("a b", '\\') && has_quote_or_escape("x\u{e9}", '\u{e9}'));
     }
 
+    /// BuildKit's `extractBuilderFlags` a byte at a time: the oracle of the version that copies
+    /// runs of ASCII bytes whole.
+    fn extract_builder_flags_by_byte(line: &str) -> (Vec<RawFlag>, usize) {
+        #[derive(PartialEq)]
+        enum Phase {
+            Spaces,
+            Word,
+            Quote,
+        }
+        let b = line.as_bytes();
+        let mut words: Vec<RawFlag> = Vec::new();
+        let mut phase = Phase::Spaces;
+        let mut word = String::new();
+        let mut word_start = 0usize;
+        let mut quote = 0u8;
+        let mut blank_ok = false;
+        let mut pos = 0usize;
+        while pos <= b.len() {
+            let ch = if pos < b.len() { b[pos] } else { 0 };
+            if phase == Phase::Spaces {
+                if pos == b.len() {
+                    break;
+                }
+                if is_go_space(ch as char) {
+                    pos += 1;
+                    continue;
+                }
+                if ch != b'-' || pos + 1 == b.len() || b[pos + 1] != b'-' {
+                    return (words, ceil_char_boundary(line, pos));
+                }
+                phase = Phase::Word;
+                word_start = pos;
+            }
+            if (phase == Phase::Word || phase == Phase::Quote) && pos == b.len() {
+                if word != "--" && (blank_ok || !word.is_empty()) {
+                    words.push(RawFlag {
+                        text: std::mem::take(&mut word),
+                        start: word_start,
+                        end: ceil_char_boundary(line, pos),
+                    });
+                }
+                break;
+            }
+            if phase == Phase::Word {
+                if is_go_space(ch as char) {
+                    phase = Phase::Spaces;
+                    if word == "--" {
+                        return (words, ceil_char_boundary(line, pos));
+                    }
+                    if blank_ok || !word.is_empty() {
+                        words.push(RawFlag {
+                            text: std::mem::take(&mut word),
+                            start: word_start,
+                            end: ceil_char_boundary(line, pos),
+                        });
+                    }
+                    word.clear();
+                    blank_ok = false;
+                    pos += 1;
+                    continue;
+                }
+                if ch == b'\'' || ch == b'"' {
+                    quote = ch;
+                    blank_ok = true;
+                    phase = Phase::Quote;
+                    pos += 1;
+                    continue;
+                }
+                let mut c = ch;
+                if c == b'\\' {
+                    if pos + 1 == b.len() {
+                        pos += 1;
+                        continue;
+                    }
+                    pos += 1;
+                    c = b[pos];
+                }
+                word.push(c as char);
+                pos += 1;
+                continue;
+            }
+            // Phase::Quote
+            if ch == quote {
+                phase = Phase::Word;
+                pos += 1;
+                continue;
+            }
+            let mut c = ch;
+            if c == b'\\' {
+                if pos + 1 == b.len() {
+                    phase = Phase::Word;
+                    pos += 1;
+                    continue;
+                }
+                pos += 1;
+                c = b[pos];
+            }
+            word.push(c as char);
+            pos += 1;
+        }
+        (words, b.len())
+    }
+
+    #[test]
+    fn flags_taken_in_runs_are_the_ones_taken_byte_by_byte() {
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 20_000,
+            ..Default::default()
+        });
+        runner
+            .run(&"(--|[-a= \t'\"\\\\x\u{a0}\u{85}é]){0,20}", |t| {
+                proptest::prop_assert_eq!(
+                    extract_builder_flags(&t),
+                    extract_builder_flags_by_byte(&t)
+                );
+                Ok(())
+            })
+            .expect("same flags");
+    }
+
     #[test]
     fn go_space_trims_match_the_char_by_char_ones() {
         for s in [
@@ -1019,7 +1188,7 @@ mod tests {
             .run(&"[a= \t\u{a0}'\"\\\\`é]{0,18}", |t| {
                 for escape in ['\\', '`'] {
                     proptest::prop_assert_eq!(
-                        parse_words_in_runs(&t, escape),
+                        parse_word_spans(&t, escape),
                         parse_words_by_char(&t, escape)
                     );
                 }

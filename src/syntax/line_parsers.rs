@@ -5,7 +5,7 @@
 
 use super::json::{go_json_array, JsonArray};
 use super::lex::{
-    blank_separated, has_quote_or_escape, is_go_space, parse_words, split_token_ws,
+    blank_separated, has_quote_or_escape, is_go_space, is_token_ws, parse_word_spans,
     trim_start_go_space,
 };
 use super::{Form, Keyword};
@@ -90,16 +90,11 @@ fn parse_json(rest: &str) -> JsonResult {
         Some(JsonArray {
             items,
             overflow: false,
-        }) => {
-            let mut out = Vec::with_capacity(items.len());
-            for it in items {
-                match it {
-                    Some(s) => out.push(s),
-                    None => return JsonResult::NotStrings,
-                }
-            }
-            JsonResult::Array(out)
-        }
+        }) => match items.into_iter().collect() {
+            // (Collected in place: the strings stay in the decoder's vector.)
+            Some(strings) => JsonResult::Array(strings),
+            None => JsonResult::NotStrings,
+        },
         _ => JsonResult::NotJson,
     }
 }
@@ -122,8 +117,8 @@ fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<(), String> {
         // them): looked at in place, without a copy of each.
         return name_val_errors(rest, key, &mut blank_separated(rest));
     }
-    let words = parse_words(rest, escape);
-    name_val_errors(rest, key, &mut words.iter().map(String::as_str))
+    let words = parse_word_spans(rest, escape);
+    name_val_errors(rest, key, &mut words.iter().copied())
 }
 
 /// The errors of `parseNameVal` for the `words` of `rest`.
@@ -136,7 +131,8 @@ fn name_val_errors(
         return Ok(());
     };
     if !first.contains('=') {
-        if split_token_ws(rest).len() < 2 {
+        // `len(reWhitespace.Split(rest, -1)) < 2`: no blank to split at.
+        if !rest.bytes().any(is_token_ws) {
             return Err(format!("{key} must have two arguments"));
         }
         return Ok(());
@@ -153,6 +149,7 @@ fn name_val_errors(
 
 #[cfg(test)]
 mod tests {
+    use super::super::lex::{parse_words, split_token_ws};
     use super::*;
 
     /// `parseNameVal`'s errors from the words as `parse_words` copies them: the oracle of the

@@ -6,7 +6,7 @@
 
 use super::directives::DirectiveParser;
 use super::lex::{
-    self, extract_builder_flags, split_first_word, trim_go_space, trim_start_go_space,
+    self, extract_builder_flags, split_first_word, trim_end_go_space, trim_start_go_space,
 };
 use super::line_parsers::parse_args_form;
 use super::{
@@ -14,17 +14,17 @@ use super::{
     ParseError, PhysicalLine, Span,
 };
 
-struct Line {
-    start: usize,
-    /// End of content (line ending trimmed: every trailing `\r` and `\n`).
-    content_end: usize,
-    /// Start of the next line.
-    end: usize,
-}
-
 pub(super) struct Parser<'a> {
     src: &'a str,
-    lines: Vec<Line>,
+    /// Byte offset of the start of each physical line, the first one 0 (before a BOM): built once
+    /// here and handed to the [`Dockerfile`] as it is. Holds one entry when there are no lines.
+    line_starts: Vec<usize>,
+    /// The number of physical lines (0 for an empty file or a lone BOM).
+    line_count: usize,
+    /// 3 when the file starts with a BOM (line 1's content starts after it), else 0.
+    bom_len: usize,
+    /// The first (0-based) line longer than BuildKit can read, found while the lines are split.
+    too_long: Option<usize>,
     /// BuildKit's `DirectiveParser`: the escape character and the directives seen so far.
     directives: DirectiveParser,
 }
@@ -66,36 +66,81 @@ impl Segments {
 impl<'a> Parser<'a> {
     pub(super) fn new(src: &'a str) -> Self {
         let bytes = src.as_bytes();
-        // Sized once: growing it line by line showed up in profiles.
-        let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
-        let first = if src.starts_with('\u{feff}') { 3 } else { 0 };
-        let mut start = first;
-        // One search over the file for every line feed (a search per line cost more).
-        let ends = memchr::memchr_iter(b'\n', bytes.get(first..).unwrap_or_default())
-            .map(|i| first + i + 1)
-            .chain((!bytes.ends_with(b"\n") && bytes.len() > first).then_some(bytes.len()));
-        for end in ends {
-            let mut content_end = end;
-            while content_end > start && matches!(bytes[content_end - 1], b'\n' | b'\r') {
-                content_end -= 1;
+        let bom_len = if src.starts_with('\u{feff}') { 3 } else { 0 };
+        // One pass over the file for every line feed (a search per line, or a count first to size
+        // the table, cost more); the table is sized from the length (lines of 16 bytes or more
+        // need no growing) and BuildKit's line length limit is checked on the way.
+        let mut line_starts = Vec::with_capacity(bytes.len() / 16 + 2);
+        line_starts.push(0);
+        let mut too_long = None;
+        // The lines are measured from the start of the file: BuildKit counts a BOM in line 1.
+        let mut start = 0;
+        for i in memchr::memchr_iter(b'\n', bytes.get(bom_len..).unwrap_or_default()) {
+            let end = bom_len + i + 1;
+            // BuildKit reads lines with a `bufio.Scanner` whose buffer holds at most 64 KiB: a
+            // longer line (its line feed included) stops the scan and fails the build.
+            if end - start > MAX_LINE_BYTES + 1 && too_long.is_none() {
+                too_long = Some(line_starts.len() - 1);
             }
-            lines.push(Line {
-                start,
-                content_end,
-                end,
-            });
+            line_starts.push(end);
             start = end;
         }
+        let newlines = line_starts.len() - 1;
+        let line_count = if bytes.len() > start.max(bom_len) {
+            // A last line without a line feed.
+            if bytes.len() - start > MAX_LINE_BYTES && too_long.is_none() {
+                too_long = Some(newlines);
+            }
+            newlines + 1
+        } else {
+            // The file ends with a line feed (or has no lines): no line starts after it.
+            if newlines > 0 {
+                line_starts.pop();
+            }
+            newlines
+        };
         Parser {
             src,
-            lines,
+            line_starts,
+            line_count,
+            bom_len,
+            too_long,
             directives: DirectiveParser::new(),
         }
     }
 
-    fn content(&self, i: usize) -> &'a str {
-        let l = &self.lines[i];
-        self.src.get(l.start..l.content_end).unwrap_or("")
+    /// Where line `i` (0-based) starts: after the BOM for the first line.
+    #[inline]
+    fn line_start(&self, i: usize) -> usize {
+        if i == 0 {
+            self.bom_len
+        } else {
+            self.line_starts.get(i).copied().unwrap_or(self.src.len())
+        }
+    }
+
+    /// Where line `i` ends, its line ending included (the start of the next line).
+    #[inline]
+    fn line_end(&self, i: usize) -> usize {
+        self.line_starts
+            .get(i + 1)
+            .copied()
+            .unwrap_or(self.src.len())
+    }
+
+    /// Line `i` without its line ending (every trailing `\r` and `\n`), and its span.
+    #[inline]
+    fn content(&self, i: usize) -> (&'a str, Span) {
+        let start = self.line_start(i);
+        let bytes = self.src.as_bytes();
+        let mut end = self.line_end(i);
+        while end > start && matches!(bytes.get(end - 1), Some(b'\n' | b'\r')) {
+            end -= 1;
+        }
+        (
+            self.src.get(start..end).unwrap_or(""),
+            Span::new(start, end),
+        )
     }
 
     fn err(&self, line: usize, col: usize, message: impl Into<String>) -> ParseError {
@@ -104,7 +149,8 @@ impl<'a> Parser<'a> {
 
     /// BuildKit's `trimContinuationCharacter`: returns the content without the continuation
     /// character (and blanks after it) and whether the line continues.
-    #[inline]
+    // Called for every line: inlined, the call cost as much as the work.
+    #[inline(always)]
     fn trim_continuation<'s>(&self, line: &'s str) -> (&'s str, bool) {
         let bytes = line.as_bytes();
         let mut end = bytes.len();
@@ -141,35 +187,30 @@ impl<'a> Parser<'a> {
             let (line, col) = line_col_of(self.src, pos);
             return Err(self.err(line, col, "NUL byte in file (binary file?)"));
         }
-        // BuildKit reads lines with a `bufio.Scanner` whose buffer holds at most 64 KiB: a longer
-        // line (its line feed included) stops the scan and fails the build.
-        // (The lines are measured from the start of the file: BuildKit counts a BOM in line 1.)
-        for (idx, line) in self.lines.iter().enumerate() {
-            let start = if idx == 0 { 0 } else { line.start };
-            let limit = if self.src.as_bytes().get(line.end.wrapping_sub(1)) == Some(&b'\n') {
-                MAX_LINE_BYTES + 1
-            } else {
-                MAX_LINE_BYTES
-            };
-            if line.end - start > limit {
-                return Err(self.err(
-                    idx + 1,
-                    1,
-                    format!("dockerfile line greater than max allowed size of {MAX_LINE_BYTES}"),
-                ));
-            }
+        if let Some(idx) = self.too_long {
+            return Err(self.err(
+                idx + 1,
+                1,
+                format!("dockerfile line greater than max allowed size of {MAX_LINE_BYTES}"),
+            ));
         }
-        let mut instructions = Vec::with_capacity(self.lines.len().min(64));
-        let mut logical = String::new();
-        let mut segments = Segments { parts: Vec::new() };
-        let mut phys: Vec<PhysicalLine> = Vec::new();
+        let n = self.line_count;
+        let mut instructions = Vec::with_capacity(n.min(64));
+        // Scratch space kept across instructions: the joined text of a logical line that spans
+        // several physical lines (one that does not is read in place), its map back to the
+        // source, and its physical lines (copied out once, at their final size).
+        // (Sized for a long RUN up front: growing them step by step showed up in profiles.)
+        let mut logical = String::with_capacity(1024);
+        let mut segments = Segments {
+            parts: Vec::with_capacity(32),
+        };
+        let mut phys: Vec<PhysicalLine> = Vec::with_capacity(32);
         let mut i = 0usize;
-        let n = self.lines.len();
         while i < n {
             let line_no = i + 1;
-            let raw = self.content(i);
+            let (raw, first_span) = self.content(i);
             let token = trim_start_go_space(raw);
-            let token_start = self.lines[i].content_end - token.len();
+            let token_start = first_span.end - token.len();
             self.directives
                 .possible_directive(token, line_no, token_start)?;
             let is_comment = token.starts_with('#');
@@ -180,29 +221,21 @@ impl<'a> Parser<'a> {
             if !continued && first.is_empty() {
                 continue;
             }
-            // The joined line and its map are scratch space, kept across instructions; the
-            // physical lines are collected here and copied out once, at their final size.
-            logical.clear();
-            logical.push_str(first);
             segments.parts.clear();
             segments.parts.push((0, token_start, first.len()));
             phys.clear();
             phys.push(PhysicalLine {
-                span: Span::new(
-                    self.lines[start_line - 1].start,
-                    self.lines[start_line - 1].content_end,
-                ),
+                span: first_span,
                 kind: LineKind::Code {
                     content: Span::new(token_start, token_start + first.len()),
                     continued,
                 },
             });
+            let mut joined = false;
             let mut eol = !continued;
             while !eol && i < n {
-                let raw = self.content(i);
-                self.directives
-                    .possible_directive(raw, i + 1, self.lines[i].start)?;
-                let span = Span::new(self.lines[i].start, self.lines[i].content_end);
+                let (raw, span) = self.content(i);
+                self.directives.possible_directive(raw, i + 1, span.start)?;
                 i += 1;
                 let lead = trim_start_go_space(raw);
                 if lead.starts_with('#') {
@@ -221,6 +254,11 @@ impl<'a> Parser<'a> {
                 }
                 let (cont, more) = self.trim_continuation(raw);
                 eol = !more;
+                if !joined {
+                    logical.clear();
+                    logical.push_str(first);
+                    joined = true;
+                }
                 segments.parts.push((logical.len(), span.start, cont.len()));
                 logical.push_str(cont);
                 phys.push(PhysicalLine {
@@ -231,9 +269,10 @@ impl<'a> Parser<'a> {
                     },
                 });
             }
+            let text: &str = if joined { &logical } else { first };
             let end_line_logical = i;
             let command = self
-                .command_from_line(&logical, &segments)
+                .command_from_line(text, &segments)
                 .map_err(|m| self.err(start_line, 1, m))?;
             let mut trigger = None;
             if command.kind == Keyword::Onbuild && !command.args.is_empty() {
@@ -256,7 +295,7 @@ impl<'a> Parser<'a> {
                         })
                         .collect(),
                 };
-                let sub_text = logical.get(args_logical_start..).unwrap_or("");
+                let sub_text = text.get(args_logical_start..).unwrap_or("");
                 trigger = Some(Box::new(
                     self.command_from_line(sub_text, &sub_segments)
                         .map_err(|m| self.err(start_line, 1, m))?,
@@ -282,7 +321,7 @@ impl<'a> Parser<'a> {
             if heredoc_cmd.kind.can_contain_heredoc() && !matches!(heredoc_cmd.form, Form::Exec(_))
             {
                 let found =
-                    lex::heredocs_from_line(&logical).map_err(|m| self.err(start_line, 1, m))?;
+                    lex::heredocs_from_line(text).map_err(|m| self.err(start_line, 1, m))?;
                 for lex::HeredocWord {
                     name,
                     chomp,
@@ -290,16 +329,19 @@ impl<'a> Parser<'a> {
                     fd,
                 } in found
                 {
-                    let body_start = self.lines.get(i).map(|l| l.start).unwrap_or(self.src.len());
+                    let body_start = if i < n {
+                        self.line_start(i)
+                    } else {
+                        self.src.len()
+                    };
                     let mut terminated = None;
                     while i < n {
-                        let content = self.content(i);
+                        let (content, span) = self.content(i);
                         let candidate = if chomp {
                             content.trim_start_matches('\t')
                         } else {
                             content
                         };
-                        let span = Span::new(self.lines[i].start, self.lines[i].content_end);
                         i += 1;
                         if candidate == name {
                             terminated = Some(span);
@@ -328,17 +370,17 @@ impl<'a> Parser<'a> {
                 Some(h) => h.terminator.end,
                 None => phys.last().map(|p| p.span.end).unwrap_or(token_start),
             };
-            let full_end = self
-                .lines
-                .get(last_line - 1)
-                .map(|l| l.end)
-                .unwrap_or(self.src.len());
+            let full_end = if last_line >= 1 && last_line <= n {
+                self.line_end(last_line - 1)
+            } else {
+                self.src.len()
+            };
             instructions.push(Instruction {
                 command,
                 trigger,
                 heredocs,
                 span: Span::new(token_start, span_end),
-                line_start: self.lines[start_line - 1].start,
+                line_start: first_span.start,
                 full_end,
                 start_line,
                 end_line: last_line,
@@ -348,23 +390,22 @@ impl<'a> Parser<'a> {
         if instructions.is_empty() {
             return Err(self.err(n.max(1), 1, "file with no instructions"));
         }
-        let mut line_starts: Vec<usize> = vec![0];
-        line_starts.extend(self.lines.iter().skip(1).map(|l| l.start));
         Ok(Dockerfile {
             source: self.src.to_string(),
-            has_bom: self.src.starts_with('\u{feff}'),
+            has_bom: self.bom_len > 0,
             escape: self.directives.escape,
             directives: self.directives.seen,
             instructions,
-            line_starts,
+            line_starts: self.line_starts,
         })
     }
 
     /// BuildKit's `newNodeFromLine` minus the node tree: keyword, flags, arguments and form, with
     /// the same errors.
     fn command_from_line(&self, line: &str, segs: &Segments) -> Result<Command, String> {
-        let lead = line.len() - trim_start_go_space(line).len();
-        let trimmed = trim_go_space(line);
+        let from_word = trim_start_go_space(line);
+        let lead = line.len() - from_word.len();
+        let trimmed = trim_end_go_space(from_word);
         let (word, rest) = split_first_word(trimmed);
         let kind = Keyword::from_word(word);
         let keyword_span = segs.span(lead, lead + word.len());
@@ -381,8 +422,9 @@ impl<'a> Parser<'a> {
                 });
             }
             let a = rest.get(args_at..).unwrap_or("");
-            let a_lead = a.len() - trim_start_go_space(a).len();
-            args = trim_go_space(a);
+            let a_start = trim_start_go_space(a);
+            let a_lead = a.len() - a_start.len();
+            args = trim_end_go_space(a_start);
             args_logical = rest_off + args_at + a_lead;
         }
         let args_span = segs.span(args_logical, args_logical + args.len());
