@@ -32,7 +32,6 @@ pub(super) fn process_file(
 /// from the open file itself (`fstat`), so a file swapped for a FIFO or a device after the walk is
 /// still refused, and the read stops past the limit should the file grow meanwhile.
 fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read as _;
     let file = std::fs::File::open(path).map_err(|e| crate::discover::io_message(&e))?;
     let meta = file
         .metadata()
@@ -46,13 +45,45 @@ fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     if meta.len() > limit {
         return Err(too_large(meta.len(), limit));
     }
-    let mut bytes = Vec::with_capacity((meta.len() as usize).max(1) + 1);
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
+    let bytes = read_regular(file, meta.len(), limit.saturating_add(1))
         .map_err(|e| crate::discover::io_message(&e))?;
     if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64, limit));
     }
+    Ok(bytes)
+}
+
+/// The bytes of a regular file of `size` bytes (as `fstat` said), at most `cap` of them. A read
+/// that stops exactly at `size` when asked for more is the end of the file: the usual file takes
+/// one `read` rather than `read_to_end`'s two (the second only to see the end). Any other short
+/// read (a network or FUSE file system may return one mid-file) reads on until a read returns
+/// nothing, and a file grown since the `fstat` is read on until its end or `cap`.
+fn read_regular(mut file: std::fs::File, size: u64, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = vec![0u8; size.saturating_add(1).min(cap).max(1) as usize];
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            if filled as u64 >= cap {
+                break;
+            }
+            // Full: the file grew. Room for more, up to `cap`.
+            let grown = (bytes.len() as u64).saturating_mul(2).min(cap) as usize;
+            bytes.resize(grown, 0);
+        }
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                if filled as u64 == size && filled < bytes.len() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
     Ok(bytes)
 }
 
@@ -274,4 +305,33 @@ fn summarize(applied: &[&str]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `read_regular` given the size `fstat` said (`said`), for a file of `text`.
+    fn read_said(text: &[u8], said: u64, cap: u64) -> Vec<u8> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("Dockerfile");
+        std::fs::write(&path, text).expect("write");
+        read_regular(std::fs::File::open(&path).expect("open"), said, cap).expect("read")
+    }
+
+    #[test]
+    fn reads_the_whole_file_whatever_fstat_said() {
+        let text = b"FROM alpine\nRUN true\n";
+        let len = text.len() as u64;
+        assert_eq!(read_said(text, len, u64::MAX), text);
+        assert_eq!(read_said(b"", 0, u64::MAX), b"");
+        // Grown since the `fstat` (said smaller): read to the end, growing the buffer.
+        assert_eq!(read_said(text, 0, u64::MAX), text);
+        assert_eq!(read_said(text, 3, u64::MAX), text);
+        // Shrunk since (said larger): what is there.
+        assert_eq!(read_said(text, len + 100, u64::MAX), text);
+        // Never more than `cap` bytes, however it grew.
+        assert_eq!(read_said(text, 3, 5), &text[..5]);
+        assert_eq!(read_said(text, len, len + 1), text);
+    }
 }

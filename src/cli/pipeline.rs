@@ -5,7 +5,7 @@ use super::file::{error_result, process_bytes, process_file, too_large, WriteRoo
 use super::folder_rules::{ConfigCache, FolderRules};
 use super::{ColorChoice, CommonArgs, Mode};
 use crate::diagnostic::Diagnostic;
-use crate::discover::{Input, WalkOptions};
+use crate::discover::{absolute_from, Input, WalkOptions};
 use crate::display_path::display_path_from;
 use crate::exit::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::report::{FileResult, Format, Renderer, Summary};
@@ -58,6 +58,7 @@ fn process_job(
     rules: &Option<Result<Arc<FolderRules>, String>>,
     mode: Mode,
     roots: &WriteRoots,
+    cwd: Option<&Path>,
 ) -> Option<FileResult> {
     match (input, rules) {
         (Input::Stdin, _) => None,
@@ -65,7 +66,7 @@ fn process_job(
             let excluded = !rules.resolved.exclude.is_empty()
                 && rules
                     .resolved
-                    .excluded(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
+                    .excluded(&absolute_from(p, cwd).unwrap_or_else(|_| p.to_path_buf()));
             (!excluded).then(|| process_file(shown, p, mode, rules, roots))
         }
         (_, Some(Err(e))) => Some(error_result(shown, e.clone())),
@@ -347,6 +348,7 @@ pub(super) fn process(
             let number = first_slot + slots.len();
             let done_tx = done_tx.clone();
             let roots = &roots;
+            let cwd = cwd.as_deref();
             scope.spawn(move |_| {
                 // process_bytes already turns a panic into that file's error; this covers the rest
                 // of the task, so that every batch reports back and this thread never waits forever.
@@ -355,7 +357,7 @@ pub(super) fn process(
                         batch
                             .iter()
                             .map(|(input, shown, rules)| {
-                                process_job(input, shown, rules, mode, roots)
+                                process_job(input, shown, rules, mode, roots, cwd)
                             })
                             .collect()
                     }))
