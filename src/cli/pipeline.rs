@@ -8,6 +8,7 @@ use crate::diagnostic::Diagnostic;
 use crate::discover::{absolute_from, Input, WalkOptions};
 use crate::display_path::display_path_from;
 use crate::exit::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use crate::model::context::ProbeCache;
 use crate::report::{FileResult, Format, Renderer, Summary};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -336,6 +337,9 @@ pub(super) fn process(
     let mut first_slot = 0usize; // batch number of `slots[0]`
     let mut inputs_done = false;
     let (job_batch, window_batches) = pipeline_sizes();
+    // The build-context files the rules look up, shared by the files of a folder (the run reads
+    // each context file as it is when first asked).
+    let probes = Arc::new(ProbeCache::default());
     rayon::in_place_scope(|scope| loop {
         while !inputs_done && slots.len() < window_batches {
             let batch: Vec<Job> = std::iter::from_fn(&mut next_job).take(job_batch).collect();
@@ -349,17 +353,20 @@ pub(super) fn process(
             let done_tx = done_tx.clone();
             let roots = &roots;
             let cwd = cwd.as_deref();
+            let probes = &probes;
             scope.spawn(move |_| {
                 // process_bytes already turns a panic into that file's error; this covers the rest
                 // of the task, so that every batch reports back and this thread never waits forever.
                 let results: Vec<Option<FileResult>> =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        batch
-                            .iter()
-                            .map(|(input, shown, rules)| {
-                                process_job(input, shown, rules, mode, roots, cwd)
-                            })
-                            .collect()
+                        ProbeCache::within(probes, || {
+                            batch
+                                .iter()
+                                .map(|(input, shown, rules)| {
+                                    process_job(input, shown, rules, mode, roots, cwd)
+                                })
+                                .collect()
+                        })
                     }))
                     .unwrap_or_else(|_| {
                         batch
