@@ -166,10 +166,10 @@ pub(super) fn process(
     };
     let cwd = std::env::current_dir().ok();
     // With --write, only files within the canonical paths named on the command line are written.
-    let roots: WriteRoots = if mode == Mode::Write {
-        paths.iter().filter_map(|p| p.canonicalize().ok()).collect()
+    let roots = if mode == Mode::Write {
+        WriteRoots::of(&paths)
     } else {
-        Vec::new()
+        WriteRoots::default()
     };
     let mut cache = ConfigCache::new(overrides, &paths);
     // The walk streams paths through a bounded channel while earlier files are processed, so
