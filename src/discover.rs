@@ -56,17 +56,24 @@ pub fn discover_each(paths: &[PathBuf], opts: &WalkOptions, mut visit: impl FnMu
         let go_on = if p.as_os_str() == "-" {
             visit(Input::Stdin)
         } else {
-            match std::fs::symlink_metadata(p) {
+            // A symlink is judged by what it points to; anything else by its own metadata, so
+            // that a file named on the command line costs one `stat`.
+            let target = std::fs::symlink_metadata(p).map(|m| {
+                if m.file_type().is_symlink() {
+                    std::fs::metadata(p).ok()
+                } else {
+                    Some(m)
+                }
+            });
+            match target {
                 Err(e) => visit(Input::Error(p.clone(), io_message(&e))),
-                Ok(m) if m.is_dir() || (m.file_type().is_symlink() && p.is_dir()) => {
+                Ok(Some(m)) if m.is_dir() => {
                     walk(p, opts, include.as_ref(), exclude.as_ref(), &mut visit)
                 }
+                Ok(Some(m)) if m.is_file() => visit(Input::File(p.clone())),
                 // Only regular files are read: a FIFO would block the run, a device (`/dev/zero`)
-                // never ends. A symlink is judged by what it points to.
-                Ok(_) if !std::fs::metadata(p).is_ok_and(|m| m.is_file()) => {
-                    visit(Input::Error(p.clone(), "not a regular file".into()))
-                }
-                Ok(_) => visit(Input::File(p.clone())),
+                // never ends; a dangling symlink is none either.
+                Ok(_) => visit(Input::Error(p.clone(), "not a regular file".into())),
             }
         };
         if !go_on {
@@ -100,6 +107,12 @@ fn walk(
     exclude: Option<&ignore::overrides::Override>,
     visit: &mut impl FnMut(Input) -> bool,
 ) -> bool {
+    // Asked once: `std::path::absolute` of a relative path asks the kernel every time.
+    let cwd = if include.is_some() || exclude.is_some() {
+        std::env::current_dir().ok()
+    } else {
+        None
+    };
     let walker = ignore::WalkBuilder::new(root)
         .hidden(true)
         .git_ignore(true)
@@ -134,7 +147,7 @@ fn walk(
             include
                 .map(|inc| {
                     inc.matched(
-                        std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+                        absolute_from(path, cwd.as_deref()).unwrap_or_else(|_| path.to_path_buf()),
                         false,
                     )
                     .is_whitelist()
@@ -145,7 +158,7 @@ fn walk(
             continue;
         }
         if let Some(ex) = exclude {
-            let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            let abs = absolute_from(path, cwd.as_deref()).unwrap_or_else(|_| path.to_path_buf());
             if ex.matched(&abs, ft.is_dir()).is_whitelist() {
                 continue;
             }
@@ -162,6 +175,20 @@ fn walk(
         }
     }
     true
+}
+
+/// [`std::path::absolute`] with the current folder already known (`cwd`, as
+/// [`std::env::current_dir`] gave it): the same path, without asking the kernel for the current
+/// folder once per path. Without `cwd`, or for an empty path, it is `std::path::absolute` itself.
+pub fn absolute_from(path: &Path, cwd: Option<&Path>) -> std::io::Result<PathBuf> {
+    match cwd {
+        // `absolute` keeps a relative path's components after the current folder's (dropping
+        // `.` ones, keeping `..` and a trailing `/`): so does it for the joined, absolute path.
+        Some(cwd) if path.is_relative() && !path.as_os_str().is_empty() => {
+            std::path::absolute(cwd.join(path))
+        }
+        _ => std::path::absolute(path),
+    }
 }
 
 pub fn io_message(e: &std::io::Error) -> String {
@@ -181,6 +208,31 @@ pub fn io_message(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absolute_from_a_known_folder_is_std_absolute() {
+        let cwd = std::env::current_dir().expect("current folder");
+        for p in [
+            ".",
+            "./",
+            "a",
+            "a/",
+            "./a/b",
+            "a/./b/",
+            "a/../b",
+            "..",
+            "../x/./y",
+            ".//a//b",
+            "/abs/./x/../y/",
+            "//net/x",
+            "",
+        ] {
+            let p = Path::new(p);
+            let expected = std::path::absolute(p).ok();
+            assert_eq!(absolute_from(p, Some(&cwd)).ok(), expected, "{p:?}");
+            assert_eq!(absolute_from(p, None).ok(), expected, "{p:?}");
+        }
+    }
 
     #[test]
     fn names() {

@@ -18,6 +18,14 @@ pub fn load<T: DeserializeOwned>(
     id: &str,
     settings: &Settings,
 ) -> Result<T, String> {
+    if !settings.transforms.contains_key(id) {
+        // The data file alone, as nearly every run reads it: straight from its text, without the
+        // table `from_table` reads from (a copy of the parsed file). Should that fail, the error
+        // comes from the reading below, worded as ever.
+        if let Ok(data) = builtin_data(|| toml::from_str::<T>(default_toml)) {
+            return Ok(data);
+        }
+    }
     let file = format!("transforms/{id}.toml");
     let mut table: toml::Table =
         toml::from_str(default_toml).map_err(|e| format!("{file}: {e}"))?;
@@ -27,6 +35,27 @@ pub fn load<T: DeserializeOwned>(
     };
     table.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
     from_table(&table, &format!("[transforms.{id}]"))
+}
+
+std::thread_local! {
+    /// Whether the regexes being read are compiled into dfopt (see [`builtin_data`]).
+    static READING_BUILTIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `read` over data compiled into dfopt (a `transforms/` file as shipped): its regexes'
+/// syntax is checked only in debug builds, which every test runs (a test that builds the rules
+/// reads every data file), since the same text gives the same answer in the release build. The
+/// check is a third of start-up, before any file can be processed; patterns a configuration
+/// sets are always checked.
+pub fn builtin_data<R>(read: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            READING_BUILTIN.with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(READING_BUILTIN.with(|b| b.replace(!cfg!(debug_assertions))));
+    read()
 }
 
 /// Deserialises `table` into `T`; an error names `source`, the key and what was expected.
@@ -114,11 +143,13 @@ pub fn regex(pattern: &str) -> Result<LazyRegex, String> {
             None => out.push('\\'),
         }
     }
-    regex_syntax::ParserBuilder::new()
-        .utf8(true)
-        .build()
-        .parse(&out)
-        .map_err(|e| e.to_string())?;
+    if !READING_BUILTIN.with(std::cell::Cell::get) {
+        regex_syntax::ParserBuilder::new()
+            .utf8(true)
+            .build()
+            .parse(&out)
+            .map_err(|e| e.to_string())?;
+    }
     static NEVER: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let never = match NEVER.get() {
         Some(r) => r.clone(),
@@ -165,6 +196,26 @@ mod tests {
 
     fn load_err(file: &str, over: &str) -> String {
         load::<Data>(file, "demo", &with_config("demo", over)).unwrap_err()
+    }
+
+    #[test]
+    fn built_in_regexes_are_checked_in_the_builds_the_tests_run() {
+        // Release builds leave built-in data unchecked; the debug builds of the tests check it.
+        assert_eq!(
+            builtin_data(|| regex("^(-y").is_err()),
+            cfg!(debug_assertions)
+        );
+        // Only within: a pattern read afterwards (a config's) is checked in every build.
+        assert!(regex("^(-y").is_err());
+        // The data file read straight from its text gives what the table reading gives.
+        let d: Data = load(FILE, "demo", &Settings::default()).unwrap();
+        let table: toml::Table = toml::from_str(FILE).unwrap();
+        let via_table: Data = from_table(&table, "demo").unwrap();
+        assert_eq!(d.names, via_table.names);
+        assert_eq!(
+            format!("{:?}", d.decided),
+            format!("{:?}", via_table.decided)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::Mode;
 use crate::diagnostic::Diagnostic;
 use crate::engine;
 use crate::report::FileResult;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub(super) fn error_result(shown: &str, message: String) -> FileResult {
     FileResult {
@@ -32,7 +32,6 @@ pub(super) fn process_file(
 /// from the open file itself (`fstat`), so a file swapped for a FIFO or a device after the walk is
 /// still refused, and the read stops past the limit should the file grow meanwhile.
 fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read as _;
     let file = std::fs::File::open(path).map_err(|e| crate::discover::io_message(&e))?;
     let meta = file
         .metadata()
@@ -46,13 +45,45 @@ fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     if meta.len() > limit {
         return Err(too_large(meta.len(), limit));
     }
-    let mut bytes = Vec::with_capacity((meta.len() as usize).max(1) + 1);
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
+    let bytes = read_regular(file, meta.len(), limit.saturating_add(1))
         .map_err(|e| crate::discover::io_message(&e))?;
     if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64, limit));
     }
+    Ok(bytes)
+}
+
+/// The bytes of a regular file of `size` bytes (as `fstat` said), at most `cap` of them. A read
+/// that stops exactly at `size` when asked for more is the end of the file: the usual file takes
+/// one `read` rather than `read_to_end`'s two (the second only to see the end). Any other short
+/// read (a network or FUSE file system may return one mid-file) reads on until a read returns
+/// nothing, and a file grown since the `fstat` is read on until its end or `cap`.
+fn read_regular(mut file: std::fs::File, size: u64, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = vec![0u8; size.saturating_add(1).min(cap).max(1) as usize];
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            if filled as u64 >= cap {
+                break;
+            }
+            // Full: the file grew. Room for more, up to `cap`.
+            let grown = (bytes.len() as u64).saturating_mul(2).min(cap) as usize;
+            bytes.resize(grown, 0);
+        }
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                if filled as u64 == size && filled < bytes.len() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
     Ok(bytes)
 }
 
@@ -86,12 +117,63 @@ fn header_name(shown: &str, path: Option<&Path>) -> Vec<u8> {
 
 /// The canonical folders and files named on the command line: `--write` never writes a file
 /// whose canonical path lies outside them (a symlinked folder, `--follow-symlinks`, a link to `/`).
-pub(super) type WriteRoots = Vec<std::path::PathBuf>;
+#[derive(Debug, Default)]
+pub(super) struct WriteRoots {
+    /// Looked up by each ancestor of a file's canonical path: a run may name thousands of files.
+    roots: std::collections::HashSet<PathBuf>,
+}
+
+impl WriteRoots {
+    /// The canonical paths of `paths` (those that exist).
+    pub(super) fn of(paths: &[PathBuf]) -> WriteRoots {
+        let mut folders = std::collections::HashMap::new();
+        WriteRoots {
+            roots: paths
+                .iter()
+                .filter_map(|p| canonical(p, &mut folders))
+                .collect(),
+        }
+    }
+
+    /// Whether canonical path `canon` is one of the roots or lies within one.
+    fn hold(&self, canon: &Path) -> bool {
+        canon.ancestors().any(|a| self.roots.contains(a))
+    }
+}
+
+/// `path.canonicalize()`, each folder resolved once (`folders` remembers them): a path ending in
+/// a name that is no symlink is its folder's canonical path joined with that name. Anything else
+/// (a symlink, a trailing `/` or `.`, which `stat` would resolve) is canonicalized whole.
+fn canonical(
+    path: &Path,
+    folders: &mut std::collections::HashMap<PathBuf, Option<PathBuf>>,
+) -> Option<PathBuf> {
+    let text = path.as_os_str().as_encoded_bytes();
+    let plain_end = !text.ends_with(b"/") && !text.ends_with(b"/.");
+    let name = path.file_name().filter(|_| plain_end);
+    let no_symlink = || std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_symlink());
+    if let (Some(name), Some(folder)) = (name, path.parent()) {
+        if no_symlink() {
+            let folder = if folder.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                folder
+            };
+            let canon_folder = folders
+                .entry(folder.to_path_buf())
+                .or_insert_with(|| folder.canonicalize().ok());
+            if let Some(canon_folder) = canon_folder {
+                return Some(canon_folder.join(name));
+            }
+        }
+    }
+    path.canonicalize().ok()
+}
 
 /// Whether `path` (canonicalized) lies within one of `roots`.
 fn within_roots(path: &Path, roots: &WriteRoots) -> bool {
     match path.canonicalize() {
-        Ok(canon) => roots.iter().any(|r| canon.starts_with(r)),
+        Ok(canon) => roots.hold(&canon),
         Err(_) => false,
     }
 }
@@ -274,4 +356,82 @@ fn summarize(applied: &[&str]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn canonical_paths_are_what_canonicalize_gives() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = dir.path().canonicalize().expect("canonical tempdir");
+        let d = |p: &str| base.join(p);
+        std::fs::create_dir_all(d("real/sub")).expect("mkdir");
+        std::fs::write(d("real/Dockerfile"), "FROM x\n").expect("write");
+        std::fs::write(d("real/sub/Dockerfile"), "FROM x\n").expect("write");
+        std::os::unix::fs::symlink(d("real"), d("linkdir")).expect("symlink");
+        std::os::unix::fs::symlink(d("real/Dockerfile"), d("real/link.Dockerfile"))
+            .expect("symlink");
+        std::os::unix::fs::symlink(d("nowhere"), d("real/dangling")).expect("symlink");
+        let mut folders = std::collections::HashMap::new();
+        for p in [
+            "real/Dockerfile",
+            "real/sub/Dockerfile",
+            "real/sub/../Dockerfile",
+            "real/./sub//Dockerfile",
+            "real/link.Dockerfile",
+            "real/dangling",
+            "real/missing",
+            "real/Dockerfile/x",
+            "linkdir",
+            "linkdir/",
+            "linkdir/.",
+            "linkdir/Dockerfile",
+            "linkdir/sub/Dockerfile",
+            "real",
+            "real/",
+            "real/sub/..",
+        ] {
+            let path = base.join(p);
+            assert_eq!(
+                canonical(&path, &mut folders),
+                path.canonicalize().ok(),
+                "{p}"
+            );
+        }
+        // The roots hold what lies within them, as `starts_with` says.
+        let roots = WriteRoots::of(&[d("real/sub"), d("linkdir/Dockerfile")]);
+        assert!(roots.hold(&d("real/sub/Dockerfile")));
+        assert!(roots.hold(&d("real/sub")));
+        assert!(roots.hold(&d("real/Dockerfile")));
+        assert!(!roots.hold(&d("real/other")));
+        assert!(!roots.hold(&d("real")));
+        assert!(!roots.hold(&d("real/Dockerfile2")));
+    }
+
+    /// `read_regular` given the size `fstat` said (`said`), for a file of `text`.
+    fn read_said(text: &[u8], said: u64, cap: u64) -> Vec<u8> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("Dockerfile");
+        std::fs::write(&path, text).expect("write");
+        read_regular(std::fs::File::open(&path).expect("open"), said, cap).expect("read")
+    }
+
+    #[test]
+    fn reads_the_whole_file_whatever_fstat_said() {
+        let text = b"FROM alpine\nRUN true\n";
+        let len = text.len() as u64;
+        assert_eq!(read_said(text, len, u64::MAX), text);
+        assert_eq!(read_said(b"", 0, u64::MAX), b"");
+        // Grown since the `fstat` (said smaller): read to the end, growing the buffer.
+        assert_eq!(read_said(text, 0, u64::MAX), text);
+        assert_eq!(read_said(text, 3, u64::MAX), text);
+        // Shrunk since (said larger): what is there.
+        assert_eq!(read_said(text, len + 100, u64::MAX), text);
+        // Never more than `cap` bytes, however it grew.
+        assert_eq!(read_said(text, 3, 5), &text[..5]);
+        assert_eq!(read_said(text, len, len + 1), text);
+    }
 }

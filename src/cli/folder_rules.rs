@@ -2,6 +2,7 @@
 
 use crate::config::{resolve, Discovery, Overrides, Resolved};
 use crate::diagnostic::Diagnostic;
+use crate::discover::absolute_from;
 use crate::display_path::display_path;
 use crate::passes::Registry;
 use std::collections::HashMap;
@@ -28,9 +29,13 @@ pub(super) struct ConfigCache {
     pub(super) warnings: Vec<String>,
     warned: std::collections::HashSet<PathBuf>,
     cwd: Option<PathBuf>,
+    /// The paths named on the command line, from which [`ConfigCache::roots`] are made.
+    paths: Vec<PathBuf>,
     /// The absolute folders named on the command line (a file's folder for a file): outside a
-    /// repository, discovery climbs no higher than the current folder or these.
-    roots: Vec<PathBuf>,
+    /// repository, discovery climbs no higher than the current folder or these. Made when first
+    /// needed (a config found outside any repository and above the folder it governs): telling
+    /// a folder from a file takes a `stat` per path, and a run names thousands of files.
+    roots: std::cell::OnceCell<Vec<PathBuf>>,
 }
 
 /// Folders remembered by each [`ConfigCache`] table before it starts over: a monorepo can have a
@@ -49,18 +54,6 @@ fn bounded_insert<V>(map: &mut HashMap<PathBuf, V>, key: PathBuf, value: V) {
 impl ConfigCache {
     /// An empty cache for a run with these command-line overrides.
     pub(super) fn new(overrides: Overrides, paths: &[PathBuf]) -> Self {
-        let roots = paths
-            .iter()
-            .filter(|p| p.as_os_str() != "-")
-            .filter_map(|p| {
-                let abs = std::path::absolute(p).ok()?;
-                Some(if abs.is_dir() {
-                    abs
-                } else {
-                    abs.parent()?.to_path_buf()
-                })
-            })
-            .collect();
         ConfigCache {
             overrides,
             by_config: HashMap::new(),
@@ -70,14 +63,41 @@ impl ConfigCache {
             warnings: Vec::new(),
             warned: std::collections::HashSet::new(),
             cwd: std::env::current_dir().ok(),
-            roots,
+            paths: paths
+                .iter()
+                .filter(|p| p.as_os_str() != "-")
+                .cloned()
+                .collect(),
+            roots: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The absolute folders named on the command line (see the field).
+    fn roots(&self) -> &[PathBuf] {
+        self.roots.get_or_init(|| {
+            self.paths
+                .iter()
+                .filter_map(|p| {
+                    let abs = absolute_from(p, self.cwd.as_deref()).ok()?;
+                    Some(if abs.is_dir() {
+                        abs
+                    } else {
+                        abs.parent()?.to_path_buf()
+                    })
+                })
+                .collect()
+        })
     }
 
     /// [`crate::config::find_config`] with every folder on the way up remembered.
     fn config_above(&mut self, abs: &Path) -> Option<PathBuf> {
         let found = self.discover(abs);
-        let roots = self.cwd.iter().chain(&self.roots).map(PathBuf::as_path);
+        // The roots are made only should the iterator reach them (after the current folder).
+        let roots = self.cwd.iter().map(PathBuf::as_path).chain(
+            std::iter::once(())
+                .flat_map(|()| self.roots())
+                .map(PathBuf::as_path),
+        );
         let config = found.governing_within(abs, roots)?;
         match crate::config::untrusted_reason(&config) {
             None => Some(config),
@@ -139,7 +159,8 @@ impl ConfigCache {
             match self.by_dir.get(&dir) {
                 Some(c) => c.clone(),
                 None => {
-                    let abs = std::path::absolute(&dir).unwrap_or_else(|_| dir.clone());
+                    let abs =
+                        absolute_from(&dir, self.cwd.as_deref()).unwrap_or_else(|_| dir.clone());
                     let c = self.config_above(&abs);
                     bounded_insert(&mut self.by_dir, dir, c.clone());
                     c

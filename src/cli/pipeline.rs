@@ -5,9 +5,10 @@ use super::file::{error_result, process_bytes, process_file, too_large, WriteRoo
 use super::folder_rules::{ConfigCache, FolderRules};
 use super::{ColorChoice, CommonArgs, Mode};
 use crate::diagnostic::Diagnostic;
-use crate::discover::{Input, WalkOptions};
+use crate::discover::{absolute_from, Input, WalkOptions};
 use crate::display_path::display_path_from;
 use crate::exit::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use crate::model::context::ProbeCache;
 use crate::report::{FileResult, Format, Renderer, Summary};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -58,6 +59,7 @@ fn process_job(
     rules: &Option<Result<Arc<FolderRules>, String>>,
     mode: Mode,
     roots: &WriteRoots,
+    cwd: Option<&Path>,
 ) -> Option<FileResult> {
     match (input, rules) {
         (Input::Stdin, _) => None,
@@ -65,7 +67,7 @@ fn process_job(
             let excluded = !rules.resolved.exclude.is_empty()
                 && rules
                     .resolved
-                    .excluded(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
+                    .excluded(&absolute_from(p, cwd).unwrap_or_else(|_| p.to_path_buf()));
             (!excluded).then(|| process_file(shown, p, mode, rules, roots))
         }
         (_, Some(Err(e))) => Some(error_result(shown, e.clone())),
@@ -164,10 +166,10 @@ pub(super) fn process(
     };
     let cwd = std::env::current_dir().ok();
     // With --write, only files within the canonical paths named on the command line are written.
-    let roots: WriteRoots = if mode == Mode::Write {
-        paths.iter().filter_map(|p| p.canonicalize().ok()).collect()
+    let roots = if mode == Mode::Write {
+        WriteRoots::of(&paths)
     } else {
-        Vec::new()
+        WriteRoots::default()
     };
     let mut cache = ConfigCache::new(overrides, &paths);
     // The walk streams paths through a bounded channel while earlier files are processed, so
@@ -335,6 +337,9 @@ pub(super) fn process(
     let mut first_slot = 0usize; // batch number of `slots[0]`
     let mut inputs_done = false;
     let (job_batch, window_batches) = pipeline_sizes();
+    // The build-context files the rules look up, shared by the files of a folder (the run reads
+    // each context file as it is when first asked).
+    let probes = Arc::new(ProbeCache::default());
     rayon::in_place_scope(|scope| loop {
         while !inputs_done && slots.len() < window_batches {
             let batch: Vec<Job> = std::iter::from_fn(&mut next_job).take(job_batch).collect();
@@ -347,17 +352,21 @@ pub(super) fn process(
             let number = first_slot + slots.len();
             let done_tx = done_tx.clone();
             let roots = &roots;
+            let cwd = cwd.as_deref();
+            let probes = &probes;
             scope.spawn(move |_| {
                 // process_bytes already turns a panic into that file's error; this covers the rest
                 // of the task, so that every batch reports back and this thread never waits forever.
                 let results: Vec<Option<FileResult>> =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        batch
-                            .iter()
-                            .map(|(input, shown, rules)| {
-                                process_job(input, shown, rules, mode, roots)
-                            })
-                            .collect()
+                        ProbeCache::within(probes, || {
+                            batch
+                                .iter()
+                                .map(|(input, shown, rules)| {
+                                    process_job(input, shown, rules, mode, roots, cwd)
+                                })
+                                .collect()
+                        })
                     }))
                     .unwrap_or_else(|_| {
                         batch

@@ -87,7 +87,8 @@ use data::{Data, FloatingData, ImageData, VersionPart};
 pub struct Catalogue {
     data: Data,
     ends: BTreeMap<(String, String), Support>,
-    name_patterns: Vec<(regex::Regex, String)>,
+    /// `name_patterns`: each regex, compiled when first matched (with the runtime it names).
+    name_patterns: Vec<(NamePattern, String)>,
     unpublished_since: Vec<Option<Date>>,
     distro_ends: BTreeMap<String, Date>,
 }
@@ -165,6 +166,22 @@ pub struct RuntimeVersion {
     pub version: String,
 }
 
+/// A regex of `name_patterns`, compiled on first use.
+#[derive(Debug)]
+struct NamePattern {
+    source: String,
+    /// None should it not compile (the debug builds of the tests compile it when read).
+    compiled: std::sync::OnceLock<Option<regex::Regex>>,
+}
+
+impl NamePattern {
+    fn get(&self) -> Option<&regex::Regex> {
+        self.compiled
+            .get_or_init(|| regex::Regex::new(&self.source).ok())
+            .as_ref()
+    }
+}
+
 fn parse_date(s: &str, what: &str) -> Result<Date, String> {
     Date::parse(s).ok_or_else(|| format!("transforms/runtimes.toml: {what}: bad date `{s}`"))
 }
@@ -232,9 +249,20 @@ impl Catalogue {
         }
         let mut name_patterns = Vec::new();
         for p in &data.name_patterns {
-            let re = regex::Regex::new(&p.regex)
-                .map_err(|e| format!("transforms/runtimes.toml: name_patterns: {e}"))?;
-            name_patterns.push((re, p.runtime.clone()));
+            let pattern = NamePattern {
+                source: p.regex.clone(),
+                compiled: std::sync::OnceLock::new(),
+            };
+            // Compiled now only in debug builds, which every test runs: the built-in catalogue
+            // is the only one read, and the same text compiles the same in the release build,
+            // where compiling these two Unicode patterns was a third of reading the catalogue,
+            // before any file could be processed.
+            if cfg!(debug_assertions) {
+                let re = regex::Regex::new(&p.regex)
+                    .map_err(|e| format!("transforms/runtimes.toml: name_patterns: {e}"))?;
+                let _ = pattern.compiled.set(Some(re));
+            }
+            name_patterns.push((pattern, p.runtime.clone()));
         }
         let unpublished_since = data
             .unpublished
@@ -744,7 +772,7 @@ impl Catalogue {
         }
         self.name_patterns
             .iter()
-            .find(|(re, _)| re.is_match(&repo))
+            .find(|(re, _)| re.get().is_some_and(|re| re.is_match(&repo)))
             .map(|(_, rt)| rt.clone())
     }
 
@@ -754,7 +782,7 @@ impl Catalogue {
         let repo = image.repo.to_ascii_lowercase();
         for (re, rt) in &self.name_patterns {
             if rt == runtime {
-                if let Some(c) = re.captures(&repo).and_then(|c| c.get(1)) {
+                if let Some(c) = re.get().and_then(|re| re.captures(&repo)?.get(1)) {
                     return Some(c.as_str().to_string());
                 }
             }

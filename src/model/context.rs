@@ -12,6 +12,82 @@ pub struct BuildContext {
 /// Files larger than this are not read.
 const MAX_CONTEXT_FILE: u64 = 1 << 20;
 
+/// What `stat` said of a context file (`None` in [`ProbeCache`]: nothing there).
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    is_file: bool,
+    is_dir: bool,
+    len: u64,
+}
+
+/// The context files looked up during one batch run, shared by every file and fix round of the
+/// run: the Dockerfiles of a folder ask for the same files (requirements.txt, six lock files,
+/// package.json…), nearly all absent, once per file and round. Only for a run that reads each
+/// file once ([`ProbeCache::within`]); the language server, whose files change while it runs,
+/// asks the file system every time.
+#[derive(Debug, Default)]
+pub struct ProbeCache {
+    seen: std::sync::Mutex<std::collections::HashMap<PathBuf, Option<Probe>>>,
+}
+
+/// Paths a [`ProbeCache`] remembers before it starts over: memory stays flat however many
+/// folders a run covers, and the walk visits a folder's files together.
+const PROBE_CACHE_LIMIT: usize = 4096;
+
+std::thread_local! {
+    /// The run's cache on this thread, while [`ProbeCache::within`] runs.
+    static PROBES: std::cell::RefCell<Option<std::sync::Arc<ProbeCache>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl ProbeCache {
+    /// Runs `work` with context lookups on this thread going through `cache`.
+    pub fn within<R>(cache: &std::sync::Arc<ProbeCache>, work: impl FnOnce() -> R) -> R {
+        struct Restore(Option<std::sync::Arc<ProbeCache>>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let before = self.0.take();
+                PROBES.with(|p| *p.borrow_mut() = before);
+            }
+        }
+        let _restore = Restore(PROBES.with(|p| p.borrow_mut().replace(cache.clone())));
+        work()
+    }
+
+    fn lookup(&self, path: &Path) -> Option<Probe> {
+        if let Some(known) = self.seen.lock().ok().and_then(|m| m.get(path).copied()) {
+            return known;
+        }
+        let found = stat(path);
+        if let Ok(mut seen) = self.seen.lock() {
+            if seen.len() >= PROBE_CACHE_LIMIT {
+                seen.clear();
+            }
+            seen.insert(path.to_path_buf(), found);
+        }
+        found
+    }
+}
+
+/// `stat` of a context file (following symlinks, as `std::fs::metadata`).
+fn stat(path: &Path) -> Option<Probe> {
+    let m = std::fs::metadata(path).ok()?;
+    Some(Probe {
+        is_file: m.is_file(),
+        is_dir: m.is_dir(),
+        len: m.len(),
+    })
+}
+
+/// [`stat`] through the run's [`ProbeCache`], when there is one.
+fn probe(path: &Path) -> Option<Probe> {
+    let cache = PROBES.with(|p| p.borrow().clone());
+    match cache {
+        Some(cache) => cache.lookup(path),
+        None => stat(path),
+    }
+}
+
 impl BuildContext {
     pub fn new(dockerfile: Option<&Path>) -> BuildContext {
         let dir = dockerfile.and_then(|p| p.parent()).map(|d| {
@@ -25,19 +101,14 @@ impl BuildContext {
     }
 
     pub fn read(&self, name: &str) -> Option<String> {
-        let p = self.dir.as_ref()?.join(name);
-        let meta = std::fs::metadata(&p).ok()?;
-        if !meta.is_file() || meta.len() > MAX_CONTEXT_FILE {
-            return None;
-        }
-        std::fs::read_to_string(p).ok()
+        self.read_up_to(name, MAX_CONTEXT_FILE)
     }
 
     pub fn has_dir(&self, name: &str) -> bool {
         self.dir
             .as_ref()
-            .map(|d| d.join(name).is_dir())
-            .unwrap_or(false)
+            .and_then(|d| probe(&d.join(name)))
+            .is_some_and(|p| p.is_dir)
     }
 
     pub fn package_json(&self) -> Option<serde_json::Value> {
@@ -85,8 +156,8 @@ impl BuildContext {
     /// context files).
     fn read_up_to(&self, name: &str, max: u64) -> Option<String> {
         let p = self.dir.as_ref()?.join(name);
-        let meta = std::fs::metadata(&p).ok()?;
-        if !meta.is_file() || meta.len() > max {
+        let found = probe(&p)?;
+        if !found.is_file || found.len > max {
             return None;
         }
         std::fs::read_to_string(p).ok()
@@ -96,8 +167,8 @@ impl BuildContext {
     pub fn has_file(&self, name: &str) -> bool {
         self.dir
             .as_ref()
-            .map(|d| d.join(name).is_file())
-            .unwrap_or(false)
+            .and_then(|d| probe(&d.join(name)))
+            .is_some_and(|p| p.is_file)
     }
 
     /// The Python packages the build installs, as one resolved set: the requirement files named
@@ -456,6 +527,36 @@ mod tests {
         }
         let ctx = BuildContext::new(Some(&dir.path().join("Dockerfile")));
         (dir, ctx)
+    }
+
+    #[test]
+    fn a_run_asks_the_file_system_once_per_context_file() {
+        let (dir, ctx) = context(&[("go.mod", "module example.com/app\n")]);
+        let cache = std::sync::Arc::new(ProbeCache::default());
+        ProbeCache::within(&cache, || {
+            assert!(!ctx.has_file("package.json"));
+            assert!(!ctx.has_dir("src"));
+            assert_eq!(ctx.go_module_name().as_deref(), Some("app"));
+        });
+        std::fs::write(dir.path().join("package.json"), "{}").expect("write");
+        std::fs::create_dir(dir.path().join("src")).expect("mkdir");
+        // Within the run, the answers given stand; a file read is read as it is now.
+        ProbeCache::within(&cache, || {
+            assert!(!ctx.has_file("package.json"));
+            assert!(!ctx.has_dir("src"));
+            std::fs::write(dir.path().join("go.mod"), "module example.com/other\n").expect("write");
+            assert_eq!(ctx.go_module_name().as_deref(), Some("other"));
+        });
+        // Outside any run (the language server), and in another run, the file system answers.
+        assert!(ctx.has_file("package.json"));
+        assert!(ctx.has_dir("src"));
+        let next_run = std::sync::Arc::new(ProbeCache::default());
+        ProbeCache::within(&next_run, || assert!(ctx.has_file("package.json")));
+        // Remembered paths are bounded.
+        for i in 0..PROBE_CACHE_LIMIT + 10 {
+            cache.lookup(&dir.path().join(format!("f{i}")));
+        }
+        assert!(cache.seen.lock().map(|m| m.len()).unwrap_or(0) <= PROBE_CACHE_LIMIT);
     }
 
     fn names(r: &PythonRequirements) -> Vec<&str> {

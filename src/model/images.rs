@@ -240,13 +240,27 @@ fn deep_merge(base: &mut toml::Table, over: &toml::Table) {
 
 impl Catalogue {
     pub fn load(settings: &Settings) -> Result<Catalogue, String> {
-        let mut table: toml::Table =
-            toml::from_str(IMAGES).map_err(|e| format!("transforms/images.toml: {e}"))?;
-        let mut data: ImagesData = crate::rule_data::from_table(&table, "transforms/images.toml")?;
-        if let Some(over) = settings.transforms.get("images") {
-            deep_merge(&mut table, over);
-            data = crate::rule_data::from_table(&table, "[transforms.images]")?;
-        }
+        let over = settings.transforms.get("images");
+        // The data file alone, as nearly every run reads it, straight from its text; should that
+        // fail, the error comes from the reading below, worded as ever.
+        let data = match over {
+            None => crate::rule_data::builtin_data(|| toml::from_str::<ImagesData>(IMAGES)).ok(),
+            Some(_) => None,
+        };
+        let data = match data {
+            Some(data) => data,
+            None => {
+                let mut table: toml::Table =
+                    toml::from_str(IMAGES).map_err(|e| format!("transforms/images.toml: {e}"))?;
+                let mut data: ImagesData =
+                    crate::rule_data::from_table(&table, "transforms/images.toml")?;
+                if let Some(over) = over {
+                    deep_merge(&mut table, over);
+                    data = crate::rule_data::from_table(&table, "[transforms.images]")?;
+                }
+                data
+            }
+        };
         let today = match data.today.trim() {
             "" => Date::today(),
             s => Date::parse(s)
