@@ -62,7 +62,8 @@ impl RunText {
         }
         // Rebuild BuildKit's string from the code lines, trimmed as BuildKit trims it, and check
         // that it is exactly `c.args`: then every byte maps back to one source byte.
-        let mut pieces: Vec<(usize, usize)> = Vec::new(); // source ranges, in order
+        // Source ranges, in order: at most one per line.
+        let mut pieces: Vec<(usize, usize)> = Vec::with_capacity(ins.lines.len());
         for l in &ins.lines {
             if let LineKind::Code { content, .. } = l.kind {
                 let start = content.start.max(c.args_span.start);
@@ -226,7 +227,8 @@ pub fn runs_with<'c, 'a>(ctx: &'c impl RunContext<'a>, onbuild: bool) -> &'c [Ru
 
 fn parse_runs<'a>(ctx: &impl RunContext<'a>, onbuild: bool) -> Vec<Run<'a>> {
     let doc = ctx.doc();
-    let mut out = Vec::new();
+    // At most one per instruction: sized once instead of grown RUN by RUN.
+    let mut out = Vec::with_capacity(doc.instructions.len());
     // With ONBUILD triggers, every other RUN is one `runs` already read: copy those (in index
     // order, like the loop below) instead of reading their text a second time.
     let mut plain = if onbuild {
@@ -302,7 +304,7 @@ fn posix_with_options<'a>(ctx: &impl RunContext<'a>, stage: &Stage) -> bool {
             };
             let name = argv
                 .first()
-                .map(|a| a.rsplit('/').next().unwrap_or(a))
+                .map(|a| super::script::basename(a))
                 .unwrap_or("");
             let ends_c = argv
                 .last()

@@ -156,7 +156,10 @@ fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
     if first.text == "for" {
         return None;
     }
-    words.drain(..i);
+    if i > 0 {
+        // (Most commands start with their program: `of_tree` dropped what comes before it.)
+        words.drain(..i);
+    }
     let mut prog = 0;
     let mut sudo = false;
     loop {
@@ -188,7 +191,8 @@ fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
     }
     let name_from = words
         .get(prog)
-        .and_then(|w| w.text.rfind('/'))
+        // By bytes: `rfind(char)` prepares a search that costs more than a short word's scan.
+        .and_then(|w| w.text.bytes().rposition(|b| b == b'/'))
         .map_or(0, |i| i + 1);
     Some(Cmd {
         words,
@@ -197,6 +201,16 @@ fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
         sudo,
         name_from,
     })
+}
+
+/// A program's name without its directory (`/usr/bin/pip3` → `pip3`): the text after the last
+/// `/`. By bytes: `rsplit('/')` prepares a search that costs more than a short word's scan, and
+/// the readers ask this of nearly every command.
+pub(crate) fn basename(w: &str) -> &str {
+    match w.as_bytes().iter().rposition(|&b| b == b'/') {
+        Some(i) => w.get(i + 1..).unwrap_or_default(),
+        None => w,
+    }
 }
 
 /// `NAME=value` or `NAME+=value`: a shell assignment word.

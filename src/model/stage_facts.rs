@@ -328,7 +328,7 @@ impl StageFacts {
         let Some(first) = words.first() else {
             return;
         };
-        let pm = first.rsplit('/').next().unwrap_or(first);
+        let pm = super::script::basename(first);
         let verb = match pm {
             "apt-get" | "apt" | "yum" | "dnf" | "microdnf" => "install",
             "apk" => "add",
@@ -360,7 +360,7 @@ impl StageFacts {
         self.runs.iter().filter(move |r| {
             r.words
                 .first()
-                .map(|w| w.rsplit('/').next().unwrap_or(w) == prog)
+                .map(|w| super::script::basename(w) == prog)
                 .unwrap_or(false)
         })
     }
@@ -403,7 +403,7 @@ impl StageFacts {
             let Some(first) = r.words.first() else {
                 continue;
             };
-            let prog = first.rsplit('/').next().unwrap_or(first);
+            let prog = super::script::basename(first);
             let args: Vec<&String> = r.words[1..]
                 .iter()
                 .filter(|w| !w.starts_with('-'))
@@ -440,7 +440,7 @@ impl StageFacts {
     pub fn writable_in(&self, dir: &str) -> bool {
         self.volumes.iter().any(|v| within(v, dir))
             || self.runs.iter().any(|r| {
-                let prog = r.words.first().map(|w| w.rsplit('/').next().unwrap_or(w));
+                let prog = r.words.first().map(|w| super::script::basename(w));
                 matches!(prog, Some("mkdir" | "chmod" | "chown"))
                     && r.words[1..]
                         .iter()

@@ -427,7 +427,7 @@ fn is_posix_shell(argv: &[String]) -> bool {
     let Some(first) = argv.first() else {
         return false;
     };
-    let name = first.rsplit('/').next().unwrap_or(first);
+    let name = super::script::basename(first);
     let posix = matches!(
         name,
         "sh" | "bash" | "dash" | "ash" | "ksh" | "mksh" | "zsh" | "busybox"

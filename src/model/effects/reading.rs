@@ -438,7 +438,7 @@ fn arithmetic_command<'t>(text: &'t str, outer: &List) -> Option<&'t str> {
 fn runs_shell_string(words: &[String]) -> bool {
     let mut seen_shell = false;
     for w in words {
-        let base = w.rsplit('/').next().unwrap_or(w);
+        let base = crate::model::script::basename(w);
         if SHELLS.contains(&base) {
             seen_shell = true;
         } else if seen_shell && w.starts_with('-') && !w.starts_with("--") && w.contains('c') {
