@@ -254,8 +254,12 @@ impl Downloaders {
 /// string another shell runs (`sh -c '…'`) set nothing in this shell, and are not read.
 #[derive(Default)]
 pub struct Vars {
-    map: HashMap<String, Option<(String, usize)>>,
+    /// Hashed with FxHash (see [`crate::model::runs::FxHasher`]): a walk looks up every
+    /// assignment's name, and the map is read in name order only ([`Vars::known`]).
+    map: HashMap<String, Option<(String, usize)>, BuildFx>,
 }
+
+type BuildFx = std::hash::BuildHasherDefault<crate::model::runs::FxHasher>;
 
 impl Vars {
     /// The variables of `text` (for callers without the RUN memo, which keeps the text's tree).

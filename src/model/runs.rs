@@ -147,17 +147,16 @@ pub struct Run<'a> {
     pub stage: &'a Stage,
     pub rt: RunText,
     pub script: std::rc::Rc<Script>,
-    /// The script's literal variable assignments, computed on first use (most RUNs never need them).
-    vars: std::cell::OnceCell<crate::model::files::Vars>,
+    /// The script's literal variable assignments, taken from the memo on first use (most RUNs
+    /// never need them).
+    vars: std::cell::OnceCell<std::rc::Rc<crate::model::files::Vars>>,
 }
 
 impl Run<'_> {
     /// Variables assigned once to a literal in the script (see [`crate::model::files::Vars`]).
     /// `memo` is the rules' memo: the variables are read off the tree it keeps of the text.
     pub(crate) fn vars(&self, memo: &Memo) -> &crate::model::files::Vars {
-        self.vars.get_or_init(|| {
-            crate::model::files::Vars::of_tree(&self.rt.text, &memo.tree(&self.rt.text))
-        })
+        self.vars.get_or_init(|| memo.vars(&self.rt.text))
     }
 
     /// `target=` paths of the RUN's `--mount=type=cache` and `type=tmpfs` flags.
@@ -498,6 +497,7 @@ pub struct Memo {
     readings: std::cell::RefCell<TextMap<std::rc::Rc<Reading>>>,
     scripts: std::cell::RefCell<TextMap<Option<std::rc::Rc<Script>>>>,
     chain_facts: std::cell::RefCell<TextMap<shell::ShellFacts>>,
+    vars: std::cell::RefCell<TextMap<std::rc::Rc<crate::model::files::Vars>>>,
 }
 
 /// A map keyed by RUN texts, hashed with FxHash: SipHash's resistance to chosen keys buys nothing
@@ -563,6 +563,15 @@ impl Memo {
     fn reading(&self, text: &str) -> std::rc::Rc<Reading> {
         memoized(&self.readings, text, || {
             std::rc::Rc::new(Reading::new(text))
+        })
+    }
+
+    /// The variables a RUN's text assigns ([`crate::model::files::Vars`]), read once per distinct
+    /// text off its tree: the RUN lists of every round (and the lists with and without ONBUILD
+    /// triggers) ask for the same texts.
+    fn vars(&self, text: &str) -> std::rc::Rc<crate::model::files::Vars> {
+        memoized(&self.vars, text, || {
+            std::rc::Rc::new(crate::model::files::Vars::of_tree(text, &self.tree(text)))
         })
     }
 

@@ -57,7 +57,16 @@ pub fn env_pairs(ins: &Instruction, escape: char) -> Vec<(String, String)> {
 }
 
 fn unquote(v: &str) -> String {
-    let v = v.trim();
+    // A word that starts and ends with a visible ASCII character has nothing to trim: most do,
+    // and `trim` costs more than the rest of the copy.
+    let visible_ends = |b: &[u8]| {
+        b.first().is_some_and(u8::is_ascii_graphic) && b.last().is_some_and(u8::is_ascii_graphic)
+    };
+    let v = if visible_ends(v.as_bytes()) {
+        v
+    } else {
+        v.trim()
+    };
     if v.len() >= 2
         && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
     {
