@@ -28,11 +28,28 @@ const SPECIAL_BUILTINS: &[&str] = &[
     "shift", "times", "trap", "unset",
 ];
 
-/// Words that run the command after them (`sudo rm …`): the command is what counts.
-const COMMAND_WRAPPERS: &[&str] = &[
-    "sudo", "exec", "command", "builtin", "env", "nice", "nohup", "time", "timeout", "stdbuf", "!",
-    "doas", "chroot", "su-exec", "gosu",
-];
+/// Words that run the command after them (`sudo rm …`): the command is what counts. A `match`
+/// instead of a list searched in order: every segment's words are asked, by several verdicts.
+fn is_command_wrapper(w: &str) -> bool {
+    matches!(
+        w,
+        "sudo"
+            | "exec"
+            | "command"
+            | "builtin"
+            | "env"
+            | "nice"
+            | "nohup"
+            | "time"
+            | "timeout"
+            | "stdbuf"
+            | "!"
+            | "doas"
+            | "chroot"
+            | "su-exec"
+            | "gosu"
+    )
+}
 
 /// Data the model reads from chain-runs' rule data (transforms/chain-runs.toml).
 #[derive(Debug, Clone, Default)]
@@ -286,7 +303,7 @@ pub fn run_effects(
 fn command_index(seg: &[String]) -> Option<usize> {
     let mut i = 0;
     while let Some(w) = seg.get(i) {
-        if is_assignment(w) || COMMAND_WRAPPERS.contains(&w.as_str()) || w.starts_with('-') {
+        if is_assignment(w) || is_command_wrapper(w) || w.starts_with('-') {
             i += 1;
         } else {
             return Some(i);
