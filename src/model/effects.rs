@@ -378,7 +378,12 @@ fn hidden_state(reading: &Reading) -> bool {
 /// A RUN that may replace the shell program or its start-up files ends the chain: the RUNs after
 /// it started a new shell.
 fn replaces_shell(cmd: &str, shell: &Shell, data: &EffectsData) -> Option<String> {
-    let mut watched: Vec<&str> = vec!["/bin/sh", "/usr/bin/sh", "/bin/dash", "/usr/bin/dash"];
+    // The usual paths of sh and dash all hold `/bin/`: a text without it names none of them.
+    let mut watched: Vec<&str> = if cmd.contains("/bin/") {
+        vec!["/bin/sh", "/usr/bin/sh", "/bin/dash", "/usr/bin/dash"]
+    } else {
+        Vec::new()
+    };
     if let Shell::Posix { argv, .. } = shell {
         if let Some(program) = argv.first() {
             watched.push(program.as_str());
@@ -431,10 +436,13 @@ fn leaves_process(cmd: &str, segments: &[Vec<String>], data: &EffectsData) -> Op
             .iter()
             .any(|s| cmd.contains(s.as_str())),
     };
-    for t in tokens.filter(|t| may_name_starter && !t.is_empty()) {
-        let base = t.rsplit_once('/').map_or(t, |(_, base)| base);
-        if data.process_starters.iter().any(|s| s == base) {
-            return Some(format!("it may leave a process behind ({base})"));
+    // (Without one the text is not split at all: the split reads every character.)
+    if may_name_starter {
+        for t in tokens.filter(|t| !t.is_empty()) {
+            let base = t.rsplit_once('/').map_or(t, |(_, base)| base);
+            if data.process_starters.iter().any(|s| s == base) {
+                return Some(format!("it may leave a process behind ({base})"));
+            }
         }
     }
     for seg in segments {
