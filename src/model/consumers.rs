@@ -10,7 +10,7 @@
 //! means unsafe, and the rule says why it did not fix.
 
 use crate::model::files::{covers, literal, Vars};
-use crate::model::script::{self, Cmd, Word};
+use crate::model::script::{self, basename, Cmd, Word};
 use crate::model::stages::Analysis;
 use crate::rule_data::LazyRegex;
 use crate::syntax::{lex, Dockerfile, Form, Instruction, Keyword};
@@ -36,7 +36,14 @@ struct Data {
     shells: Vec<String>,
     opaque: Vec<String>,
     inert: Vec<String>,
+    /// The names of `wrappers`, `shells` and `opaque` in one set: [`missing_switch`] asks of every
+    /// command whether its program is one, for every package manager a rule knows, and one hash
+    /// look-up costs less than comparing it with each name.
+    #[serde(skip)]
+    wrapping: std::collections::HashSet<String, BuildFx>,
 }
+
+type BuildFx = std::hash::BuildHasherDefault<crate::model::runs::FxHasher>;
 
 fn data() -> Result<&'static Data, String> {
     static READ: OnceLock<Result<Data, String>> = OnceLock::new();
@@ -46,7 +53,14 @@ fn data() -> Result<&'static Data, String> {
 }
 
 fn read(text: &str) -> Result<Data, String> {
-    toml::from_str::<Data>(text).map_err(|e| format!("transforms/consumers.toml: {e}"))
+    let mut data =
+        toml::from_str::<Data>(text).map_err(|e| format!("transforms/consumers.toml: {e}"))?;
+    data.wrapping = (data.wrappers.iter().map(|w| &w.name))
+        .chain(&data.shells)
+        .chain(&data.opaque)
+        .cloned()
+        .collect();
+    Ok(data)
 }
 
 /// Reads `text` as the data file is read (`passes::DATA_FILES`: every data file's reader).
@@ -161,15 +175,15 @@ fn home_of(user: Option<&str>) -> String {
 
 /// A word's text with quotes removed when it is literal, `~`/`$HOME` resolved.
 fn word_text(raw: &str, user: Option<&str>) -> String {
-    let home = home_of(user);
-    // (Without `$HOME` there is nothing to replace: no copies.)
+    // (Without `$HOME` or `~` there is nothing to replace, and no home to work out.)
     let mut w = if raw.contains("$HOME") || raw.contains("${HOME}") {
+        let home = home_of(user);
         raw.replace("${HOME}", &home).replace("$HOME", &home)
     } else {
         raw.to_string()
     };
     if w == "~" || w.starts_with("~/") {
-        w = format!("{home}{}", &w[1..]);
+        w = format!("{}{}", home_of(user), &w[1..]);
     }
     static NO_VARS: OnceLock<Vars> = OnceLock::new();
     match literal(&w, NO_VARS.get_or_init(|| Vars::of("")), 0, true) {
@@ -195,14 +209,6 @@ pub fn resolve(cmd: &Cmd) -> Vec<Seen> {
     let mut out = Vec::new();
     resolve_words(&words, None, 0, &mut out);
     out
-}
-
-fn basename(w: &str) -> &str {
-    // By bytes: a char search cost more than the rest of `missing_switch`'s look at a command.
-    match w.as_bytes().iter().rposition(|&b| b == b'/') {
-        Some(i) => w.get(i + 1..).unwrap_or_default(),
-        None => w,
-    }
 }
 
 fn resolve_words(words: &[String], user: Option<String>, depth: usize, out: &mut Vec<Seen>) {
@@ -374,9 +380,7 @@ pub fn missing_switch<'c, H: AsRef<str>>(
         // names one; one that wraps another may name it in any word.
         let program = basename(&first.text);
         let names_one = hints.iter().any(|h| has(program, h.as_ref()));
-        let wraps = data.wrappers.iter().any(|w| w.name == program)
-            || data.shells.iter().any(|s| s == program)
-            || data.opaque.iter().any(|o| o == program)
+        let wraps = data.wrapping.contains(program)
             || first.text.starts_with('.')
             || first.text.contains('$')
             || program.ends_with(".sh");
@@ -395,6 +399,16 @@ pub fn missing_switch<'c, H: AsRef<str>>(
         }
         if !wraps {
             // Run as written: its words are the program and arguments, and the edit goes there.
+            // Without one of `subcommands` among them it lacks nothing: asked before copying
+            // the words (most commands that name a manager run another of its subcommands).
+            if !cmd
+                .words
+                .iter()
+                .skip(1)
+                .any(|w| subcommands.iter().any(|s| s.as_str() == w.text.as_str()))
+            {
+                continue;
+            }
             let e = Effective {
                 program: program.to_string(),
                 args: cmd
@@ -564,7 +578,12 @@ fn mentioned(
         .split(|c: char| c.is_whitespace() || "'\";&|()`".contains(c))
         .filter(|t| !t.is_empty())
         .collect();
-    (0..tokens.len()).find_map(|i| {
+    // A command read from token `i` lacks the switch only with one of `subcommands` after `i`:
+    // the tokens from the last one on start none, and are not copied into a command to ask.
+    let last_sub = tokens
+        .iter()
+        .rposition(|t| subcommands.iter().any(|s| s.as_str() == *t))?;
+    (0..last_sub).find_map(|i| {
         let e = Effective {
             program: basename(tokens.get(i)?).to_string(),
             args: tokens.get(i + 1..)?.iter().map(|t| t.to_string()).collect(),

@@ -9,7 +9,7 @@
 //! The text is read through the model's shell tree (`effects/reading.rs`): a text the tree cannot
 //! read gets every conservative verdict.
 
-use super::script::is_assignment;
+use super::script::{basename, is_assignment};
 use super::shell::{Tree, Unsupported};
 use super::stages::{PosixProgram, Shell, Stage};
 use super::top_level::ShellFacts;
@@ -28,11 +28,28 @@ const SPECIAL_BUILTINS: &[&str] = &[
     "shift", "times", "trap", "unset",
 ];
 
-/// Words that run the command after them (`sudo rm …`): the command is what counts.
-const COMMAND_WRAPPERS: &[&str] = &[
-    "sudo", "exec", "command", "builtin", "env", "nice", "nohup", "time", "timeout", "stdbuf", "!",
-    "doas", "chroot", "su-exec", "gosu",
-];
+/// Words that run the command after them (`sudo rm …`): the command is what counts. A `match`
+/// instead of a list searched in order: every segment's words are asked, by several verdicts.
+fn is_command_wrapper(w: &str) -> bool {
+    matches!(
+        w,
+        "sudo"
+            | "exec"
+            | "command"
+            | "builtin"
+            | "env"
+            | "nice"
+            | "nohup"
+            | "time"
+            | "timeout"
+            | "stdbuf"
+            | "!"
+            | "doas"
+            | "chroot"
+            | "su-exec"
+            | "gosu"
+    )
+}
 
 /// Data the model reads from chain-runs' rule data (transforms/chain-runs.toml).
 #[derive(Debug, Clone, Default)]
@@ -49,6 +66,42 @@ pub struct EffectsData {
     pub builtins: Vec<String>,
     /// Files a shell reads at start-up: a RUN writing one may change how a later RUN starts.
     pub startup_files: Vec<String>,
+    /// The lists above as look-ups, built on first use: construct with `..Default::default()`.
+    pub lookups: std::sync::OnceLock<Lookups>,
+}
+
+/// [`EffectsData`]'s lists as every RUN asks them: a name in a set instead of compared with each
+/// one, and one search for all of a list's strings instead of one search per string.
+#[derive(Debug, Clone, Default)]
+pub struct Lookups {
+    builtins: std::collections::HashSet<String, BuildFx>,
+    no_executables: std::collections::HashSet<String, BuildFx>,
+    /// Matches where one of `startup_files` occurs (`None`: ask each, as without it).
+    startup_files: Option<regex::Regex>,
+    /// Matches where one of `process_starters` occurs.
+    process_starters: Option<regex::Regex>,
+}
+
+type BuildFx = std::hash::BuildHasherDefault<super::runs::FxHasher>;
+
+/// A regex that matches where one of `strings` occurs; `None` for no strings.
+fn any_of(strings: &[String]) -> Option<regex::Regex> {
+    if strings.is_empty() {
+        return None;
+    }
+    let alternatives: Vec<String> = strings.iter().map(|s| regex::escape(s)).collect();
+    regex::Regex::new(&alternatives.join("|")).ok()
+}
+
+impl EffectsData {
+    fn lookups(&self) -> &Lookups {
+        self.lookups.get_or_init(|| Lookups {
+            builtins: self.builtins.iter().cloned().collect(),
+            no_executables: self.no_executables.iter().cloned().collect(),
+            startup_files: any_of(&self.startup_files),
+            process_starters: any_of(&self.process_starters),
+        })
+    }
 }
 
 /// The WORKDIR a RUN runs in.
@@ -206,6 +259,7 @@ pub fn run_effects(
     data: &EffectsData,
 ) -> RunEffects {
     let shell_errexit = shell.posix_options().is_some_and(|o| o.errexit);
+    let lookups = data.lookups();
     let path_commands = facts
         .commands
         .iter()
@@ -213,7 +267,7 @@ pub fn run_effects(
             !c.contains('/')
                 && !c.starts_with('(')
                 && !c.contains('$')
-                && !data.builtins.iter().any(|b| b == *c)
+                && !lookups.builtins.contains(c.as_str())
         })
         .cloned()
         .collect();
@@ -238,7 +292,7 @@ pub fn run_effects(
             .or_else(|| removes_workdir(segments, workdir)),
         may_create_executables: segments.iter().any(|s| {
             command_word(s)
-                .map(|w| !data.no_executables.iter().any(|n| n == w))
+                .map(|w| !lookups.no_executables.contains(w))
                 .unwrap_or(false)
         }),
         path_commands,
@@ -249,7 +303,7 @@ pub fn run_effects(
 fn command_index(seg: &[String]) -> Option<usize> {
     let mut i = 0;
     while let Some(w) = seg.get(i) {
-        if is_assignment(w) || COMMAND_WRAPPERS.contains(&w.as_str()) || w.starts_with('-') {
+        if is_assignment(w) || is_command_wrapper(w) || w.starts_with('-') {
             i += 1;
         } else {
             return Some(i);
@@ -260,7 +314,7 @@ fn command_index(seg: &[String]) -> Option<usize> {
 
 fn command_word(seg: &[String]) -> Option<&str> {
     let w = seg.get(command_index(seg)?)?;
-    Some(w.rsplit('/').next().unwrap_or(w))
+    Some(basename(w))
 }
 
 /// `set` with an option that turns errexit on: `-e` in any bundle (`-eux`, `-x -e`, `-Eeuo`),
@@ -324,7 +378,12 @@ fn hidden_state(reading: &Reading) -> bool {
 /// A RUN that may replace the shell program or its start-up files ends the chain: the RUNs after
 /// it started a new shell.
 fn replaces_shell(cmd: &str, shell: &Shell, data: &EffectsData) -> Option<String> {
-    let mut watched: Vec<&str> = vec!["/bin/sh", "/usr/bin/sh", "/bin/dash", "/usr/bin/dash"];
+    // The usual paths of sh and dash all hold `/bin/`: a text without it names none of them.
+    let mut watched: Vec<&str> = if cmd.contains("/bin/") {
+        vec!["/bin/sh", "/usr/bin/sh", "/bin/dash", "/usr/bin/dash"]
+    } else {
+        Vec::new()
+    };
     if let Shell::Posix { argv, .. } = shell {
         if let Some(program) = argv.first() {
             watched.push(program.as_str());
@@ -347,6 +406,16 @@ fn replaces_shell(cmd: &str, shell: &Shell, data: &EffectsData) -> Option<String
     {
         return Some("it may change what /bin/sh is".to_string());
     }
+    // One search tells whether any of them occurs (most RUNs name none); then the first in the
+    // data's order that does, for the message.
+    let lookups = data.lookups();
+    if lookups
+        .startup_files
+        .as_ref()
+        .is_some_and(|any| !any.is_match(cmd))
+    {
+        return None;
+    }
     data.startup_files
         .iter()
         .find(|f| cmd.contains(f.as_str()))
@@ -357,24 +426,30 @@ fn replaces_shell(cmd: &str, shell: &Shell, data: &EffectsData) -> Option<String
 fn leaves_process(cmd: &str, segments: &[Vec<String>], data: &EffectsData) -> Option<String> {
     let tokens =
         cmd.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')));
-    // A token can only equal a starter the text contains: most RUNs contain none, and a few
-    // substring searches cost less than looking up every token. Runs of separators give empty
-    // tokens, which name no program.
-    let may_name_starter = data
-        .process_starters
-        .iter()
-        .any(|s| cmd.contains(s.as_str()));
-    for t in tokens.filter(|t| may_name_starter && !t.is_empty()) {
-        let base = t.rsplit_once('/').map_or(t, |(_, base)| base);
-        if data.process_starters.iter().any(|s| s == base) {
-            return Some(format!("it may leave a process behind ({base})"));
+    // A token can only equal a starter the text contains: most RUNs contain none, and one search
+    // for them all costs less than looking up every token. Runs of separators give empty tokens,
+    // which name no program.
+    let may_name_starter = match &data.lookups().process_starters {
+        Some(any) => any.is_match(cmd),
+        None => data
+            .process_starters
+            .iter()
+            .any(|s| cmd.contains(s.as_str())),
+    };
+    // (Without one the text is not split at all: the split reads every character.)
+    if may_name_starter {
+        for t in tokens.filter(|t| !t.is_empty()) {
+            let base = t.rsplit_once('/').map_or(t, |(_, base)| base);
+            if data.process_starters.iter().any(|s| s == base) {
+                return Some(format!("it may leave a process behind ({base})"));
+            }
         }
     }
     for seg in segments {
         let Some(i) = command_index(seg) else {
             continue;
         };
-        let word = seg[i].rsplit('/').next().unwrap_or(&seg[i]);
+        let word = basename(&seg[i]);
         let args = &seg[i + 1..];
         let starts = args
             .iter()
@@ -415,7 +490,7 @@ fn removes_workdir(segments: &[Vec<String>], workdir: &Workdir) -> Option<String
         let Some(i) = command_index(seg) else {
             continue;
         };
-        let word = seg[i].rsplit('/').next().unwrap_or(&seg[i]);
+        let word = basename(&seg[i]);
         // Most commands are none of these: skip them before collecting their arguments.
         if !matches!(
             word,

@@ -254,8 +254,12 @@ impl Downloaders {
 /// string another shell runs (`sh -c '…'`) set nothing in this shell, and are not read.
 #[derive(Default)]
 pub struct Vars {
-    map: HashMap<String, Option<(String, usize)>>,
+    /// Hashed with FxHash (see [`crate::model::runs::FxHasher`]): a walk looks up every
+    /// assignment's name, and the map is read in name order only ([`Vars::known`]).
+    map: HashMap<String, Option<(String, usize)>, BuildFx>,
 }
+
+type BuildFx = std::hash::BuildHasherDefault<crate::model::runs::FxHasher>;
 
 impl Vars {
     /// The variables of `text` (for callers without the RUN memo, which keeps the text's tree).
@@ -545,17 +549,23 @@ impl VarsWalk<'_> {
                 continue;
             }
             let s = part.span.of(self.text);
-            for (k, _) in s.match_indices("${") {
-                let inner = s.get(k + 2..).unwrap_or("");
-                let name_end = inner
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .unwrap_or(inner.len());
-                let (name, rest) = inner.split_at(name_end);
-                if rest.starts_with(":=") || rest.starts_with('=') {
-                    self.vars.unknown(name);
+            // Both forms start with a `$` (and neither can overlap itself): one pass over the `$`s
+            // finds every `${` and `$((` that two substring searches would.
+            for k in memchr::memchr_iter(b'$', s.as_bytes()) {
+                let after = s.get(k + 1..).unwrap_or("");
+                if let Some(inner) = after.strip_prefix('{') {
+                    let name_end = inner
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .unwrap_or(inner.len());
+                    let (name, rest) = inner.split_at(name_end);
+                    if rest.starts_with(":=") || rest.starts_with('=') {
+                        self.vars.unknown(name);
+                    }
+                    continue;
                 }
-            }
-            for (k, _) in s.match_indices("$((") {
+                if !after.starts_with("((") {
+                    continue;
+                }
                 let body = s.get(k + 3..).unwrap_or("");
                 let body = body
                     .find("))")

@@ -44,7 +44,7 @@ pub fn manager(name: &str) -> Result<&'static Manager, String> {
 
 /// The manager a program runs (`/usr/bin/apt-get` is apt's), if it is one.
 pub fn by_program(program: &str) -> Option<&'static Manager> {
-    let name = program.rsplit('/').next().unwrap_or(program);
+    let name = super::script::basename(program);
     managers()
         .ok()?
         .iter()

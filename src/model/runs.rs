@@ -62,7 +62,8 @@ impl RunText {
         }
         // Rebuild BuildKit's string from the code lines, trimmed as BuildKit trims it, and check
         // that it is exactly `c.args`: then every byte maps back to one source byte.
-        let mut pieces: Vec<(usize, usize)> = Vec::new(); // source ranges, in order
+        // Source ranges, in order: at most one per line.
+        let mut pieces: Vec<(usize, usize)> = Vec::with_capacity(ins.lines.len());
         for l in &ins.lines {
             if let LineKind::Code { content, .. } = l.kind {
                 let start = content.start.max(c.args_span.start);
@@ -146,17 +147,16 @@ pub struct Run<'a> {
     pub stage: &'a Stage,
     pub rt: RunText,
     pub script: std::rc::Rc<Script>,
-    /// The script's literal variable assignments, computed on first use (most RUNs never need them).
-    vars: std::cell::OnceCell<crate::model::files::Vars>,
+    /// The script's literal variable assignments, taken from the memo on first use (most RUNs
+    /// never need them).
+    vars: std::cell::OnceCell<std::rc::Rc<crate::model::files::Vars>>,
 }
 
 impl Run<'_> {
     /// Variables assigned once to a literal in the script (see [`crate::model::files::Vars`]).
     /// `memo` is the rules' memo: the variables are read off the tree it keeps of the text.
     pub(crate) fn vars(&self, memo: &Memo) -> &crate::model::files::Vars {
-        self.vars.get_or_init(|| {
-            crate::model::files::Vars::of_tree(&self.rt.text, &memo.tree(&self.rt.text))
-        })
+        self.vars.get_or_init(|| memo.vars(&self.rt.text))
     }
 
     /// `target=` paths of the RUN's `--mount=type=cache` and `type=tmpfs` flags.
@@ -226,7 +226,8 @@ pub fn runs_with<'c, 'a>(ctx: &'c impl RunContext<'a>, onbuild: bool) -> &'c [Ru
 
 fn parse_runs<'a>(ctx: &impl RunContext<'a>, onbuild: bool) -> Vec<Run<'a>> {
     let doc = ctx.doc();
-    let mut out = Vec::new();
+    // At most one per instruction: sized once instead of grown RUN by RUN.
+    let mut out = Vec::with_capacity(doc.instructions.len());
     // With ONBUILD triggers, every other RUN is one `runs` already read: copy those (in index
     // order, like the loop below) instead of reading their text a second time.
     let mut plain = if onbuild {
@@ -302,7 +303,7 @@ fn posix_with_options<'a>(ctx: &impl RunContext<'a>, stage: &Stage) -> bool {
             };
             let name = argv
                 .first()
-                .map(|a| a.rsplit('/').next().unwrap_or(a))
+                .map(|a| super::script::basename(a))
                 .unwrap_or("");
             let ends_c = argv
                 .last()
@@ -496,6 +497,7 @@ pub struct Memo {
     readings: std::cell::RefCell<TextMap<std::rc::Rc<Reading>>>,
     scripts: std::cell::RefCell<TextMap<Option<std::rc::Rc<Script>>>>,
     chain_facts: std::cell::RefCell<TextMap<shell::ShellFacts>>,
+    vars: std::cell::RefCell<TextMap<std::rc::Rc<crate::model::files::Vars>>>,
 }
 
 /// A map keyed by RUN texts, hashed with FxHash: SipHash's resistance to chosen keys buys nothing
@@ -561,6 +563,15 @@ impl Memo {
     fn reading(&self, text: &str) -> std::rc::Rc<Reading> {
         memoized(&self.readings, text, || {
             std::rc::Rc::new(Reading::new(text))
+        })
+    }
+
+    /// The variables a RUN's text assigns ([`crate::model::files::Vars`]), read once per distinct
+    /// text off its tree: the RUN lists of every round (and the lists with and without ONBUILD
+    /// triggers) ask for the same texts.
+    fn vars(&self, text: &str) -> std::rc::Rc<crate::model::files::Vars> {
+        memoized(&self.vars, text, || {
+            std::rc::Rc::new(crate::model::files::Vars::of_tree(text, &self.tree(text)))
         })
     }
 

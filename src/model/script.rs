@@ -94,9 +94,24 @@ pub struct Script {
 }
 
 /// Reserved words a command's words may start with (`then`, `!`, …): no part of the command.
-const RESERVED: &[&str] = &[
-    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "time",
-];
+/// A `match` (by length, then bytes) instead of a list searched in order: every command asks.
+fn is_reserved(w: &str) -> bool {
+    matches!(
+        w,
+        "if" | "then"
+            | "else"
+            | "elif"
+            | "fi"
+            | "do"
+            | "done"
+            | "while"
+            | "until"
+            | "!"
+            | "{"
+            | "}"
+            | "time"
+    )
+}
 
 /// Reads the script with the model's shell reader ([`super::shell`]) and lists its simple
 /// commands. `None` for anything the reader does not model: unbalanced quotes, `select`,
@@ -119,7 +134,7 @@ pub fn of_tree(text: &str, tree: &Tree) -> Script {
             .iter()
             .take_while(|w| {
                 let t = w.span.of(text);
-                RESERVED.contains(&t) || is_assignment(t)
+                is_reserved(t) || is_assignment(t)
             })
             .count();
         let words: Vec<Word> = v
@@ -146,7 +161,7 @@ pub fn of_tree(text: &str, tree: &Tree) -> Script {
 fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
     let mut i = 0;
     while let Some(w) = words.get(i) {
-        if RESERVED.contains(&w.text.as_str()) || is_assignment(&w.text) {
+        if is_reserved(&w.text) || is_assignment(&w.text) {
             i += 1;
         } else {
             break;
@@ -156,7 +171,10 @@ fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
     if first.text == "for" {
         return None;
     }
-    words.drain(..i);
+    if i > 0 {
+        // (Most commands start with their program: `of_tree` dropped what comes before it.)
+        words.drain(..i);
+    }
     let mut prog = 0;
     let mut sudo = false;
     loop {
@@ -188,7 +206,8 @@ fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
     }
     let name_from = words
         .get(prog)
-        .and_then(|w| w.text.rfind('/'))
+        // By bytes: `rfind(char)` prepares a search that costs more than a short word's scan.
+        .and_then(|w| w.text.bytes().rposition(|b| b == b'/'))
         .map_or(0, |i| i + 1);
     Some(Cmd {
         words,
@@ -197,6 +216,16 @@ fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
         sudo,
         name_from,
     })
+}
+
+/// A program's name without its directory (`/usr/bin/pip3` → `pip3`): the text after the last
+/// `/`. By bytes: `rsplit('/')` prepares a search that costs more than a short word's scan, and
+/// the readers ask this of nearly every command.
+pub(crate) fn basename(w: &str) -> &str {
+    match w.as_bytes().iter().rposition(|&b| b == b'/') {
+        Some(i) => w.get(i + 1..).unwrap_or_default(),
+        None => w,
+    }
 }
 
 /// `NAME=value` or `NAME+=value`: a shell assignment word.

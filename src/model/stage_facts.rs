@@ -57,7 +57,16 @@ pub fn env_pairs(ins: &Instruction, escape: char) -> Vec<(String, String)> {
 }
 
 fn unquote(v: &str) -> String {
-    let v = v.trim();
+    // A word that starts and ends with a visible ASCII character has nothing to trim: most do,
+    // and `trim` costs more than the rest of the copy.
+    let visible_ends = |b: &[u8]| {
+        b.first().is_some_and(u8::is_ascii_graphic) && b.last().is_some_and(u8::is_ascii_graphic)
+    };
+    let v = if visible_ends(v.as_bytes()) {
+        v
+    } else {
+        v.trim()
+    };
     if v.len() >= 2
         && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
     {
@@ -328,7 +337,7 @@ impl StageFacts {
         let Some(first) = words.first() else {
             return;
         };
-        let pm = first.rsplit('/').next().unwrap_or(first);
+        let pm = super::script::basename(first);
         let verb = match pm {
             "apt-get" | "apt" | "yum" | "dnf" | "microdnf" => "install",
             "apk" => "add",
@@ -360,7 +369,7 @@ impl StageFacts {
         self.runs.iter().filter(move |r| {
             r.words
                 .first()
-                .map(|w| w.rsplit('/').next().unwrap_or(w) == prog)
+                .map(|w| super::script::basename(w) == prog)
                 .unwrap_or(false)
         })
     }
@@ -403,7 +412,7 @@ impl StageFacts {
             let Some(first) = r.words.first() else {
                 continue;
             };
-            let prog = first.rsplit('/').next().unwrap_or(first);
+            let prog = super::script::basename(first);
             let args: Vec<&String> = r.words[1..]
                 .iter()
                 .filter(|w| !w.starts_with('-'))
@@ -440,7 +449,7 @@ impl StageFacts {
     pub fn writable_in(&self, dir: &str) -> bool {
         self.volumes.iter().any(|v| within(v, dir))
             || self.runs.iter().any(|r| {
-                let prog = r.words.first().map(|w| w.rsplit('/').next().unwrap_or(w));
+                let prog = r.words.first().map(|w| super::script::basename(w));
                 matches!(prog, Some("mkdir" | "chmod" | "chown"))
                     && r.words[1..]
                         .iter()

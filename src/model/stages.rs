@@ -94,14 +94,19 @@ impl Shell {
     /// The image default: `/bin/sh -c` on Linux, `cmd /S /C` on Windows.
     pub fn default_for(windows: bool) -> Shell {
         if windows {
-            Shell::Cmd
-        } else {
-            let argv = vec!["/bin/sh".to_string(), "-c".to_string()];
-            match parse_posix(&argv) {
-                Some(options) => Shell::Posix { argv, options },
-                None => Shell::Unknown(argv),
-            }
+            return Shell::Cmd;
         }
+        // Read once: every stage without a SHELL of its own starts from it.
+        static POSIX: std::sync::OnceLock<Shell> = std::sync::OnceLock::new();
+        POSIX
+            .get_or_init(|| {
+                let argv = vec!["/bin/sh".to_string(), "-c".to_string()];
+                match parse_posix(&argv) {
+                    Some(options) => Shell::Posix { argv, options },
+                    None => Shell::Unknown(argv),
+                }
+            })
+            .clone()
     }
 
     /// Reads a `SHELL` instruction's JSON argv.
@@ -407,17 +412,25 @@ fn is_whole_root(source: &str) -> bool {
 }
 
 fn is_windows_image(image: &str) -> bool {
-    let l = image.to_ascii_lowercase();
-    [
+    /// Any of the names Windows images carry: one search instead of one per name.
+    static NAMES: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    const KEYS: [&str; 6] = [
         "windows",
         "servercore",
         "nanoserver",
         "ltsc20",
         "powershell",
         "mcr.microsoft.com/dotnet/framework",
-    ]
-    .iter()
-    .any(|k| l.contains(k))
+    ];
+    let l = image.to_ascii_lowercase();
+    let names = NAMES.get_or_init(|| {
+        let alternatives: Vec<String> = KEYS.iter().map(|k| regex::escape(k)).collect();
+        regex::Regex::new(&alternatives.join("|")).ok()
+    });
+    match names {
+        Some(any) => any.is_match(&l),
+        None => KEYS.iter().any(|k| l.contains(k)),
+    }
 }
 
 /// `["/bin/bash", "-o", "pipefail", "-c"]` and the like: a POSIX shell taking the command after `-c`.
@@ -427,7 +440,7 @@ fn is_posix_shell(argv: &[String]) -> bool {
     let Some(first) = argv.first() else {
         return false;
     };
-    let name = first.rsplit('/').next().unwrap_or(first);
+    let name = super::script::basename(first);
     let posix = matches!(
         name,
         "sh" | "bash" | "dash" | "ash" | "ksh" | "mksh" | "zsh" | "busybox"

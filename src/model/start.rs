@@ -463,7 +463,7 @@ fn runs_substitution(text: &str) -> bool {
 
 /// The last component of a path: the program a command runs.
 pub fn basename(s: &str) -> &str {
-    s.rsplit('/').next().unwrap_or(s)
+    super::script::basename(s)
 }
 
 /// `python`, `python3`, `/usr/bin/python3.11`: a Python interpreter.

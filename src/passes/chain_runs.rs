@@ -139,6 +139,7 @@ impl ChainRuns {
                 no_executables: data.no_executables,
                 builtins: data.builtins,
                 startup_files: data.startup_files,
+                ..Default::default()
             },
         })
     }

@@ -15,7 +15,12 @@ use crate::model::shell::{
 const MAX_DEPTH: usize = 4;
 
 /// Programs that run a string as shell when given `-c` (`sh -c '…'`).
-const SHELLS: &[&str] = &["sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"];
+fn is_shell(program: &str) -> bool {
+    matches!(
+        program,
+        "sh" | "bash" | "dash" | "ash" | "zsh" | "ksh" | "mksh" | "busybox"
+    )
+}
 
 /// What the effects model needs from one RUN's text.
 #[derive(Debug, Default)]
@@ -438,8 +443,8 @@ fn arithmetic_command<'t>(text: &'t str, outer: &List) -> Option<&'t str> {
 fn runs_shell_string(words: &[String]) -> bool {
     let mut seen_shell = false;
     for w in words {
-        let base = w.rsplit('/').next().unwrap_or(w);
-        if SHELLS.contains(&base) {
+        let base = crate::model::script::basename(w);
+        if is_shell(base) {
             seen_shell = true;
         } else if seen_shell && w.starts_with('-') && !w.starts_with("--") && w.contains('c') {
             return true;
