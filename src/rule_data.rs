@@ -91,20 +91,87 @@ fn describe(source: &str, e: &toml::de::Error) -> String {
 /// Compiling every regex of every rule up front took most of start-up time, on one thread, before
 /// any file was read; many are only needed by files that use a given package manager. The syntax
 /// is still checked up front, so a bad pattern in `dfopt.toml` is reported at once.
+///
+/// Several rules share patterns (`^install$` is in three data files): a pattern is compiled once
+/// per process, and every `LazyRegex` with the same final text clones that one `regex::Regex`
+/// (clones share the compiled program). A pattern that is an anchored literal or alternation of
+/// literals (`^install$`, `^--(yes|assume-yes)$`) is never compiled for [`LazyRegex::is_match`],
+/// which compares strings instead; anything else reached through `Deref` compiles it as ever.
 pub struct LazyRegex {
     pattern: String,
     compiled: std::sync::OnceLock<regex::Regex>,
+    /// The whole strings the pattern matches, when it is an anchored literal alternation.
+    literals: Option<Vec<String>>,
     /// What to use should compiling fail after the syntax check passed (only the size limit is
     /// left, which these patterns are far from): a regex that matches nothing, not a panic.
     never: regex::Regex,
+}
+
+impl LazyRegex {
+    /// Whether the pattern matches somewhere in `haystack`: `regex::Regex::is_match`, answered by
+    /// comparing strings when the pattern only matches a few whole strings.
+    pub fn is_match(&self, haystack: &str) -> bool {
+        match &self.literals {
+            Some(words) => words.iter().any(|w| w == haystack),
+            None => (**self).is_match(haystack),
+        }
+    }
 }
 
 impl std::ops::Deref for LazyRegex {
     type Target = regex::Regex;
     fn deref(&self) -> &regex::Regex {
         self.compiled
-            .get_or_init(|| regex::Regex::new(&self.pattern).unwrap_or_else(|_| self.never.clone()))
+            .get_or_init(|| shared_compiled(&self.pattern, &self.never))
     }
+}
+
+/// The process's one compiled regex for `pattern`. The map is locked only to find or add the
+/// pattern's cell; compiling happens outside the lock, so threads compiling different patterns do
+/// not wait for each other, and threads wanting the same one wait for its single compile.
+fn shared_compiled(pattern: &str, never: &regex::Regex) -> regex::Regex {
+    type Cells =
+        std::collections::HashMap<String, std::sync::Arc<std::sync::OnceLock<regex::Regex>>>;
+    static COMPILED: std::sync::Mutex<Option<Cells>> = std::sync::Mutex::new(None);
+    let cell = {
+        // A panic elsewhere while the map was locked leaves it whole: every change is one insert.
+        let mut map = COMPILED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::sync::Arc::clone(
+            map.get_or_insert_with(Default::default)
+                .entry(pattern.to_owned())
+                .or_default(),
+        )
+    };
+    cell.get_or_init(|| regex::Regex::new(pattern).unwrap_or_else(|_| never.clone()))
+        .clone()
+}
+
+/// The strings a pattern of the form `^prefix(alt|alt|...)suffix$` or `^literal$` matches, each
+/// part made only of characters that are literal in any regex; `None` for any other pattern, which
+/// must then be compiled. With no flags, `^` and `$` anchor at the ends of the whole haystack, so
+/// such a pattern matches exactly these whole strings.
+fn anchored_literals(pattern: &str) -> Option<Vec<String>> {
+    let body = pattern.strip_prefix('^')?.strip_suffix('$')?;
+    let plain = |part: &str| {
+        part.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'-' | b'_' | b'=' | b',' | b'/' | b':' | b'@' | b'%')
+        })
+    };
+    let Some(open) = body.find('(') else {
+        return plain(body).then(|| vec![body.to_owned()]);
+    };
+    let (prefix, rest) = body.split_at(open);
+    let (group, suffix) = rest[1..].split_once(')')?;
+    if !plain(prefix) || !plain(suffix) {
+        return None;
+    }
+    group
+        .split('|')
+        .map(|alt| plain(alt).then(|| format!("{prefix}{alt}{suffix}")))
+        .collect()
 }
 
 impl std::fmt::Debug for LazyRegex {
@@ -159,6 +226,7 @@ pub fn regex(pattern: &str) -> Result<LazyRegex, String> {
         }
     };
     Ok(LazyRegex {
+        literals: anchored_literals(&out),
         pattern: out,
         compiled: std::sync::OnceLock::new(),
         never,
@@ -284,5 +352,89 @@ mod tests {
         assert!(load::<Data>("not toml [", "demo", &Settings::default())
             .unwrap_err()
             .starts_with("transforms/demo.toml: "));
+    }
+
+    #[test]
+    fn literal_patterns_answer_is_match_as_the_compiled_regex_does() {
+        let patterns = [
+            "^install$",
+            "^(install|localinstall)$",
+            "^--(yes|assume-yes)$",
+            "^--(no-confirm|non-interactive)$",
+            "^(a|)$",
+            "^$",
+            "^(-q|--quiet)=[2-9]$",
+            "^-[a-zA-Z]*y[a-zA-Z]*$",
+            "^(?:x|y)$",
+            "^(a|b)(c)$",
+            "^((a)|b)$",
+            "^a$b$",
+            "(?i)^install$",
+            "^a.b$",
+            "install",
+        ];
+        let haystacks = [
+            "",
+            "install",
+            "Install",
+            "install ",
+            " install",
+            "localinstall",
+            "--yes",
+            "--assume-yes",
+            "--assume-yesx",
+            "--no-confirm",
+            "--non-interactive",
+            "a",
+            "b",
+            "c",
+            "bc",
+            "ac",
+            "-q=3",
+            "-qy",
+            "-y",
+            "x",
+            "y",
+            "ab",
+            "a$b",
+            "axb",
+            "a.b",
+            "install\n",
+            "reinstall",
+        ];
+        let literal = [
+            "^install$",
+            "^(install|localinstall)$",
+            "^--(yes|assume-yes)$",
+            "^--(no-confirm|non-interactive)$",
+            "^(a|)$",
+            "^$",
+        ];
+        for pattern in patterns {
+            let lazy = regex(pattern).unwrap();
+            assert_eq!(
+                lazy.literals.is_some(),
+                literal.contains(&pattern),
+                "{pattern}"
+            );
+            let compiled = regex::Regex::new(pattern).unwrap();
+            for haystack in haystacks {
+                assert_eq!(
+                    lazy.is_match(haystack),
+                    compiled.is_match(haystack),
+                    "{pattern} on {haystack:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_pattern_is_compiled_once_for_every_regex_that_uses_it() {
+        let first = regex("^-[a-zA-Z]*z[a-zA-Z]*$").unwrap();
+        let second = regex("^-[a-zA-Z]*z[a-zA-Z]*$").unwrap();
+        assert!(second.is_match("-xzf") && !second.is_match("-x"));
+        assert!(first.is_match("-z"));
+        // Both hold clones of the one compiled regex: its pattern string is the same allocation.
+        assert!(std::ptr::eq(first.as_str(), second.as_str()));
     }
 }
