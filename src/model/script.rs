@@ -6,7 +6,7 @@
 //! does not model (unbalanced quotes, a comment, a here-document, `select`, arrays, …) reads as
 //! `None`, and rules then leave the RUN alone.
 
-use super::shell::Tree;
+use super::shell::{Tree, WordNode};
 
 /// A word of the script, with its byte range in the script's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,30 +125,10 @@ pub fn parse(text: &str) -> Option<Script> {
 
 /// The commands and top-level operators of `tree`, the reading of `text`.
 pub fn of_tree(text: &str, tree: &Tree) -> Script {
-    let mut cmds = Vec::new();
+    // About one command per top-level operator, plus the last: sized once instead of grown.
+    let mut cmds = Vec::with_capacity(tree.top_ops.len() + 1);
     tree.walk(|v| {
-        // Reserved words and assignments before the command are dropped by `make_cmd`: skip them
-        // before copying words out of the text.
-        let lead = v
-            .words
-            .iter()
-            .take_while(|w| {
-                let t = w.span.of(text);
-                is_reserved(t) || is_assignment(t)
-            })
-            .count();
-        let words: Vec<Word> = v
-            .words
-            .get(lead..)
-            .unwrap_or(&[])
-            .iter()
-            .map(|w| Word {
-                text: w.span.of(text).into(),
-                start: w.span.start,
-                end: w.span.end,
-            })
-            .collect();
-        if let Some(c) = make_cmd(words, v.depth) {
+        if let Some(c) = make_cmd(text, v.words, v.depth) {
             cmds.push(c);
         }
     });
@@ -158,43 +138,41 @@ pub fn of_tree(text: &str, tree: &Tree) -> Script {
     }
 }
 
-fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
-    let mut i = 0;
-    while let Some(w) = words.get(i) {
-        if is_reserved(&w.text) || is_assignment(&w.text) {
-            i += 1;
-        } else {
-            break;
-        }
-    }
-    let first = words.get(i)?;
-    if first.text == "for" {
+/// The command of a simple command's words: reserved words and assignments before it dropped,
+/// its program found after wrappers. Worked out on the words' text in `text`, before any word is
+/// copied out: every RUN's every command goes through here.
+fn make_cmd(text: &str, nodes: &[WordNode], depth: usize) -> Option<Cmd> {
+    let lead = nodes
+        .iter()
+        .take_while(|w| {
+            let t = w.span.of(text);
+            is_reserved(t) || is_assignment(t)
+        })
+        .count();
+    let nodes = nodes.get(lead..).unwrap_or(&[]);
+    let word = |k: usize| nodes.get(k).map(|w| w.span.of(text));
+    if word(0)? == "for" {
         return None;
-    }
-    if i > 0 {
-        // (Most commands start with their program: `of_tree` dropped what comes before it.)
-        words.drain(..i);
     }
     let mut prog = 0;
     let mut sudo = false;
     loop {
-        let w = words.get(prog)?;
-        match w.text.as_str() {
+        match word(prog)? {
             "sudo" => {
                 sudo = true;
                 prog += 1;
-                while let Some(o) = words.get(prog) {
-                    if !o.text.starts_with('-') {
+                while let Some(o) = word(prog) {
+                    if !o.starts_with('-') {
                         break;
                     }
-                    let takes_value = matches!(o.text.as_str(), "-u" | "-g" | "-h" | "-p" | "-C");
+                    let takes_value = matches!(o, "-u" | "-g" | "-h" | "-p" | "-C");
                     prog += if takes_value { 2 } else { 1 };
                 }
             }
             "env" | "nohup" | "command" | "nice" => {
                 prog += 1;
-                while let Some(o) = words.get(prog) {
-                    if o.text.starts_with('-') || is_assignment(&o.text) {
+                while let Some(o) = word(prog) {
+                    if o.starts_with('-') || is_assignment(o) {
                         prog += 1;
                     } else {
                         break;
@@ -204,11 +182,18 @@ fn make_cmd(mut words: Vec<Word>, depth: usize) -> Option<Cmd> {
             _ => break,
         }
     }
-    let name_from = words
-        .get(prog)
+    let name_from = word(prog)
         // By bytes: `rfind(char)` prepares a search that costs more than a short word's scan.
-        .and_then(|w| w.text.bytes().rposition(|b| b == b'/'))
+        .and_then(|w| w.bytes().rposition(|b| b == b'/'))
         .map_or(0, |i| i + 1);
+    let words = nodes
+        .iter()
+        .map(|w| Word {
+            text: w.span.of(text).into(),
+            start: w.span.start,
+            end: w.span.end,
+        })
+        .collect();
     Some(Cmd {
         words,
         depth,

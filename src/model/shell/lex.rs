@@ -29,7 +29,8 @@ pub(crate) enum Tok {
 /// The tokens of a text and the parts of its words.
 pub(crate) struct Lexed {
     pub toks: Vec<Tok>,
-    pub parts: Vec<Part>,
+    /// Shared with the tree built from these tokens ([`super::Reading::tree`]) instead of copied.
+    pub parts: std::rc::Rc<Vec<Part>>,
     /// In a tolerant reading ([`lex_tolerant`]), the first construct the strict reading refuses
     /// (a comment, a here-document, a `(` glued to a word); `None` in a strict one.
     pub refused: Option<Unsupported>,
@@ -66,7 +67,7 @@ pub(crate) fn lex_tolerant(text: &str) -> Result<Lexed, Unsupported> {
     match lex_reading(text, &mut refused, &mut comments, &mut here_documents) {
         Ok((toks, parts)) => Ok(Lexed {
             toks,
-            parts,
+            parts: std::rc::Rc::new(parts),
             refused,
             comments,
             here_documents,

@@ -249,7 +249,8 @@ pub struct Tree {
     /// The list and pipeline operators outside every compound command, newlines included (also
     /// those that are mere line breaks after `&&`), in order.
     pub top_ops: Vec<Op>,
-    parts: Vec<Part>,
+    /// The parts of every word, shared with the tokens the tree was built from.
+    parts: std::rc::Rc<Vec<Part>>,
 }
 
 impl Tree {
@@ -298,7 +299,7 @@ impl Reading {
                         refused: Some(refused),
                         ..
                     }) => Err(*refused),
-                    Ok(lexed) => parse::parse(text, &lexed.toks, lexed.parts.clone()),
+                    Ok(lexed) => parse::parse(text, &lexed.toks, std::rc::Rc::clone(&lexed.parts)),
                 };
                 std::rc::Rc::new(tree)
             })

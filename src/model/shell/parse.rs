@@ -40,7 +40,11 @@ fn is_reserved(w: &str) -> bool {
 }
 
 /// The tree of `text` from its tokens and their words' parts (which the tree keeps).
-pub(super) fn parse(text: &str, toks: &[Tok], parts: Vec<Part>) -> Result<Tree, Unsupported> {
+pub(super) fn parse(
+    text: &str,
+    toks: &[Tok],
+    parts: std::rc::Rc<Vec<Part>>,
+) -> Result<Tree, Unsupported> {
     let mut p = Parser {
         text,
         toks,
@@ -137,7 +141,10 @@ impl Parser<'_> {
 
     /// And-or lists up to a closing word, `)`, a `case` terminator or the end.
     fn list(&mut self) -> Result<List, Unsupported> {
-        let mut list = List::default();
+        // Sized for the usual one or two and-or lists: one allocation, not a growth from empty.
+        let mut list = List {
+            items: Vec::with_capacity(2),
+        };
         loop {
             self.skip_newlines();
             match self.peek() {
@@ -168,6 +175,11 @@ impl Parser<'_> {
         let first = self.pipeline()?;
         let mut rest = Vec::new();
         while let Some(op @ (Op::And | Op::Or)) = self.peek_op() {
+            if rest.is_empty() {
+                // RUNs chain many commands with `&&`: one allocation for the usual chain instead
+                // of growing from four to eight to sixteen.
+                rest.reserve_exact(8);
+            }
             self.take_op(op);
             self.skip_newlines();
             rest.push((op, self.pipeline()?));
