@@ -254,9 +254,10 @@ impl Rule for ChainRuns {
 
     fn check(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let doc = ctx.doc;
+        let style = OnceCell::new();
         for (stage_index, stage) in ctx.analysis.stages.iter().enumerate() {
             if !ctx.wants_size_fixes(stage_index) {
-                self.join_update_with_install(ctx, stage, out);
+                self.join_update_with_install(ctx, &style, stage, out);
                 continue;
             }
             if !stage.shell.is_posix() || stage.windows {
@@ -312,7 +313,7 @@ impl Rule for ChainRuns {
                     _ => false,
                 };
                 if !joins {
-                    self.emit(ctx, &chain, out);
+                    self.emit(ctx, &style, &chain, out);
                     if let (Some(why), Some(prev), Some(next)) =
                         (&not_joined, chain.last(), member.as_ref())
                     {
@@ -325,7 +326,7 @@ impl Rule for ChainRuns {
                     wrap_stale_hashes(&mut chain);
                 }
             }
-            self.emit(ctx, &chain, out);
+            self.emit(ctx, &style, &chain, out);
         }
     }
 }
@@ -338,6 +339,7 @@ impl ChainRuns {
     fn join_update_with_install(
         &self,
         ctx: &Context<'_>,
+        style: &OnceCell<Stylist>,
         stage: &crate::analysis::Stage,
         out: &mut Vec<Finding>,
     ) {
@@ -382,7 +384,7 @@ impl ChainRuns {
             }
             let [first] = chain;
             let pair = [first, second];
-            self.emit(ctx, &pair, out);
+            self.emit(ctx, style, &pair, out);
         }
     }
 
@@ -508,7 +510,15 @@ fn wrap_stale_hashes(chain: &mut [Member<'_>]) {
 }
 
 impl ChainRuns {
-    fn emit(&self, ctx: &Context<'_>, chain: &[Member<'_>], out: &mut Vec<Finding>) {
+    /// `style` is the file's [`Stylist`], detected on the first chain that is emitted: it reads
+    /// the whole file, and one file may emit several chains.
+    fn emit(
+        &self,
+        ctx: &Context<'_>,
+        style: &OnceCell<Stylist>,
+        chain: &[Member<'_>],
+        out: &mut Vec<Finding>,
+    ) {
         if chain.len() < 2 {
             return;
         }
@@ -516,7 +526,7 @@ impl ChainRuns {
         let (Some(first), Some(last)) = (chain.first(), chain.last()) else {
             return;
         };
-        let style = Stylist::detect(doc, ctx.settings);
+        let style = style.get_or_init(|| Stylist::detect(doc, ctx.settings));
         let (nl, esc, trailing) = (style.newline, style.escape, style.trailing_operator);
         let indent = style.join_indent(doc, first.ins, &self.default_indent);
         let mut text = String::new();

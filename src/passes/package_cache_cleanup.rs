@@ -46,6 +46,7 @@ use crate::config::Settings;
 use crate::edit::{Finding, Fix, Level, Safety};
 use crate::model::consumers::{self, Effective, Probe, Use, Verdict};
 use crate::model::script::Cmd;
+use std::sync::OnceLock;
 
 const DATA: &str = include_str!("../../transforms/package-cache-cleanup.toml");
 /// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
@@ -68,20 +69,107 @@ struct Manager {
     programs: Vec<String>,
     fills: Vec<String>,
     clean: Vec<String>,
-    cleaned_by: Vec<LazyRegex>,
+    cleaned_by: Vec<LinePattern>,
     cache_mounts: Vec<String>,
     readers: Vec<String>,
     reader_programs: Vec<String>,
     refresh: Vec<String>,
     /// Regexes over a later command ("program arg …") that reads the cache in any subcommand
     /// (`npm ci --offline`, `dnf -C install`).
-    reads_when: Vec<LazyRegex>,
+    reads_when: Vec<LinePattern>,
     /// Where the cache lives (`~` is the home of the user the manager runs as).
     paths: Vec<String>,
     /// Its cleanup is an unsafe fix (yarn's: a Plug'n'Play project runs from its cache).
     #[serde(rename = "unsafe", default)]
     unsafe_: bool,
     what: String,
+}
+
+/// A regex of the data over a command line ("program arg …"), with a cheap test that rules a line
+/// out before the regex is run. The data's regexes are anchored at the start (`^rm\s…`), so every
+/// match begins with one of a few literals (`rm`, `yum`, `dnf`); most commands a RUN runs begin
+/// with none of them, and testing the first bytes costs far less than a regex search (and, on a
+/// [`Cmd`], than building its line). The regex still decides whenever a literal is there.
+struct LinePattern {
+    regex: LazyRegex,
+    /// The pattern as written in the data, read for its literals on first use.
+    pattern: String,
+    /// The literals one of which begins every match; `None` when the pattern is not anchored at
+    /// the start or has no such finite set (then every line is searched).
+    starts: OnceLock<Option<Vec<Vec<u8>>>>,
+}
+
+impl<'de> serde::Deserialize<'de> for LinePattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let pattern = String::deserialize(d)?;
+        // The same check and message as a `LazyRegex` field.
+        let regex = super::regex(&pattern).map_err(|e| {
+            serde::de::Error::custom(format!("`{pattern}` is not a valid regex: {e}"))
+        })?;
+        Ok(LinePattern {
+            regex,
+            pattern,
+            starts: OnceLock::new(),
+        })
+    }
+}
+
+impl LinePattern {
+    fn starts(&self) -> Option<&[Vec<u8>]> {
+        self.starts
+            .get_or_init(|| anchored_prefixes(&self.pattern))
+            .as_deref()
+    }
+
+    /// Whether the regex matches `line`.
+    fn is_match(&self, line: &str) -> bool {
+        let may = match self.starts() {
+            Some(starts) => starts.iter().any(|s| line.as_bytes().starts_with(s)),
+            None => true,
+        };
+        may && self.regex.is_match(line)
+    }
+
+    /// Whether the regex may match `cmd`'s line: false only when the line surely begins with
+    /// none of the literals every match begins with.
+    fn may_match(&self, cmd: &Cmd) -> bool {
+        match self.starts() {
+            Some(starts) => starts.iter().any(|s| line_starts_with(cmd, s)),
+            None => true,
+        }
+    }
+}
+
+/// The literals one of which begins every match of `pattern`, when the pattern only matches at
+/// the start of the text (`^` without multi-line mode) and regex-syntax finds a finite set.
+fn anchored_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    use regex_syntax::hir::Look;
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    if !hir.properties().look_set_prefix().contains(Look::Start) {
+        return None;
+    }
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let literals = seq.literals()?;
+    Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
+/// Whether [`Cmd::line`] begins with `prefix`, without building the line.
+fn line_starts_with(cmd: &Cmd, prefix: &[u8]) -> bool {
+    let mut rest = prefix;
+    let pieces = std::iter::once(cmd.program())
+        .chain(cmd.args().iter().flat_map(|w| [" ", w.text.as_str()]));
+    for piece in pieces {
+        let piece = piece.as_bytes();
+        if rest.len() <= piece.len() {
+            return piece.starts_with(rest);
+        }
+        match rest.strip_prefix(piece) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// `transforms/package-cache-cleanup.toml`.
@@ -260,8 +348,11 @@ impl Rule for PackageCacheCleanup {
                     continue;
                 }
                 let cleaned = run.script.cmds.iter().skip(fill + 1).any(|c| {
-                    let line = c.line();
-                    m.cleaned_by.iter().any(|r| r.is_match(&line))
+                    // The line is built only for a command some pattern may match, and once.
+                    let mut line: Option<String> = None;
+                    m.cleaned_by.iter().any(|r| {
+                        r.may_match(c) && r.regex.is_match(line.get_or_insert_with(|| c.line()))
+                    })
                 });
                 if cleaned {
                     continue;
@@ -375,5 +466,68 @@ impl Rule for PackageCacheCleanup {
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmds(text: &str) -> Vec<Cmd> {
+        crate::model::script::parse(text)
+            .unwrap_or_else(|| panic!("no script for {text}"))
+            .cmds
+    }
+
+    #[test]
+    fn anchored_patterns_have_their_first_literals() {
+        let starts = anchored_prefixes(r"^(yum|dnf)\s(.*\s)?(-C|--cacheonly)(\s|$)");
+        let mut starts = starts.unwrap_or_else(|| panic!("no literals"));
+        starts.sort();
+        assert_eq!(starts, vec![b"dnf".to_vec(), b"yum".to_vec()]);
+        // Not anchored, or anchored per line: every line is searched.
+        assert_eq!(anchored_prefixes(r"yum\s+clean"), None);
+        assert_eq!(anchored_prefixes(r"(?m)^yum\s+clean"), None);
+        assert_eq!(anchored_prefixes(r"^yum|dnf clean"), None);
+    }
+
+    #[test]
+    fn line_prefix_spans_words() {
+        let c = cmds("apt-get -y clean");
+        let c = c.first().unwrap_or_else(|| panic!("no command"));
+        assert_eq!(c.line(), "apt-get -y clean");
+        for prefix in ["", "apt", "apt-get", "apt-get ", "apt-get -y c", "apt-get -y clean"] {
+            assert!(line_starts_with(c, prefix.as_bytes()), "{prefix}");
+        }
+        for prefix in ["apt ", "apt-get  ", "apt-get -y clean ", "yum", "apt-get -n"] {
+            assert!(!line_starts_with(c, prefix.as_bytes()), "{prefix}");
+        }
+    }
+
+    /// The cheap test never rules out a command the regex matches, and the regex still decides.
+    #[test]
+    fn cheap_test_agrees_with_the_regex() {
+        let data: Data =
+            crate::rule_data::load(DATA, ID, &Settings::default()).unwrap_or_else(|e| panic!("{e}"));
+        let script = "rm -rf /var/lib/apt/lists/* && rm -r /var/lib/apt && apt-get dist-clean \
+             && find /var/lib/apt/lists -type f -delete && yum clean all && dnf -y clean all \
+             && microdnf clean all && rm -rf /var/cache/yum/* && tdnf clean all && zypper cc \
+             && npm cache clean --force && rm -rf /root/.npm && yarn cache clean \
+             && rm -rf /usr/local/share/.cache/yarn && yum -C install x && dnf --cacheonly list \
+             && npm ci --offline && yarn install --prefer-offline && zypper --no-refresh in x \
+             && rmdir /x && yumdownloader y && echo rm -rf /var/lib/apt/lists";
+        let mut matched = 0;
+        for m in &data.managers {
+            for p in m.cleaned_by.iter().chain(&m.reads_when) {
+                for c in &cmds(script) {
+                    let line = c.line();
+                    let by_regex = p.regex.is_match(&line);
+                    assert_eq!(p.is_match(&line), by_regex, "{} on {line}", p.pattern);
+                    assert!(p.may_match(c) || !by_regex, "{} on {line}", p.pattern);
+                    matched += usize::from(by_regex);
+                }
+            }
+        }
+        assert!(matched >= 20, "only {matched} matches: the lines no longer exercise the data");
     }
 }
