@@ -222,8 +222,8 @@ pub(crate) fn split_tokens<'a>(
 /// Whether this reading takes a redirection token of the shell reader as (part of) one word, as
 /// the reader does. It does not where the target runs over a line end (`&>f` then a newline),
 /// holds `<<`, or where the operator bytes hold an `&` or `|` that is no part of a redirection
-/// here (`>&&`: `>&`, then the operator `&`).
-fn redirect_is_one_word(t: &str) -> bool {
+/// here (`>&&`: `>&`, then the operator `&`). Stage facts ask the same of a redirection.
+pub(crate) fn redirect_is_one_word(t: &str) -> bool {
     let b = t.as_bytes();
     let operator = b
         .iter()

@@ -310,7 +310,9 @@ fn redirect_spans(text: &str, redirects: &[Redirect]) -> Option<Vec<Span>> {
     for r in redirects {
         let written = r.span.of(text);
         let no_target = r.target.is_none() && written.ends_with(['<', '>', '&', '|']);
-        if no_target || !redirect_is_one_word(written) {
+        // The old reading took a redirection's operator as one word where the top-level reading
+        // does (the same test).
+        if no_target || !crate::model::top_level::redirect_is_one_word(written) {
             return None;
         }
         spans.push(r.span);
@@ -331,21 +333,4 @@ fn glue(mut spans: Vec<Span>) -> Vec<Span> {
         touches
     });
     spans
-}
-
-/// Whether the old reading took a redirection's operator as one word: it split `>&&` (no valid
-/// shell) after `>&`, a `|` not after `>` and a `&` not after `<` or `>` (the same test as the
-/// top-level reading's, which gives up on those too).
-fn redirect_is_one_word(t: &str) -> bool {
-    let b = t.as_bytes();
-    let operator = b
-        .iter()
-        .take_while(|c| matches!(c, b'<' | b'>' | b'&' | b'|'))
-        .count();
-    let split = (1..operator).any(|k| match b[k] {
-        b'&' => !matches!(b[k - 1], b'<' | b'>'),
-        b'|' => b[k - 1] != b'>',
-        _ => false,
-    });
-    !split && !t.contains("<<") && !t.contains(['\n', '\r'])
 }
