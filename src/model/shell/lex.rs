@@ -40,6 +40,18 @@ pub(crate) struct Lexed {
     pub here_documents: Vec<usize>,
 }
 
+impl Lexed {
+    /// The parts of a word token (its `parts` range).
+    pub fn word_parts(&self, range: (u32, u32)) -> &[Part] {
+        parts_in(&self.parts, range)
+    }
+}
+
+/// The parts a word's `parts` range names in `all` (a lexing's or a tree's parts).
+pub(super) fn parts_in(all: &[Part], range: (u32, u32)) -> &[Part] {
+    all.get(range.0 as usize..range.1 as usize).unwrap_or(&[])
+}
+
 /// Bytes with a meaning of their own inside a word (see `lex`'s match).
 const WORD_SPECIAL: [bool; 256] = byte_set(b" \t\n\r\\'\"`$()<>&|;");
 

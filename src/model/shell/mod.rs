@@ -262,9 +262,7 @@ impl Tree {
 
     /// The parts of `word`.
     pub fn parts(&self, word: &WordNode) -> &[Part] {
-        self.parts
-            .get(word.parts.0 as usize..word.parts.1 as usize)
-            .unwrap_or(&[])
+        lex::parts_in(&self.parts, word.parts)
     }
 }
 

@@ -34,10 +34,7 @@ pub fn argv(text: &str) -> Result<Vec<String>, String> {
     for tok in &lexed.toks {
         match *tok {
             Tok::Word { parts, .. } => {
-                let parts = lexed
-                    .parts
-                    .get(parts.0 as usize..parts.1 as usize)
-                    .unwrap_or(&[]);
+                let parts = lexed.word_parts(parts);
                 words.push(unquote(text, parts)?);
             }
             Tok::Op { op, span } => {
@@ -192,10 +189,7 @@ pub fn command_line(text: &str) -> (Vec<String>, LineFeatures) {
     for tok in &lexed.toks {
         match *tok {
             Tok::Word { parts, .. } => {
-                let parts = lexed
-                    .parts
-                    .get(parts.0 as usize..parts.1 as usize)
-                    .unwrap_or(&[]);
+                let parts = lexed.word_parts(parts);
                 note_features(text, parts, &mut features);
                 match unquote(text, parts) {
                     Ok(w) => words.push(w),
