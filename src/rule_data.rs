@@ -102,6 +102,8 @@ pub struct LazyRegex {
     compiled: std::sync::OnceLock<regex::Regex>,
     /// The whole strings the pattern matches, when it is an anchored literal alternation.
     literals: Option<Vec<String>>,
+    /// [`LazyRegex::anchored_prefixes`], worked out on first use.
+    prefixes: std::sync::OnceLock<Option<Vec<Vec<u8>>>>,
     /// What to use should compiling fail after the syntax check passed (only the size limit is
     /// left, which these patterns are far from): a regex that matches nothing, not a panic.
     never: regex::Regex,
@@ -116,6 +118,29 @@ impl LazyRegex {
             None => (**self).is_match(haystack),
         }
     }
+
+    /// The literals one of which begins every match, when the pattern only matches at the start
+    /// of the text (`^` without multi-line mode) and regex-syntax finds a finite set of them;
+    /// `None` otherwise. A caller can rule a text out by its first bytes, without a search (or
+    /// without building the text); the regex still decides when a literal is there.
+    pub fn anchored_prefixes(&self) -> Option<&[Vec<u8>]> {
+        self.prefixes
+            .get_or_init(|| anchored_prefixes(&self.pattern))
+            .as_deref()
+    }
+}
+
+/// See [`LazyRegex::anchored_prefixes`].
+fn anchored_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    use regex_syntax::hir::Look;
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    if !hir.properties().look_set_prefix().contains(Look::Start) {
+        return None;
+    }
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let literals = seq.literals()?;
+    Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
 }
 
 impl std::ops::Deref for LazyRegex {
@@ -227,6 +252,7 @@ pub fn regex(pattern: &str) -> Result<LazyRegex, String> {
     };
     Ok(LazyRegex {
         literals: anchored_literals(&out),
+        prefixes: std::sync::OnceLock::new(),
         pattern: out,
         compiled: std::sync::OnceLock::new(),
         never,

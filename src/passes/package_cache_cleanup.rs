@@ -46,7 +46,6 @@ use crate::config::Settings;
 use crate::edit::{Finding, Fix, Level, Safety};
 use crate::model::consumers::{self, Effective, Probe, Use, Verdict};
 use crate::model::script::Cmd;
-use std::sync::OnceLock;
 
 const DATA: &str = include_str!("../../transforms/package-cache-cleanup.toml");
 /// What this rule is: read by the registry, `dfopt rules`, `dfopt explain` and the README table.
@@ -69,14 +68,14 @@ struct Manager {
     programs: Vec<String>,
     fills: Vec<String>,
     clean: Vec<String>,
-    cleaned_by: Vec<LinePattern>,
+    cleaned_by: Vec<LazyRegex>,
     cache_mounts: Vec<String>,
     readers: Vec<String>,
     reader_programs: Vec<String>,
     refresh: Vec<String>,
     /// Regexes over a later command ("program arg …") that reads the cache in any subcommand
     /// (`npm ci --offline`, `dnf -C install`).
-    reads_when: Vec<LinePattern>,
+    reads_when: Vec<LazyRegex>,
     /// Where the cache lives (`~` is the home of the user the manager runs as).
     paths: Vec<String>,
     /// Its cleanup is an unsafe fix (yarn's: a Plug'n'Play project runs from its cache).
@@ -85,73 +84,25 @@ struct Manager {
     what: String,
 }
 
-/// A regex of the data over a command line ("program arg …"), with a cheap test that rules a line
-/// out before the regex is run. The data's regexes are anchored at the start (`^rm\s…`), so every
-/// match begins with one of a few literals (`rm`, `yum`, `dnf`); most commands a RUN runs begin
-/// with none of them, and testing the first bytes costs far less than a regex search (and, on a
-/// [`Cmd`], than building its line). The regex still decides whenever a literal is there.
-struct LinePattern {
-    regex: LazyRegex,
-    /// The pattern as written in the data, read for its literals on first use.
-    pattern: String,
-    /// The literals one of which begins every match; `None` when the pattern is not anchored at
-    /// the start or has no such finite set (then every line is searched).
-    starts: OnceLock<Option<Vec<Vec<u8>>>>,
+/// Whether `pattern` matches `line`, ruled out first by the literals every match begins with.
+/// The data's regexes are anchored at the start (`^rm\s…`), so every match begins with one of a
+/// few literals (`rm`, `yum`, `dnf`); most commands a RUN runs begin with none of them, and
+/// testing the first bytes costs far less than a regex search.
+fn matches_line(pattern: &LazyRegex, line: &str) -> bool {
+    let may = match pattern.anchored_prefixes() {
+        Some(starts) => starts.iter().any(|s| line.as_bytes().starts_with(s)),
+        None => true,
+    };
+    may && pattern.is_match(line)
 }
 
-impl<'de> serde::Deserialize<'de> for LinePattern {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let pattern = String::deserialize(d)?;
-        // The same check and message as a `LazyRegex` field.
-        let regex = super::regex(&pattern).map_err(|e| {
-            serde::de::Error::custom(format!("`{pattern}` is not a valid regex: {e}"))
-        })?;
-        Ok(LinePattern {
-            regex,
-            pattern,
-            starts: OnceLock::new(),
-        })
+/// Whether `pattern` may match `cmd`'s line: false only when the line surely begins with none
+/// of the literals every match begins with (and then the line need not be built).
+fn may_match(pattern: &LazyRegex, cmd: &Cmd) -> bool {
+    match pattern.anchored_prefixes() {
+        Some(starts) => starts.iter().any(|s| line_starts_with(cmd, s)),
+        None => true,
     }
-}
-
-impl LinePattern {
-    fn starts(&self) -> Option<&[Vec<u8>]> {
-        self.starts
-            .get_or_init(|| anchored_prefixes(&self.pattern))
-            .as_deref()
-    }
-
-    /// Whether the regex matches `line`.
-    fn is_match(&self, line: &str) -> bool {
-        let may = match self.starts() {
-            Some(starts) => starts.iter().any(|s| line.as_bytes().starts_with(s)),
-            None => true,
-        };
-        may && self.regex.is_match(line)
-    }
-
-    /// Whether the regex may match `cmd`'s line: false only when the line surely begins with
-    /// none of the literals every match begins with.
-    fn may_match(&self, cmd: &Cmd) -> bool {
-        match self.starts() {
-            Some(starts) => starts.iter().any(|s| line_starts_with(cmd, s)),
-            None => true,
-        }
-    }
-}
-
-/// The literals one of which begins every match of `pattern`, when the pattern only matches at
-/// the start of the text (`^` without multi-line mode) and regex-syntax finds a finite set.
-fn anchored_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    use regex_syntax::hir::Look;
-    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
-    if !hir.properties().look_set_prefix().contains(Look::Start) {
-        return None;
-    }
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    let literals = seq.literals()?;
-    Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
 }
 
 /// Whether [`Cmd::line`] begins with `prefix`, without building the line.
@@ -259,7 +210,7 @@ impl PackageCacheCleanup {
             .collect();
         let uses = |e: &Effective| -> Option<Use> {
             let line = e.line();
-            if m.cleaned_by.iter().any(|r| r.is_match(&line)) {
+            if m.cleaned_by.iter().any(|r| matches_line(r, &line)) {
                 return Some(Use::Removes);
             }
             if m.reader_programs.contains(&e.program) {
@@ -273,7 +224,7 @@ impl PackageCacheCleanup {
                     )));
                 }
             }
-            if m.reads_when.iter().any(|r| r.is_match(&line)) {
+            if m.reads_when.iter().any(|r| matches_line(r, &line)) {
                 return Some(Use::Reads(format!("runs `{line}`, which reads them")));
             }
             None
@@ -351,7 +302,7 @@ impl Rule for PackageCacheCleanup {
                     // The line is built only for a command some pattern may match, and once.
                     let mut line: Option<String> = None;
                     m.cleaned_by.iter().any(|r| {
-                        r.may_match(c) && r.regex.is_match(line.get_or_insert_with(|| c.line()))
+                        may_match(r, c) && r.is_match(line.get_or_insert_with(|| c.line()))
                     })
                 });
                 if cleaned {
@@ -481,14 +432,18 @@ mod tests {
 
     #[test]
     fn anchored_patterns_have_their_first_literals() {
-        let starts = anchored_prefixes(r"^(yum|dnf)\s(.*\s)?(-C|--cacheonly)(\s|$)");
+        let prefixes = |p: &str| {
+            let r = crate::rule_data::regex(p).unwrap_or_else(|e| panic!("{e}"));
+            r.anchored_prefixes().map(<[Vec<u8>]>::to_vec)
+        };
+        let starts = prefixes(r"^(yum|dnf)\s(.*\s)?(-C|--cacheonly)(\s|$)");
         let mut starts = starts.unwrap_or_else(|| panic!("no literals"));
         starts.sort();
         assert_eq!(starts, vec![b"dnf".to_vec(), b"yum".to_vec()]);
         // Not anchored, or anchored per line: every line is searched.
-        assert_eq!(anchored_prefixes(r"yum\s+clean"), None);
-        assert_eq!(anchored_prefixes(r"(?m)^yum\s+clean"), None);
-        assert_eq!(anchored_prefixes(r"^yum|dnf clean"), None);
+        assert_eq!(prefixes(r"yum\s+clean"), None);
+        assert_eq!(prefixes(r"(?m)^yum\s+clean"), None);
+        assert_eq!(prefixes(r"^yum|dnf clean"), None);
     }
 
     #[test]
@@ -521,9 +476,9 @@ mod tests {
             for p in m.cleaned_by.iter().chain(&m.reads_when) {
                 for c in &cmds(script) {
                     let line = c.line();
-                    let by_regex = p.regex.is_match(&line);
-                    assert_eq!(p.is_match(&line), by_regex, "{} on {line}", p.pattern);
-                    assert!(p.may_match(c) || !by_regex, "{} on {line}", p.pattern);
+                    let by_regex = p.is_match(&line);
+                    assert_eq!(matches_line(p, &line), by_regex, "{p:?} on {line}");
+                    assert!(may_match(p, c) || !by_regex, "{p:?} on {line}");
                     matched += usize::from(by_regex);
                 }
             }
